@@ -1,0 +1,49 @@
+# The two commands a newcomer needs are `make dev` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: help dev test install venv services stop migrate seed lint ci-test run
+
+help:
+	@echo "make dev    - install everything, start services, migrate, seed demo data, run all processes"
+	@echo "make test   - install everything, start services, lint, run the whole test suite"
+	@echo "make stop   - stop the local services started by ops/"
+
+$(VENV_STAMP): requirements.lock
+	@test -x .venv/bin/python || python3 -m venv .venv
+	@test -x .venv/bin/uv || .venv/bin/pip install --quiet "uv==$$(grep -E '^uv==' requirements.lock | cut -d= -f3)"
+	@.venv/bin/uv pip sync --quiet --python .venv/bin/python requirements.lock
+	@rm -f .venv/.installed-* && touch $(VENV_STAMP)
+
+venv: $(VENV_STAMP)
+
+install: venv
+	@ops/install
+
+services: install
+	@ops/start
+
+stop:
+	@ops/stop
+
+migrate: services
+	@$(PY) manage.py migrate --no-input -v 0
+
+seed: migrate
+	@$(PY) manage.py seed_demo
+
+dev: seed
+	@$(PY) manage.py collectstatic --no-input -v 0
+	@.venv/bin/honcho start -f Procfile
+
+lint: venv
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@.venv/bin/mypy .
+
+test: services lint
+	@$(PY) manage.py check_services
+	@.venv/bin/pytest $(PYTEST_ARGS)

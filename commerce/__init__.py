@@ -1,0 +1,1 @@
+"""Merchants, catalog, drops, live shows, reservations, orders, Stripe payments, the checkout saga."""

@@ -1,0 +1,1 @@
+"""The web storefront, live-show pages and the merchant console (server-rendered)."""

@@ -1,0 +1,1 @@
+"""Contracts, chain client, transaction manager, block confirmer, indexer, wallets, token metadata."""

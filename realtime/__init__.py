@@ -1,0 +1,1 @@
+"""The event backbone (envelope, schemas, outbox, Kafka relay and consumers) and the Channels side."""

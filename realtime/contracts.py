@@ -1,0 +1,106 @@
+"""Event contracts: one JSON Schema per event type and version, kept in `realtime/schemas/`.
+
+A schema file is named `<type>.v<version>.json` (e.g. `order.paid.v1.json`) and describes the
+`payload`. Besides standard JSON Schema (draft 2020-12) it carries:
+
+- `x-aggregate`: the aggregate the event belongs to (`drop`, `order`, ...); it picks the topic,
+  and the event's key is that aggregate's id;
+- `examples`: at least one valid payload (tests validate every example; docs show the first).
+
+`_envelope.json` describes the envelope around every payload.
+"""
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from realtime.errors import InvalidEvent, UnknownEventType
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+ENVELOPE_FILE = SCHEMA_DIR / "_envelope.json"
+_FORMATS = FormatChecker()
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The schema of one event type at one version."""
+
+    type: str
+    version: int
+    aggregate: str
+    schema: dict[str, Any]
+    validator: Draft202012Validator
+    path: Path
+
+
+def _parse_name(path: Path) -> tuple[str, int]:
+    stem = path.name.removesuffix(".json")
+    type_, _, version = stem.rpartition(".v")
+    if not type_ or not version.isdigit():
+        raise ValueError(f"schema file {path.name} is not named <type>.v<version>.json")
+    return type_, int(version)
+
+
+@cache
+def all_contracts() -> dict[tuple[str, int], Contract]:
+    """Every contract in the repository, keyed by (type, version)."""
+    contracts: dict[tuple[str, int], Contract] = {}
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
+        if path.name.startswith("_"):
+            continue
+        type_, version = _parse_name(path)
+        schema = json.loads(path.read_text())
+        Draft202012Validator.check_schema(schema)
+        contracts[(type_, version)] = Contract(
+            type=type_,
+            version=version,
+            aggregate=schema["x-aggregate"],
+            schema=schema,
+            validator=Draft202012Validator(schema, format_checker=_FORMATS),
+            path=path,
+        )
+    return contracts
+
+
+def contract_for(event_type: str, version: int = 1) -> Contract:
+    """The contract of `event_type` at `version`, or UnknownEventType."""
+    try:
+        return all_contracts()[(event_type, version)]
+    except KeyError:
+        raise UnknownEventType(
+            f"no schema for event type {event_type!r} version {version}",
+            details={"type": event_type, "version": version},
+        ) from None
+
+
+def _raise_first_error(validator: Draft202012Validator, doc: Any, what: str) -> None:
+    error: ValidationError | None = next(iter(sorted(validator.iter_errors(doc), key=str)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise InvalidEvent(
+            f"{what} is invalid at {where}: {error.message}",
+            details={"path": where, "reason": error.message},
+        )
+
+
+def validate_payload(event_type: str, version: int, payload: Any) -> Contract:
+    """Check `payload` against its schema; raise InvalidEvent naming the first problem."""
+    contract = contract_for(event_type, version)
+    _raise_first_error(contract.validator, payload, f"{event_type} v{version} payload")
+    return contract
+
+
+@cache
+def _envelope_validator() -> Draft202012Validator:
+    return Draft202012Validator(json.loads(ENVELOPE_FILE.read_text()), format_checker=_FORMATS)
+
+
+def validate_envelope(doc: Any) -> Contract:
+    """Check a whole message (envelope + payload), as a consumer does on read."""
+    _raise_first_error(_envelope_validator(), doc, "event envelope")
+    return validate_payload(doc["type"], doc["version"], doc["payload"])
