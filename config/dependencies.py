@@ -32,14 +32,20 @@ def _host_port(url: str, default_port: int) -> str:
 
 
 def _postgres() -> None:
-    from django.db import connection
+    # A direct connection, not Django's: probes run in short-lived threads (and before pytest-django
+    # allows database access), and must not leave connections behind.
+    import psycopg
 
-    # Probes run in short-lived threads: close this thread's connection rather than leak it.
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    finally:
-        connection.close()
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db.get("HOST") or "localhost",
+        port=db.get("PORT") or 5432,
+        dbname=db["NAME"],
+        user=db.get("USER"),
+        password=db.get("PASSWORD"),
+        connect_timeout=max(1, int(settings.HEALTH_CHECK_TIMEOUT)),
+    ) as conn:
+        conn.execute("SELECT 1")
 
 
 def _redis() -> None:
