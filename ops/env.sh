@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# ops/env.sh — default ports and connection URLs of the local services.
+#
+#   source ops/env.sh        export the defaults (values already set are kept)
+#   eval "$(ops/env.sh)"     same, from any shell
+#   ops/env.sh               print them as `export NAME=value` lines
+#
+# Sourcing this file changes nothing but these variables (no `set -e` etc.).
+
+: "${POSTGRES_PORT:=55432}"
+: "${REDIS_PORT:=56379}"
+: "${KAFKA_PORT:=59092}"
+: "${KAFKA_CONTROLLER_PORT:=59093}"
+: "${ANVIL_PORT:=58545}"
+: "${CHAIN_ID:=31337}"
+: "${STRIPE_MOCK_PORT:=52111}"
+: "${STRIPE_MOCK_HTTPS_PORT:=52112}"
+
+: "${DATABASE_URL:=postgres://mintdrop:mintdrop@127.0.0.1:${POSTGRES_PORT}/mintdrop}"
+: "${REDIS_URL:=redis://127.0.0.1:${REDIS_PORT}/0}"
+: "${KAFKA_BOOTSTRAP_SERVERS:=127.0.0.1:${KAFKA_PORT}}"
+: "${CHAIN_RPC_URL:=http://127.0.0.1:${ANVIL_PORT}}"
+: "${STRIPE_API_BASE:=http://127.0.0.1:${STRIPE_MOCK_PORT}}"
+
+export POSTGRES_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT ANVIL_PORT CHAIN_ID \
+    STRIPE_MOCK_PORT STRIPE_MOCK_HTTPS_PORT \
+    DATABASE_URL REDIS_URL KAFKA_BOOTSTRAP_SERVERS CHAIN_RPC_URL STRIPE_API_BASE
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    for _mintdrop_var in POSTGRES_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT ANVIL_PORT \
+        CHAIN_ID STRIPE_MOCK_PORT STRIPE_MOCK_HTTPS_PORT DATABASE_URL REDIS_URL \
+        KAFKA_BOOTSTRAP_SERVERS CHAIN_RPC_URL STRIPE_API_BASE; do
+        printf 'export %s=%q\n' "$_mintdrop_var" "${!_mintdrop_var}"
+    done
+    unset _mintdrop_var
+fi
