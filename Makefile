@@ -1,5 +1,7 @@
 # The two commands a newcomer needs are `make dev` and `make test` (see README.md).
 SHELL := /bin/bash
+# Every recipe shell (and the processes it starts) sees the same service ports and URLs as ops/.
+export BASH_ENV := $(CURDIR)/ops/env.sh
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut -c1-12)
