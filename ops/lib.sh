@@ -522,10 +522,10 @@ start_kafka() {
         rotate_log kafka
         if [[ ! -f "$k/data/meta.properties" ]]; then
             if [[ ! -s "$k/cluster.id" ]]; then
-                # a Kafka Uuid: 16 random bytes, base64url without padding
+                # a Kafka Uuid: 16 random bytes, base64url without padding (may start with '-')
                 head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$k/cluster.id"
             fi
-            if ! "${KAFKA_CMD[@]}" kafka.tools.StorageTool format -t "$(<"$k/cluster.id")" \
+            if ! "${KAFKA_CMD[@]}" kafka.tools.StorageTool format --cluster-id="$(<"$k/cluster.id")" \
                 -c "$k/server.properties" --ignore-formatted >>"$(log_file kafka)" 2>&1; then
                 show_log_tail kafka
                 die "kafka: formatting the storage in $k/data failed"
