@@ -172,3 +172,21 @@ LOGGING = {
         "kafka": {"level": "WARNING"},
     },
 }
+
+# --- Commerce (catalog, drops, reservations, orders) -------------------------------------------
+# How long a reservation holds stock before it is released (beat task + lazily on read).
+COMMERCE_RESERVATION_TTL_SECONDS = env.int("COMMERCE_RESERVATION_TTL_SECONDS", default=600)
+# At checkout the hold is extended to at least this long, so a payment in progress keeps its stock.
+COMMERCE_CHECKOUT_HOLD_SECONDS = env.int("COMMERCE_CHECKOUT_HOLD_SECONDS", default=900)
+# Stored Idempotency-Key responses are kept this long.
+COMMERCE_IDEMPOTENCY_RETENTION_HOURS = env.int("COMMERCE_IDEMPOTENCY_RETENTION_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["commerce-expire-reservations"] = {
+    "task": "commerce.tasks.expire_reservations",
+    "schedule": 5.0,
+}
+CELERY_BEAT_SCHEDULE["commerce-advance-drops"] = {"task": "commerce.tasks.advance_drops", "schedule": 2.0}
+CELERY_BEAT_SCHEDULE["commerce-purge-idempotency-keys"] = {
+    "task": "commerce.tasks.purge_idempotency_keys",
+    "schedule": 3600.0,
+}
+# --- end commerce ------------------------------------------------------------------------------

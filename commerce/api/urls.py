@@ -1,3 +1,46 @@
-from django.urls import URLPattern, URLResolver
+"""Commerce API routes, mounted at /api/v1/ by config/urls.py."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from commerce.api import views_buyer as buyer
+from commerce.api import views_merchant as merchant
+from commerce.api import views_public as public
+
+M = "merchants/<int:merchant_id>/"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/signup/", public.SignupView.as_view(), name="auth-signup"),
+    path("auth/token/", public.TokenView.as_view(), name="auth-token"),
+    path("products/", public.ProductListView.as_view(), name="product-list"),
+    path("products/<int:pk>/", public.ProductDetailView.as_view(), name="product-detail"),
+    path("drops/", public.DropListView.as_view(), name="drop-list"),
+    path("drops/<int:pk>/", public.DropDetailView.as_view(), name="drop-detail"),
+    path("drops/<int:pk>/availability/", public.DropAvailabilityView.as_view(), name="drop-availability"),
+    path("reservations/", buyer.ReservationListCreateView.as_view(), name="reservation-list"),
+    path("reservations/<uuid:pk>/", buyer.ReservationDetailView.as_view(), name="reservation-detail"),
+    path("reservations/<uuid:pk>/cancel/", buyer.ReservationCancelView.as_view(), name="reservation-cancel"),
+    path("checkout/", buyer.CheckoutView.as_view(), name="checkout"),
+    path("orders/", buyer.OrderListView.as_view(), name="order-list"),
+    path("orders/<int:pk>/", buyer.OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<int:pk>/cancel/", buyer.OrderCancelView.as_view(), name="order-cancel"),
+    path("me/merchants/", buyer.MyMerchantsView.as_view(), name="my-merchants"),
+    path(M + "collections/", merchant.CollectionsView.as_view(), name="merchant-collections"),
+    path(M + "products/", merchant.ProductsView.as_view(), name="merchant-products"),
+    path(M + "products/<int:pk>/", merchant.ProductDetailView.as_view(), name="merchant-product"),
+    path(M + "products/<int:pk>/skus/", merchant.ProductSkusView.as_view(), name="merchant-product-skus"),
+    path(M + "drops/", merchant.DropsView.as_view(), name="merchant-drops"),
+    path(M + "drops/<int:pk>/", merchant.DropDetailView.as_view(), name="merchant-drop"),
+    path(M + "drops/<int:pk>/restock/", merchant.DropRestockView.as_view(), name="merchant-drop-restock"),
+    *[
+        path(
+            M + f"drops/<int:pk>/{action}/",
+            merchant.DropActionView.as_view(),
+            {"action": action},
+            name=f"merchant-drop-{action}",
+        )
+        for action in merchant.DROP_ACTIONS
+    ],
+    path(M + "orders/", merchant.OrdersView.as_view(), name="merchant-orders"),
+    path(M + "orders/<int:pk>/", merchant.OrderDetailView.as_view(), name="merchant-order"),
+    path(M + "orders/<int:pk>/cancel/", merchant.OrderCancelView.as_view(), name="merchant-order-cancel"),
+]

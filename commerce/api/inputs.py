@@ -1,0 +1,107 @@
+"""Input serializers: strict shapes for request bodies (bad input -> 400 before any service runs)."""
+
+from rest_framework import serializers
+
+from commerce.models import MerchantRole, ProductKind
+from commerce.services.reservations import MAX_QUANTITY
+
+MAX_PRICE = 10**12  # minor units; a sane ceiling that fits PostgreSQL bigint
+MAX_STOCK = 1_000_000
+
+
+class SignupInput(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]+\Z", min_length=3, max_length=150)
+    password = serializers.CharField(min_length=8, max_length=128, write_only=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+
+
+class LoginInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True)
+
+
+class ReserveInput(serializers.Serializer):
+    drop_id = serializers.IntegerField(min_value=1, max_value=2**62)
+    sku_id = serializers.IntegerField(min_value=1, max_value=2**62)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+
+
+class CheckoutInput(serializers.Serializer):
+    reservation_ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, allow_empty=False, max_length=100
+    )
+
+
+class CancelOrderInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, default="cancelled")
+
+
+class SkuInput(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    price = serializers.IntegerField(min_value=0, max_value=MAX_PRICE)
+    currency = serializers.RegexField(r"^[a-zA-Z]{3}\Z", required=False, default="usd")
+    attributes = serializers.DictField(required=False, default=dict)
+    edition_size = serializers.IntegerField(min_value=1, max_value=MAX_STOCK, required=False, allow_null=True)
+
+
+class ProductInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ProductKind.choices)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10_000, required=False, default="", allow_blank=True)
+    media_urls = serializers.ListField(
+        child=serializers.URLField(max_length=500), max_length=20, required=False
+    )
+    collection_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    metadata_template = serializers.DictField(required=False, default=dict)
+    skus = SkuInput(many=True, allow_empty=False, max_length=100)
+
+
+class ProductPatchInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    media_urls = serializers.ListField(
+        child=serializers.URLField(max_length=500), max_length=20, required=False
+    )
+    metadata_template = serializers.DictField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class CollectionInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    symbol = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+    chain_id = serializers.IntegerField(min_value=1, max_value=2**53)
+    contract_address = serializers.RegexField(r"^0x[0-9a-fA-F]{40}\Z")
+
+
+class DropItemInput(serializers.Serializer):
+    sku_id = serializers.IntegerField(min_value=1, max_value=2**62)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_STOCK)
+    price = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, required=False, allow_null=True)
+
+
+class DropInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10_000, required=False, default="", allow_blank=True)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    per_buyer_limit = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=2)
+    items = DropItemInput(many=True, allow_empty=False, max_length=100)
+
+
+class DropPatchInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    per_buyer_limit = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, required=False)
+
+
+class RestockInput(serializers.Serializer):
+    sku_id = serializers.IntegerField(min_value=1, max_value=2**62)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_STOCK)
+
+
+class MemberInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=MerchantRole.choices, default=MerchantRole.STAFF)

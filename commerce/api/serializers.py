@@ -1,0 +1,145 @@
+"""Output serializers: what the API answers. Inputs are in `inputs.py`."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from commerce.models import Drop, DropItem, NftCollection, Order, OrderLine, Product, Reservation, Sku
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx/5xx answer: `{"error": {"code", "message", "details"}}`."""
+
+    error = ErrorBodySerializer()
+
+
+class SkuSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Sku
+        fields = ["id", "code", "name", "price", "currency", "attributes", "edition_size", "is_active"]
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NftCollection
+        fields = ["id", "name", "symbol", "chain_id", "contract_address"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    skus = SkuSerializer(many=True, read_only=True)
+    collection = CollectionSerializer(read_only=True)
+    merchant_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id", "merchant_id", "kind", "title", "description", "media_urls", "collection",
+            "metadata_template", "is_active", "skus", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class DropItemSerializer(serializers.ModelSerializer):
+    sku = SkuSerializer(read_only=True)
+    product_id = serializers.IntegerField(source="sku.product_id", read_only=True)
+    title = serializers.CharField(source="sku.product.title", read_only=True)
+    kind = serializers.CharField(source="sku.product.kind", read_only=True)
+    available = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = DropItem
+        fields = [
+            "id", "sku", "product_id", "title", "kind", "price", "currency",
+            "offered", "reserved", "sold", "available",
+        ]  # fmt: skip
+
+
+class DropSerializer(serializers.ModelSerializer):
+    items = DropItemSerializer(many=True, read_only=True)
+    merchant_id = serializers.IntegerField(read_only=True)
+    merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+
+    class Meta:
+        model = Drop
+        fields = [
+            "id", "merchant_id", "merchant_name", "title", "description", "state", "starts_at",
+            "ends_at", "per_buyer_limit", "items", "state_changed_at", "created_at",
+        ]  # fmt: skip
+
+
+class AvailabilityItemSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    sku_id = serializers.IntegerField()
+    offered = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    sold = serializers.IntegerField()
+    available = serializers.IntegerField()
+    price = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    drop_id = serializers.IntegerField()
+    state = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+    per_buyer_limit = serializers.IntegerField()
+    items = AvailabilityItemSerializer(many=True)
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    drop_id = serializers.IntegerField(read_only=True)
+    sku_id = serializers.IntegerField(source="item.sku_id", read_only=True)
+    order_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id", "drop_id", "sku_id", "quantity", "status", "expires_at", "order_id",
+            "release_reason", "created_at",
+        ]  # fmt: skip
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id", "sku_id", "kind", "title", "quantity", "unit_price", "currency", "status",
+            "nft_chain_id", "nft_contract_address", "token_id", "product_snapshot",
+        ]  # fmt: skip
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    lines = OrderLineSerializer(many=True, read_only=True)
+    buyer_id = serializers.IntegerField(read_only=True)
+    merchant_id = serializers.IntegerField(read_only=True)
+    drop_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "buyer_id", "merchant_id", "drop_id", "status", "status_reason", "total",
+            "currency", "refunded_amount", "lines", "created_at", "paid_at", "closed_at",
+        ]  # fmt: skip
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class MembershipSerializer(serializers.Serializer):
+    merchant_id = serializers.IntegerField()
+    merchant_name = serializers.CharField()
+    role = serializers.CharField()
+
+
+def as_data(serializer_class: type[serializers.BaseSerializer], instance: Any) -> Any:
+    """Serialize one instance (helper for views)."""
+    return serializer_class(instance).data

@@ -1,0 +1,156 @@
+"""Shopper endpoints: reservations, checkout, my orders. Views only translate HTTP to services."""
+
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce import selectors
+from commerce.api.docs import errors
+from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
+from commerce.api.inputs import CancelOrderInput, CheckoutInput, ReserveInput
+from commerce.api.serializers import MembershipSerializer, OrderSerializer, ReservationSerializer
+from commerce.errors import NotFound
+from commerce.models import Reservation
+from commerce.services.cancellations import cancel_order
+from commerce.services.orders import place_order
+from commerce.services.reservations import cancel_reservation, release_expired_reservations, reserve_stock
+
+
+class ReservationListCreateView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["reservations"],
+        summary="My reservations (expired ones are released on the way)",
+        responses={200: ReservationSerializer(many=True), **errors(401)},
+    )
+    def get(self, request: Request) -> Response:
+        release_expired_reservations(buyer_id=request.user.pk, limit=100)  # lazy expiry on read
+        rows = selectors.buyer_reservations(buyer_id=request.user.pk)[:200]
+        return Response(ReservationSerializer(rows, many=True).data)
+
+    @extend_schema(
+        tags=["reservations"],
+        summary="Reserve units of a SKU in a live drop",
+        request=ReserveInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: ReservationSerializer, **errors(400, 401, 404, 409, 422)},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = ReserveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        reservation = reserve_stock(buyer_id=request.user.pk, **data.validated_data)
+        body = {
+            "id": str(reservation.pk),
+            "drop_id": reservation.drop_id,
+            "sku_id": data.validated_data["sku_id"],
+            "quantity": reservation.quantity,
+            "status": reservation.status,
+            "expires_at": reservation.expires_at,
+            "order_id": None,
+            "release_reason": "",
+            "created_at": reservation.created_at,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _own_reservation(request: Request, pk: UUID) -> Reservation:
+    reservation = selectors.buyer_reservations(buyer_id=request.user.pk).filter(pk=pk).first()
+    if reservation is None:
+        raise NotFound("Reservation not found.", details={"resource": "reservation"})
+    return reservation
+
+
+class ReservationDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["reservations"], responses={200: ReservationSerializer, **errors(401, 404)})
+    def get(self, request: Request, pk: UUID) -> Response:
+        release_expired_reservations(buyer_id=request.user.pk, limit=100)
+        return Response(ReservationSerializer(_own_reservation(request, pk)).data)
+
+
+class ReservationCancelView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["reservations"],
+        summary="Give a reservation back",
+        request=None,
+        responses={200: ReservationSerializer, **errors(401, 404, 409)},
+    )
+    def post(self, request: Request, pk: UUID) -> Response:
+        cancel_reservation(reservation_id=pk, buyer_id=request.user.pk)
+        return Response(ReservationSerializer(_own_reservation(request, pk)).data)
+
+
+class CheckoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["orders"],
+        summary="Turn my live reservations (all, or the listed ones) into an order awaiting payment",
+        request=CheckoutInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: OrderSerializer, **errors(400, 401, 404, 409, 422)},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = CheckoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = place_order(
+            buyer_id=request.user.pk, reservation_ids=data.validated_data.get("reservation_ids")
+        )
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["orders"], responses={200: OrderSerializer(many=True), **errors(401)})
+class OrderListView(generics.ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = OrderSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.buyer_orders(buyer_id=self.request.user.pk)
+
+
+@extend_schema(tags=["orders"], responses={200: OrderSerializer, **errors(401, 404)})
+class OrderDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = OrderSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.buyer_orders(buyer_id=self.request.user.pk)
+
+
+class OrderCancelView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["orders"],
+        summary="Cancel my order while it awaits payment (its stock is released)",
+        request=CancelOrderInput,
+        responses={200: OrderSerializer, **errors(400, 401, 404, 409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = CancelOrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        cancel_order(order_id=pk, buyer_id=request.user.pk, reason=data.validated_data["reason"])
+        return Response(OrderSerializer(selectors.buyer_orders(buyer_id=request.user.pk).get(pk=pk)).data)
+
+
+class MyMerchantsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["merchant"], responses={200: MembershipSerializer(many=True), **errors(401)})
+    def get(self, request: Request) -> Response:
+        rows = request.user.memberships.select_related("merchant").order_by("merchant_id")
+        data = [
+            {"merchant_id": m.merchant_id, "merchant_name": m.merchant.name, "role": m.role} for m in rows
+        ]
+        return Response(MembershipSerializer(data, many=True).data)

@@ -1,0 +1,244 @@
+"""Merchant console endpoints under /merchants/<merchant_id>/: only members see or change its data."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce import selectors
+from commerce.api.docs import errors
+from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
+from commerce.api.inputs import (
+    CancelOrderInput,
+    CollectionInput,
+    DropInput,
+    DropPatchInput,
+    ProductInput,
+    ProductPatchInput,
+    RestockInput,
+    SkuInput,
+)
+from commerce.api.serializers import (
+    CollectionSerializer,
+    DropItemSerializer,
+    DropSerializer,
+    OrderSerializer,
+    ProductSerializer,
+    SkuSerializer,
+)
+from commerce.errors import NotFound
+from commerce.models import Merchant
+from commerce.services import catalog, drops
+from commerce.services.cancellations import cancel_order
+
+
+class MerchantView(APIView):
+    """Resolves `merchant_id` to a merchant the user belongs to, or answers 404."""
+
+    permission_classes = [IsAuthenticated]
+    merchant: Merchant
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.merchant = selectors.merchant_for_member(user=request.user, merchant_id=kwargs["merchant_id"])  # type: ignore[arg-type]
+
+    def valid(self, serializer_class: type, partial: bool = False) -> dict[str, Any]:
+        data = serializer_class(data=self.request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)
+
+
+def _found(obj: Any, resource: str, pk: int) -> Any:
+    if obj is None:
+        raise NotFound(f"{resource.capitalize()} not found.", details={"resource": resource, "id": pk})
+    return obj
+
+
+class CollectionsView(MerchantView):
+    @extend_schema(tags=["merchant"], responses={200: CollectionSerializer(many=True), **errors(401, 404)})
+    def get(self, request: Request, merchant_id: int) -> Response:
+        rows = selectors.merchant_collections(merchant_id=self.merchant.pk)
+        return Response(CollectionSerializer(rows, many=True).data)
+
+    @extend_schema(
+        tags=["merchant"],
+        request=CollectionInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: CollectionSerializer, **errors(400, 401, 404, 422)},
+    )
+    @idempotent
+    def post(self, request: Request, merchant_id: int) -> Response:
+        collection = catalog.create_collection(merchant_id=self.merchant.pk, **self.valid(CollectionInput))
+        return Response(CollectionSerializer(collection).data, status=status.HTTP_201_CREATED)
+
+
+class ProductsView(MerchantView):
+    @extend_schema(tags=["merchant"], responses={200: ProductSerializer(many=True), **errors(401, 404)})
+    def get(self, request: Request, merchant_id: int) -> Response:
+        rows = selectors.merchant_products(merchant_id=self.merchant.pk)[:500]
+        return Response(ProductSerializer(rows, many=True).data)
+
+    @extend_schema(
+        tags=["merchant"],
+        request=ProductInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: ProductSerializer, **errors(400, 401, 404, 422)},
+    )
+    @idempotent
+    def post(self, request: Request, merchant_id: int) -> Response:
+        data = self.valid(ProductInput)
+        skus = [catalog.SkuSpec(**spec) for spec in data.pop("skus")]
+        product = catalog.create_product(merchant_id=self.merchant.pk, skus=skus, **data)
+        product = selectors.merchant_products(merchant_id=self.merchant.pk).get(pk=product.pk)
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductDetailView(MerchantView):
+    def _get(self, pk: int) -> Any:
+        return _found(
+            selectors.merchant_products(merchant_id=self.merchant.pk).filter(pk=pk).first(), "product", pk
+        )
+
+    @extend_schema(tags=["merchant"], responses={200: ProductSerializer, **errors(401, 404)})
+    def get(self, request: Request, merchant_id: int, pk: int) -> Response:
+        return Response(ProductSerializer(self._get(pk)).data)
+
+    @extend_schema(
+        tags=["merchant"],
+        request=ProductPatchInput,
+        responses={200: ProductSerializer, **errors(400, 401, 404, 422)},
+    )
+    def patch(self, request: Request, merchant_id: int, pk: int) -> Response:
+        catalog.update_product(
+            product_id=pk, merchant_id=self.merchant.pk, **self.valid(ProductPatchInput, partial=True)
+        )
+        return Response(ProductSerializer(self._get(pk)).data)
+
+
+class ProductSkusView(MerchantView):
+    @extend_schema(
+        tags=["merchant"],
+        request=SkuInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: SkuSerializer, **errors(400, 401, 404, 422)},
+    )
+    @idempotent
+    def post(self, request: Request, merchant_id: int, pk: int) -> Response:
+        sku = catalog.add_sku(
+            product_id=pk, merchant_id=self.merchant.pk, spec=catalog.SkuSpec(**self.valid(SkuInput))
+        )
+        return Response(SkuSerializer(sku).data, status=status.HTTP_201_CREATED)
+
+
+class DropsView(MerchantView):
+    @extend_schema(tags=["merchant"], responses={200: DropSerializer(many=True), **errors(401, 404)})
+    def get(self, request: Request, merchant_id: int) -> Response:
+        rows = selectors.merchant_drops(merchant_id=self.merchant.pk)[:500]
+        return Response(DropSerializer(rows, many=True).data)
+
+    @extend_schema(
+        tags=["merchant"],
+        request=DropInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: DropSerializer, **errors(400, 401, 404, 422)},
+    )
+    @idempotent
+    def post(self, request: Request, merchant_id: int) -> Response:
+        data = self.valid(DropInput)
+        items = [drops.DropItemSpec(**item) for item in data.pop("items")]
+        drop = drops.create_drop(merchant_id=self.merchant.pk, items=items, **data)
+        drop = selectors.merchant_drops(merchant_id=self.merchant.pk).get(pk=drop.pk)
+        return Response(DropSerializer(drop).data, status=status.HTTP_201_CREATED)
+
+
+class DropDetailView(MerchantView):
+    def _get(self, pk: int) -> Any:
+        return _found(
+            selectors.merchant_drops(merchant_id=self.merchant.pk).filter(pk=pk).first(), "drop", pk
+        )
+
+    @extend_schema(tags=["merchant"], responses={200: DropSerializer, **errors(401, 404)})
+    def get(self, request: Request, merchant_id: int, pk: int) -> Response:
+        return Response(DropSerializer(self._get(pk)).data)
+
+    @extend_schema(
+        tags=["merchant"],
+        summary="Edit a drop that has not started",
+        request=DropPatchInput,
+        responses={200: DropSerializer, **errors(400, 401, 404, 409, 422)},
+    )
+    def patch(self, request: Request, merchant_id: int, pk: int) -> Response:
+        drops.update_drop(
+            drop_id=pk, merchant_id=self.merchant.pk, **self.valid(DropPatchInput, partial=True)
+        )
+        return Response(DropSerializer(self._get(pk)).data)
+
+
+DROP_ACTIONS = {
+    "start": drops.start_drop,
+    "pause": drops.pause_drop,
+    "resume": drops.resume_drop,
+    "end": drops.end_drop,
+}
+
+
+class DropActionView(MerchantView):
+    @extend_schema(
+        tags=["merchant"],
+        summary="Run a drop action: start (early), pause, resume or end",
+        request=None,
+        responses={200: DropSerializer, **errors(401, 404, 409)},
+    )
+    def post(self, request: Request, merchant_id: int, pk: int, action: str) -> Response:
+        DROP_ACTIONS[action](drop_id=pk, merchant_id=self.merchant.pk)
+        return Response(
+            DropSerializer(selectors.merchant_drops(merchant_id=self.merchant.pk).get(pk=pk)).data
+        )
+
+
+class DropRestockView(MerchantView):
+    @extend_schema(
+        tags=["merchant"],
+        summary="Offer more units of a SKU in a drop",
+        request=RestockInput,
+        responses={200: DropItemSerializer, **errors(400, 401, 404, 409, 422)},
+    )
+    def post(self, request: Request, merchant_id: int, pk: int) -> Response:
+        data = self.valid(RestockInput)
+        item = drops.restock_drop_item(
+            drop_id=pk, sku_id=data["sku_id"], added=data["quantity"], merchant_id=self.merchant.pk
+        )
+        return Response(DropItemSerializer(item).data)
+
+
+class OrdersView(MerchantView):
+    @extend_schema(tags=["merchant"], responses={200: OrderSerializer(many=True), **errors(401, 404)})
+    def get(self, request: Request, merchant_id: int) -> Response:
+        rows = selectors.merchant_orders(merchant_id=self.merchant.pk)[:500]
+        return Response(OrderSerializer(rows, many=True).data)
+
+
+class OrderDetailView(MerchantView):
+    @extend_schema(tags=["merchant"], responses={200: OrderSerializer, **errors(401, 404)})
+    def get(self, request: Request, merchant_id: int, pk: int) -> Response:
+        order = _found(
+            selectors.merchant_orders(merchant_id=self.merchant.pk).filter(pk=pk).first(), "order", pk
+        )
+        return Response(OrderSerializer(order).data)
+
+
+class OrderCancelView(MerchantView):
+    @extend_schema(
+        tags=["merchant"],
+        summary="Cancel an order awaiting payment (its stock is released)",
+        request=CancelOrderInput,
+        responses={200: OrderSerializer, **errors(400, 401, 404, 409)},
+    )
+    def post(self, request: Request, merchant_id: int, pk: int) -> Response:
+        data = self.valid(CancelOrderInput)
+        order = cancel_order(order_id=pk, merchant_id=self.merchant.pk, reason=data["reason"])
+        return Response(OrderSerializer(order).data)

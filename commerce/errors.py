@@ -1,0 +1,101 @@
+"""The commerce error tree: every failure a buyer, merchant or caller can be told about.
+
+Codes are stable (clients switch on them); `http_status` is what the API answers.
+"""
+
+from config.errors import ApplicationError
+
+
+class CommerceError(ApplicationError):
+    code = "commerce_error"
+    http_status = 400
+
+
+class NotFound(CommerceError):
+    """Unknown id, or an id that belongs to someone else (we never reveal which)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidQuantity(CommerceError):
+    code = "invalid_quantity"
+    http_status = 400
+
+
+class SoldOut(CommerceError):
+    code = "sold_out"
+    http_status = 409
+
+
+class LimitExceeded(CommerceError):
+    code = "limit_exceeded"
+    http_status = 409
+
+
+class DropNotLive(CommerceError):
+    code = "drop_not_live"
+    http_status = 409
+
+
+class ReservationExpired(CommerceError):
+    code = "reservation_expired"
+    http_status = 409
+
+
+class ReservationNotActive(CommerceError):
+    code = "reservation_not_active"
+    http_status = 409
+
+
+class NothingToCheckout(CommerceError):
+    code = "no_reservations"
+    http_status = 409
+
+
+class MixedMerchants(CommerceError):
+    code = "mixed_merchants"
+    http_status = 422
+
+
+class InvalidTransition(CommerceError):
+    """A state machine (drop or order) refused the requested move."""
+
+    code = "invalid_transition"
+    http_status = 409
+
+
+class DropNotEditable(CommerceError):
+    code = "drop_not_editable"
+    http_status = 409
+
+
+class EditionExceeded(CommerceError):
+    code = "edition_exceeded"
+    http_status = 422
+
+
+class InvalidCatalogData(CommerceError):
+    code = "invalid_catalog_data"
+    http_status = 422
+
+
+class IdempotencyKeyReused(CommerceError):
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
+class IdempotencyKeyInProgress(CommerceError):
+    code = "idempotency_key_in_progress"
+    http_status = 409
+    retriable = True
+
+
+class InvalidIdempotencyKey(CommerceError):
+    code = "invalid_idempotency_key"
+    http_status = 400
+
+
+class UsernameTaken(CommerceError):
+    code = "username_taken"
+    http_status = 409

@@ -1,0 +1,30 @@
+"""Commerce data: merchants, catalog, drops and their stock, reservations, orders, idempotency keys."""
+
+from commerce.models.catalog import NftCollection, Product, ProductKind, Sku
+from commerce.models.drops import Drop, DropBuyer, DropItem, DropState
+from commerce.models.idempotency import IdempotencyKey
+from commerce.models.merchants import Merchant, MerchantMembership, MerchantRole
+from commerce.models.orders import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus
+from commerce.models.reservations import Reservation, ReservationStatus
+
+__all__ = [
+    "ORDER_TRANSITIONS",
+    "Drop",
+    "DropBuyer",
+    "DropItem",
+    "DropState",
+    "IdempotencyKey",
+    "LineStatus",
+    "Merchant",
+    "MerchantMembership",
+    "MerchantRole",
+    "NftCollection",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Product",
+    "ProductKind",
+    "Reservation",
+    "ReservationStatus",
+    "Sku",
+]

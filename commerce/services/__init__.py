@@ -1,0 +1,1 @@
+"""Commerce use cases: one public, keyword-only, transactional function per use case."""
