@@ -129,6 +129,41 @@ CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:58545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=2)
 
+# --- NFT (nft/): signer, custody, fees, confirmer, Sign-In with Ethereum ------------------------
+# CHAIN_CONFIRMATIONS: 2 is right for anvil; use 12+ on L1 mainnet (or follow the `finalized` tag).
+# Keys are never in the repository: NFT_SIGNER_PRIVATE_KEY (hex) or NFT_SIGNER_KEYSTORE (+ password
+# file/variable) for the minter; NFT_CUSTODY_MNEMONIC for the shoppers' custodial wallets. Only when
+# CHAIN_ID is 31337 (local anvil) do both fall back to anvil's PUBLIC test mnemonic (see nft/keys.py).
+NFT_SIGNER_PRIVATE_KEY = env.str("NFT_SIGNER_PRIVATE_KEY", default="")
+NFT_SIGNER_KEYSTORE = env.str("NFT_SIGNER_KEYSTORE", default="")
+NFT_SIGNER_KEYSTORE_PASSWORD = env.str("NFT_SIGNER_KEYSTORE_PASSWORD", default="")
+NFT_CUSTODY_MNEMONIC = env.str("NFT_CUSTODY_MNEMONIC", default="")
+# EIP-1559 fees: max fee = min(2 x base fee + tip, cap); replacements bump both by >= 12.5 %.
+NFT_PRIORITY_FEE_WEI = env.int("NFT_PRIORITY_FEE_WEI", default=1_000_000_000)
+NFT_MAX_PRIORITY_FEE_WEI = env.int("NFT_MAX_PRIORITY_FEE_WEI", default=5_000_000_000)
+NFT_MAX_FEE_PER_GAS_WEI = env.int("NFT_MAX_FEE_PER_GAS_WEI", default=500_000_000_000)
+NFT_FEE_BUMP_PERMILLE = env.int("NFT_FEE_BUMP_PERMILLE", default=125)
+NFT_MINT_GAS_LIMIT = env.int("NFT_MINT_GAS_LIMIT", default=250_000)
+NFT_TRANSFER_GAS_LIMIT = env.int("NFT_TRANSFER_GAS_LIMIT", default=150_000)
+NFT_DEPLOY_GAS_LIMIT = env.int("NFT_DEPLOY_GAS_LIMIT", default=3_000_000)
+# A sent transaction without a receipt is re-sent after REBROADCAST seconds, fee-bumped after STUCK.
+NFT_REBROADCAST_AFTER_SECONDS = env.float("NFT_REBROADCAST_AFTER_SECONDS", default=15.0)
+NFT_STUCK_AFTER_SECONDS = env.float("NFT_STUCK_AFTER_SECONDS", default=90.0)
+# Block confirmer: poll interval, blocks per round, recent-hash window, first-run backfill.
+NFT_POLL_INTERVAL_SECONDS = env.float("NFT_POLL_INTERVAL_SECONDS", default=0.5)
+NFT_CONFIRMER_BATCH_BLOCKS = env.int("NFT_CONFIRMER_BATCH_BLOCKS", default=200)
+NFT_BLOCK_WINDOW = env.int("NFT_BLOCK_WINDOW", default=256)
+NFT_CONFIRMER_BACKFILL_BLOCKS = env.int("NFT_CONFIRMER_BACKFILL_BLOCKS", default=64)
+# Token metadata: collections deployed here get base URI <NFT_METADATA_BASE_URL>/<chain>/<address>/.
+NFT_METADATA_BASE_URL = env.str("NFT_METADATA_BASE_URL", default=f"{SITE_URL}/nft/metadata")
+# Sign-In with Ethereum (EIP-4361): the domain and URI messages must carry; nonce lifetime.
+SIWE_DOMAIN = env.str("SIWE_DOMAIN", default=SITE_URL.split("://", 1)[-1].split("/", 1)[0])
+SIWE_URI = env.str("SIWE_URI", default=SITE_URL)
+SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["nft-rebroadcast-pending"] = {"task": "nft.tasks.rebroadcast_pending", "schedule": 10.0}
+CELERY_BEAT_SCHEDULE["nft-replace-stuck"] = {"task": "nft.tasks.replace_stuck", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["nft-heal-nonces"] = {"task": "nft.tasks.heal_nonces", "schedule": 60.0}
+
 # --- Stripe ------------------------------------------------------------------------------------
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:52111")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_123")

@@ -1,0 +1,23 @@
+"""Tables of the chain layer: collections, the transaction manager, blocks, tokens, wallets."""
+
+from nft.models.chain import Block, ChainTransaction, Collection, SenderAccount, TxKind, TxStatus
+from nft.models.tokens import Mint, MintStatus, TokenOwnership, TransferLog
+from nft.models.wallets import Claim, ClaimStatus, SiweNonce, Wallet, WalletKind
+
+__all__ = [
+    "Block",
+    "ChainTransaction",
+    "Claim",
+    "ClaimStatus",
+    "Collection",
+    "Mint",
+    "MintStatus",
+    "SenderAccount",
+    "SiweNonce",
+    "TokenOwnership",
+    "TransferLog",
+    "TxKind",
+    "TxStatus",
+    "Wallet",
+    "WalletKind",
+]

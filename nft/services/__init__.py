@@ -1,0 +1,1 @@
+"""Use cases of the chain layer (one public function per use case)."""

@@ -1,0 +1,278 @@
+"""Block confirmer: follow new heads, record our transactions' blocks, confirm at N, survive reorgs.
+
+One round (`confirm_blocks`) reads from the node first, then writes in one database transaction:
+1. the stored tip must still be canonical, otherwise walk back to the common ancestor, rewind
+   everything recorded after it, emit `chain.reorg.detected` and re-send the affected raw
+   transactions (a reorg drops them from chain and pool);
+2. new blocks are stored (window of NFT_BLOCK_WINDOW), each checked against its parent's hash;
+3. our transactions found in them become `included`; Transfer logs of our collections are indexed;
+4. transactions at >= CHAIN_CONFIRMATIONS become `confirmed` (`nft.mint.confirmed`) or, if they
+   reverted, `failed` (`nft.mint.failed`).
+"""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from nft.chain import ChainClient, client
+from nft.contracts import TRANSFER_TOPIC
+from nft.models import Block, ChainTransaction, Claim, ClaimStatus, Collection, Mint, MintStatus, TxStatus
+from nft.models.chain import LIVE_STATUSES, UNMINED_STATUSES
+from nft.services.indexer import apply_transfers, parse_transfer, rollback_after
+from nft.services.mint_events import emit_mint_confirmed, emit_mint_failed
+from nft.services.transactions import send_transaction
+from realtime.outbox import emit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundResult:
+    """What one confirmer round did."""
+
+    head: int
+    stored_tip: int | None = None
+    new_blocks: int = 0
+    included: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+    reorg: dict[str, Any] | None = None
+
+
+def _hex(value: Any) -> str:
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
+def confirm_blocks(*, max_blocks: int | None = None) -> RoundResult:
+    """Run one confirmer round (see module docstring); safe to call from one process at a time."""
+    c = client()
+    chain_id = settings.CHAIN_ID
+    head = c.block_number()
+    tip = Block.objects.filter(chain_id=chain_id).order_by("-number").first()
+    if tip is not None:
+        on_chain = c.get_block(tip.number)
+        if on_chain is None or _hex(on_chain["hash"]) != tip.hash:
+            return RoundResult(head=head, stored_tip=tip.number, reorg=handle_reorg(c, tip))
+        start, prev_hash = tip.number + 1, tip.hash
+    else:
+        start, prev_hash = max(0, head - settings.NFT_CONFIRMER_BACKFILL_BLOCKS), None
+    end = min(head, start + (max_blocks or settings.NFT_CONFIRMER_BATCH_BLOCKS) - 1)
+
+    blocks: list[dict[str, Any]] = []
+    for number in range(start, end + 1):
+        block = c.get_block(number)
+        if block is None or (prev_hash is not None and _hex(block["parentHash"]) != prev_hash):
+            break  # the chain moved under us; the next round's tip check sees it
+        blocks.append(block)
+        prev_hash = _hex(block["hash"])
+    receipts, transfers, blocks = _read_block_contents(c, chain_id, blocks)
+
+    result = RoundResult(head=head, stored_tip=tip.number if tip else None)
+    with transaction.atomic():
+        if blocks:
+            Block.objects.bulk_create(
+                [
+                    Block(
+                        chain_id=chain_id,
+                        number=int(b["number"]),
+                        hash=_hex(b["hash"]),
+                        parent_hash=_hex(b["parentHash"]),
+                        timestamp=int(b["timestamp"]),
+                    )
+                    for b in blocks
+                ]
+            )
+            result.new_blocks = len(blocks)
+            result.stored_tip = int(blocks[-1]["number"])
+            result.included = _record_inclusions(receipts)
+            apply_transfers(transfers)
+            Block.objects.filter(
+                chain_id=chain_id, number__lt=result.stored_tip - settings.NFT_BLOCK_WINDOW
+            ).delete()
+        if result.stored_tip is not None:
+            result.confirmed = _confirm_up_to(chain_id, result.stored_tip)
+    return result
+
+
+def _read_block_contents(
+    c: ChainClient, chain_id: int, blocks: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[Any], list[dict[str, Any]]]:
+    """Receipts of our transactions and Transfer logs of our collections in `blocks`.
+
+    Everything read must carry the hash of the block we fetched; at the first mismatch the
+    batch is cut there (a reorg happened while we were reading).
+    """
+    if not blocks:
+        return [], [], blocks
+    by_hash = {_hex(h): int(b["number"]) for b in blocks for h in b["transactions"]}
+    ours = list(
+        ChainTransaction.objects.filter(chain_id=chain_id, tx_hash__in=list(by_hash)).values_list(
+            "tx_hash", flat=True
+        )
+    )
+    hashes = {int(b["number"]): _hex(b["hash"]) for b in blocks}
+    cut = int(blocks[-1]["number"]) + 1
+    receipts = []
+    for h in ours:
+        receipt = c.get_receipt(h)
+        if receipt is None or hashes.get(int(receipt["blockNumber"])) != _hex(receipt["blockHash"]):
+            cut = min(cut, by_hash[h])
+            continue
+        receipts.append(receipt)
+    addresses = list(Collection.objects.filter(chain_id=chain_id).values_list("address", flat=True))
+    transfers = []
+    if addresses:
+        logs = c.get_logs(
+            {
+                "fromBlock": int(blocks[0]["number"]),
+                "toBlock": int(blocks[-1]["number"]),
+                "address": addresses,
+                "topics": [TRANSFER_TOPIC],
+            }
+        )
+        for log in logs:
+            if hashes.get(int(log["blockNumber"])) != _hex(log["blockHash"]):
+                cut = min(cut, int(log["blockNumber"]))
+            elif len(log["topics"]) == 4:  # ERC-721 Transfer (ERC-20's has 3 topics)
+                transfers.append(parse_transfer(log, chain_id))
+    blocks = [b for b in blocks if int(b["number"]) < cut]
+    receipts = [r for r in receipts if int(r["blockNumber"]) < cut]
+    transfers = [t for t in transfers if t.block_number < cut]
+    return receipts, transfers, blocks
+
+
+def _record_inclusions(receipts: list[dict[str, Any]]) -> list[str]:
+    included = []
+    for receipt in receipts:
+        tx = ChainTransaction.objects.select_for_update().get(tx_hash=_hex(receipt["transactionHash"]))
+        # A same-nonce sibling lost the race (a replacement, or the original it replaced).
+        ChainTransaction.objects.filter(
+            sender_id=tx.sender_id, nonce=tx.nonce, status__in=LIVE_STATUSES
+        ).exclude(pk=tx.pk).update(status=TxStatus.REPLACED)
+        tx.status = TxStatus.INCLUDED
+        tx.block_number = int(receipt["blockNumber"])
+        tx.block_hash = _hex(receipt["blockHash"])
+        tx.gas_used = int(receipt["gasUsed"])
+        tx.receipt_status = int(receipt["status"])
+        tx.save(
+            update_fields=["status", "block_number", "block_hash", "gas_used", "receipt_status", "updated_at"]
+        )
+        if tx.mint_id is not None:
+            Mint.objects.filter(pk=tx.mint_id).exclude(status=MintStatus.CONFIRMED).update(current_tx=tx)
+        included.append(tx.tx_hash)
+    return included
+
+
+def _confirm_up_to(chain_id: int, tip: int) -> list[str]:
+    depth = settings.CHAIN_CONFIRMATIONS
+    ready = ChainTransaction.objects.select_for_update().filter(
+        chain_id=chain_id, status=TxStatus.INCLUDED, block_number__lte=tip - depth + 1
+    )
+    confirmed = []
+    for tx in ready.order_by("block_number", "pk"):
+        confirmations = tip - int(tx.block_number or 0) + 1
+        tx.confirmations = confirmations
+        tx.status = TxStatus.CONFIRMED if tx.receipt_status == 1 else TxStatus.FAILED
+        tx.save(update_fields=["status", "confirmations", "updated_at"])
+        _settle(tx, confirmations)
+        confirmed.append(tx.tx_hash)
+    return confirmed
+
+
+def _settle(tx: ChainTransaction, confirmations: int) -> None:
+    """The business effect of a final transaction: the mint or claim it carried is done."""
+    ok = tx.status == TxStatus.CONFIRMED
+    if tx.mint_id is not None:
+        mint = Mint.objects.select_for_update().select_related("collection").get(pk=tx.mint_id)
+        if mint.current_tx_id != tx.pk or mint.status in (MintStatus.CONFIRMED, MintStatus.FAILED):
+            return
+        if ok:
+            mint.status, mint.confirmed_at = MintStatus.CONFIRMED, timezone.now()
+            emit_mint_confirmed(mint, tx, confirmations)
+        else:
+            mint.status, mint.failure_reason = MintStatus.FAILED, f"transaction {tx.tx_hash} reverted"
+            emit_mint_failed(mint, reason=mint.failure_reason, tx_hash=tx.tx_hash)
+        mint.save(update_fields=["status", "confirmed_at", "failure_reason", "updated_at"])
+    if tx.claim_id is not None and tx.kind == "claim":
+        Claim.objects.filter(pk=tx.claim_id).update(
+            status=ClaimStatus.CONFIRMED if ok else ClaimStatus.FAILED
+        )
+
+
+def handle_reorg(c: ChainClient, tip: Block) -> dict[str, Any]:
+    """Walk back to the last block we share with the node, rewind after it, re-send what it dropped."""
+    chain_id = tip.chain_id
+    fork = None
+    for stored in Block.objects.filter(chain_id=chain_id).order_by("-number").only("number", "hash"):
+        on_chain = c.get_block(stored.number)
+        if on_chain is not None and _hex(on_chain["hash"]) == stored.hash:
+            fork = stored.number
+            break
+    lowest = (
+        Block.objects.filter(chain_id=chain_id).order_by("number").values_list("number", flat=True).first()
+    )
+    fork_number = fork if fork is not None else max(0, int(lowest or 0) - 1)  # deeper than our window
+    first_dropped = Block.objects.filter(chain_id=chain_id, number__gt=fork_number).order_by("number").first()
+    replacement = c.get_block(fork_number + 1) or c.get_block("latest")
+    assert first_dropped is not None and replacement is not None
+    with transaction.atomic():
+        affected = rewind_after(chain_id=chain_id, block_number=fork_number)
+        payload = {
+            "chain_id": chain_id,
+            "depth": tip.number - fork_number,
+            "fork_block_number": fork_number,
+            "old_hash": first_dropped.hash,
+            "new_hash": _hex(replacement["hash"]),
+            "affected_tx_hashes": affected,
+        }
+        emit(type="chain.reorg.detected", key=chain_id, payload=payload)
+    logger.warning(
+        "reorg: depth %s after block %s, %s of our transactions affected",
+        payload["depth"],
+        fork_number,
+        len(affected),
+    )
+    resend_unmined()
+    return payload
+
+
+def rewind_after(*, chain_id: int, block_number: int) -> list[str]:
+    """Forget blocks after `block_number`: their transactions, mints, claims and logs re-open."""
+    moved = ChainTransaction.objects.select_for_update().filter(
+        chain_id=chain_id,
+        block_number__gt=block_number,
+        status__in=[TxStatus.INCLUDED, TxStatus.CONFIRMED, TxStatus.FAILED],
+    )
+    hashes = []
+    for tx in moved:
+        hashes.append(tx.tx_hash)
+        if tx.mint_id is not None:
+            Mint.objects.filter(pk=tx.mint_id, current_tx=tx).update(
+                status=MintStatus.SUBMITTED, confirmed_at=None, failure_reason=""
+            )
+        if tx.claim_id is not None:
+            Claim.objects.filter(pk=tx.claim_id).update(status=ClaimStatus.SUBMITTED)
+    moved.update(
+        status=TxStatus.SUBMITTED,
+        block_number=None,
+        block_hash="",
+        gas_used=None,
+        receipt_status=None,
+        confirmations=0,
+    )
+    rollback_after(chain_id=chain_id, block_number=block_number)
+    Block.objects.filter(chain_id=chain_id, number__gt=block_number).delete()
+    return sorted(hashes)
+
+
+def resend_unmined() -> int:
+    """Send every stored transaction not yet in a block, in nonce order per sender."""
+    sent = 0
+    txs = ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID, status__in=UNMINED_STATUSES)
+    for tx_id in txs.order_by("sender_id", "nonce").values_list("pk", flat=True):
+        if send_transaction(tx_id=tx_id) is not None:
+            sent += 1
+    return sent

@@ -1,0 +1,239 @@
+"""The transaction manager: sign and store before sending, send, rebroadcast, replace when stuck.
+
+The order that makes a crash harmless: allocate the nonce, sign, and store the raw bytes in ONE
+database transaction; commit; only then send. A worker that dies after the commit leaves a
+`signed` row whose exact bytes the next attempt (or `rebroadcast_pending`) sends again: the node
+answers "already known" or "nonce too low", never mints twice.
+"""
+
+import logging
+import os
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from nft.chain import SendOutcome, client
+from nft.errors import FeeCapExceeded
+from nft.keys import account_for
+from nft.models import ChainTransaction, Mint, MintStatus, SenderAccount, TxStatus
+from nft.models.chain import UNMINED_STATUSES
+from nft.services.fees import Fees, replacement_fees, suggest_fees
+
+logger = logging.getLogger(__name__)
+
+CRASH_ENV = "NFT_TEST_CRASH_AT"  # test-only: "after_sign" / "after_send" -> os._exit(137)
+
+
+def crash_point(name: str) -> None:
+    """Die like a killed worker at a named point, when a test asked for it through the environment."""
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(137)
+
+
+def sign_and_store(
+    *,
+    sender: SenderAccount,
+    nonce: int,
+    kind: str,
+    to_address: str,
+    data: bytes,
+    gas_limit: int,
+    fees: Fees,
+    value: int = 0,
+    mint: Mint | None = None,
+    claim_id: int | None = None,
+    replaces: ChainTransaction | None = None,
+) -> ChainTransaction:
+    """Sign an EIP-1559 transaction and store its raw bytes; must run in the caller's transaction."""
+    tx: dict[str, Any] = {
+        "type": 2,
+        "chainId": settings.CHAIN_ID,
+        "nonce": nonce,
+        "gas": gas_limit,
+        "maxFeePerGas": fees.max_fee_per_gas,
+        "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+        "value": value,
+        "data": data,
+    }
+    if to_address:
+        tx["to"] = to_address
+    signed = account_for(sender.address, custody_index=sender.custody_index).sign_transaction(tx)
+    return ChainTransaction.objects.create(
+        chain_id=settings.CHAIN_ID,
+        sender=sender,
+        nonce=nonce,
+        kind=kind,
+        to_address=to_address,
+        value=value,
+        data=data,
+        gas_limit=gas_limit,
+        max_fee_per_gas=fees.max_fee_per_gas,
+        max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+        raw_tx=bytes(signed.raw_transaction),
+        tx_hash="0x" + bytes(signed.hash).hex(),
+        mint=mint,
+        claim_id=claim_id,
+        replaces=replaces,
+    )
+
+
+def send_transaction(*, tx_id: int) -> SendOutcome | None:
+    """Send the stored bytes of one transaction and record what the node said.
+
+    Idempotent: sending again returns "already known"/"nonce too low", which count as sent.
+    Returns None when the transaction is no longer waiting to be sent.
+    """
+    tx = ChainTransaction.objects.select_related("sender").get(pk=tx_id)
+    if tx.status not in UNMINED_STATUSES:
+        return None
+    outcome = client().send_raw(bytes(tx.raw_tx))
+    crash_point("after_send")
+    if outcome.status == "nonce_too_low":
+        _after_nonce_too_low(tx, outcome)
+    else:
+        _record_send(tx_id, outcome)
+    return outcome
+
+
+def _record_send(tx_id: int, outcome: SendOutcome) -> None:
+    from nft.services.mint_events import emit_mint_submitted
+
+    with transaction.atomic():
+        tx = ChainTransaction.objects.select_for_update().select_related("sender").get(pk=tx_id)
+        tx.send_attempts = F("send_attempts") + 1
+        tx.last_sent_at = timezone.now()
+        fields = ["send_attempts", "last_sent_at", "last_error", "updated_at"]
+        if outcome.in_pool_or_chain:
+            tx.last_error = ""
+            if tx.status == TxStatus.SIGNED:
+                tx.status = TxStatus.SUBMITTED
+                fields.append("status")
+                if tx.mint_id is not None:
+                    emit_mint_submitted(tx)
+        else:
+            # Underpriced, unfunded, a nonce gap, or a node hiccup: keep the bytes; the beat jobs
+            # re-send, bump fees, or fill the gap. Only a refusal repeated many times is final.
+            tx.last_error = f"{outcome.status}: {outcome.message}"[:500]
+            logger.warning("send of %s refused: %s", tx.tx_hash, tx.last_error)
+        tx.save(update_fields=fields)
+
+
+def _after_nonce_too_low(tx: ChainTransaction, outcome: SendOutcome) -> None:
+    """The chain has used this nonce: by this very transaction, a replacement, or someone else."""
+    siblings = list(
+        ChainTransaction.objects.filter(sender=tx.sender, nonce=tx.nonce).values_list("tx_hash", flat=True)
+    )
+    if any(client().get_receipt(h) is not None for h in siblings):
+        # Ours is on chain (this one or a same-nonce sibling): the confirmer takes it from here.
+        _record_send(tx.pk, SendOutcome("known", outcome.message))
+        return
+    # The nonce went to a transaction we never signed (the key was used elsewhere, or our
+    # counter was behind): this one can never be mined. Free the work for a fresh nonce.
+    with transaction.atomic():
+        locked = ChainTransaction.objects.select_for_update().get(pk=tx.pk)
+        if locked.status not in UNMINED_STATUSES:
+            return
+        locked.status = TxStatus.DROPPED
+        locked.last_error = "nonce used by a transaction we did not sign"
+        locked.save(update_fields=["status", "last_error", "updated_at"])
+        if locked.mint_id is not None:
+            Mint.objects.filter(pk=locked.mint_id, current_tx=locked).update(
+                current_tx=None, status=MintStatus.REQUESTED
+            )
+    logger.warning("tx %s dropped: nonce %s used elsewhere", tx.tx_hash, tx.nonce)
+    from nft.services.senders import heal_nonces
+
+    heal_nonces(sender_id=tx.sender_id)
+    if tx.mint_id is not None:
+        from nft.services.mints import send_mint
+
+        send_mint(mint_id=tx.mint_id)
+
+
+def rebroadcast_pending(*, older_than: float | None = None) -> int:
+    """Re-send stored transactions not yet seen in a block (crash recovery, dropped by a node).
+
+    `signed` rows are re-sent at once (their sender may have died before sending); `submitted`
+    ones once they are `older_than` seconds old. Sent in nonce order per sender.
+    """
+    age = settings.NFT_REBROADCAST_AFTER_SECONDS if older_than is None else older_than
+    cutoff = timezone.now() - timedelta(seconds=age)
+    pending = ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID).filter(
+        Q(status=TxStatus.SIGNED) | Q(status=TxStatus.SUBMITTED, last_sent_at__lt=cutoff)
+    )
+    count = 0
+    for tx_id in pending.order_by("sender_id", "nonce").values_list("pk", flat=True):
+        if send_transaction(tx_id=tx_id) is not None:
+            count += 1
+    return count
+
+
+def replace_transaction(*, tx_id: int, fees: Fees) -> ChainTransaction | None:
+    """Sign a same-nonce replacement of `tx_id` with `fees` and store it (old one -> replaced)."""
+    with transaction.atomic():
+        old = ChainTransaction.objects.select_for_update().select_related("sender").get(pk=tx_id)
+        if old.status not in UNMINED_STATUSES:
+            return None
+        old.status = TxStatus.REPLACED  # first, so the one-live-per-nonce constraint holds
+        old.save(update_fields=["status", "updated_at"])
+        new = sign_and_store(
+            sender=old.sender,
+            nonce=old.nonce,
+            kind=old.kind,
+            to_address=old.to_address,
+            data=bytes(old.data),
+            value=int(old.value),
+            gas_limit=old.gas_limit,
+            fees=fees,
+            mint=old.mint,
+            claim_id=old.claim_id,
+            replaces=old,
+        )
+        if old.mint_id is not None:
+            Mint.objects.filter(pk=old.mint_id).update(current_tx=new)
+    logger.info("replacing %s (nonce %s) by %s", old.tx_hash, old.nonce, new.tx_hash)
+    return new
+
+
+def replace_stuck(*, older_than: float | None = None) -> list[ChainTransaction]:
+    """Replace transactions that waited `older_than` seconds with fees below today's, bumping >= 12.5 %.
+
+    Only the lowest unmined nonce of a sender can be stuck on fees; the ones behind it wait.
+    A transaction whose fees are still fine is re-sent as it is instead.
+    """
+    age = settings.NFT_STUCK_AFTER_SECONDS if older_than is None else older_than
+    cutoff = timezone.now() - timedelta(seconds=age)
+    stuck = (
+        ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID, status__in=UNMINED_STATUSES)
+        .filter(Q(last_sent_at__lt=cutoff) | Q(last_sent_at__isnull=True, created_at__lt=cutoff))
+        .select_related("sender")
+        .order_by("sender_id", "nonce")
+    )
+    suggested = suggest_fees()
+    replaced: list[ChainTransaction] = []
+    for tx in stuck:
+        if client().get_receipt(tx.tx_hash) is not None:
+            continue  # mined; the confirmer will record it
+        if tx.nonce < client().nonce(tx.sender.address, "latest"):
+            continue  # its nonce is used; the confirmer or nonce healing sorts out which tx
+        old = Fees(tx.max_fee_per_gas, tx.max_priority_fee_per_gas)
+        if (
+            old.max_fee_per_gas >= suggested.max_fee_per_gas
+            and old.max_priority_fee_per_gas >= suggested.max_priority_fee_per_gas
+        ):
+            send_transaction(tx_id=tx.pk)
+            continue
+        try:
+            fees = replacement_fees(old=old, suggested=suggested)
+        except FeeCapExceeded:
+            logger.warning("cannot replace %s: fee cap reached", tx.tx_hash)
+            continue
+        new = replace_transaction(tx_id=tx.pk, fees=fees)
+        if new is not None:
+            send_transaction(tx_id=new.pk)
+            replaced.append(new)
+    return replaced
