@@ -124,6 +124,18 @@ KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:
 KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="mintdrop.")
 OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=72)
 
+# --- realtime: event backbone (relay, consumer runner, replay, audit) -------------------------
+KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
+# Relay: rows per produce/flush/mark round; poll interval when no NOTIFY arrives (fallback only).
+RELAY_BATCH_SIZE = env.int("RELAY_BATCH_SIZE", default=1000)
+RELAY_IDLE_POLL_SECONDS = env.float("RELAY_IDLE_POLL_SECONDS", default=0.5)
+# Consumer runner: messages per database transaction; attempts and first backoff for retriable errors.
+CONSUMER_BATCH_SIZE = env.int("CONSUMER_BATCH_SIZE", default=500)
+CONSUMER_MAX_ATTEMPTS = env.int("CONSUMER_MAX_ATTEMPTS", default=5)
+CONSUMER_BACKOFF_SECONDS = env.float("CONSUMER_BACKOFF_SECONDS", default=0.2)
+# Where `manage.py audit` writes its JSON + CSV reports unless --out is given.
+AUDIT_REPORT_DIR = env.str("AUDIT_REPORT_DIR", default=str(BASE_DIR / ".local/reports"))
+
 # --- EVM chain ---------------------------------------------------------------------------------
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:58545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)

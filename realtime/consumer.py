@@ -1,0 +1,294 @@
+"""The consumer runner: `manage.py consume <group>` and `run_consumer()` for tests and benchmarks.
+
+For each message of the topics that carry the group's registered types:
+
+1. decode and validate it (envelope + payload schema); a bad one goes to the dead-letter topic;
+2. in ONE database transaction: insert (group, event id) into the inbox (a conflict means it was
+   already processed: skip) and run the handlers, so the effect and "seen" commit together;
+3. only after that commit, store the message's offset (committed to Kafka by the auto-commit
+   timer, on rebalance and on close).
+
+Messages are applied in batches (one transaction per poll) for throughput; if anything in a batch
+fails, the batch rolls back and is replayed one message per transaction: retriable errors back off
+and retry, anything else (or retries exhausted) dead-letters that one message and moves on, so a
+poison message never blocks its partition. SIGTERM finishes the current batch, commits, closes.
+
+Test-only hook: with MINTDROP_CRASH_AFTER_COMMIT=1 in the environment the runner calls
+`os._exit(137)` right after the first database commit of an effect, before storing its offset,
+to prove that a redelivered event has one effect. Never set it in production.
+"""
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.utils import InterfaceError, OperationalError
+
+from realtime import registry
+from realtime.consumer_decode import Decoded, decode_message
+from realtime.deadletter import REDRIVE_GROUP_HEADER, DeadLetterSink
+from realtime.events import Event
+from realtime.inbox import claim_events
+from realtime.kafka_config import consumer_config
+from realtime.topics import topic_for_aggregate
+from realtime.tracing import trace
+
+log = logging.getLogger(__name__)
+
+CRASH_HOOK_ENV = "MINTDROP_CRASH_AFTER_COMMIT"
+MAX_BACKOFF_S = 30.0
+
+
+def _position(msg: Message) -> tuple[str, int, int]:
+    return (msg.topic() or "", msg.partition() or 0, msg.offset() or 0)
+
+
+class _Stopping(Exception):
+    """Shutdown was requested during a retry backoff: leave the message for redelivery."""
+
+
+@dataclass
+class ConsumerStats:
+    processed: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    batches: int = 0
+    assigned: list[str] = field(default_factory=list)
+
+
+def topics_for_group(group: str) -> list[str]:
+    """Full names of the topics carrying at least one event type that `group` handles."""
+    from realtime.contracts import all_contracts
+
+    patterns = [r.pattern for r in registry.registrations(group)]
+    if not patterns:
+        raise LookupError(f"no handlers registered for consumer group {group!r}")
+    aggregates = {
+        c.aggregate for c in all_contracts().values() if any(fnmatchcase(c.type, p) for p in patterns)
+    }
+    return sorted({topic_for_aggregate(a).full_name for a in aggregates})
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """Worth retrying: an ApplicationError saying so, or a lost database connection."""
+    return bool(getattr(exc, "retriable", False)) or isinstance(exc, (OperationalError, InterfaceError))
+
+
+class ConsumerRunner:
+    """Consumes for one group until stopped; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        group: str,
+        *,
+        batch_size: int | None = None,
+        max_attempts: int | None = None,
+        backoff_s: float | None = None,
+        poll_timeout_s: float = 0.5,
+    ) -> None:
+        self.group = group
+        self.batch_size = batch_size or settings.CONSUMER_BATCH_SIZE
+        self.max_attempts = max_attempts or settings.CONSUMER_MAX_ATTEMPTS
+        self.backoff_s = backoff_s if backoff_s is not None else settings.CONSUMER_BACKOFF_SECONDS
+        self.poll_timeout_s = poll_timeout_s
+        self.topics = topics_for_group(group)
+        self.stats = ConsumerStats()
+        self.dead_letters = DeadLetterSink(group)
+        self.consumer = Consumer(consumer_config(group))
+        self._crash_after_commit = os.environ.get(CRASH_HOOK_ENV) == "1"
+        self._stop = threading.Event()
+
+    # --- Kafka side ---------------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.stats.assigned = [f"{p.topic}[{p.partition}]" for p in partitions]
+        log.info("consumer %s: assigned %s", self.group, ", ".join(self.stats.assigned))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Everything handed out before this rebalance is applied and stored: commit it now so the
+        # next owner of these partitions starts right after it.
+        self._commit_stored()
+        log.info("consumer %s: revoked %d partition(s)", self.group, len(partitions))
+
+    def _commit_stored(self) -> None:
+        try:
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("consumer %s: offset commit failed: %s", self.group, exc)
+
+    def _poll(self) -> list[Message]:
+        """Block for the first message (low latency), then take what is already fetched (batching)."""
+        first = self.consumer.poll(self.poll_timeout_s)
+        if first is None:
+            return []
+        more = (
+            self.consumer.consume(num_messages=self.batch_size - 1, timeout=0) if self.batch_size > 1 else []
+        )
+        return [first, *more]
+
+    # --- the loop -----------------------------------------------------------------------------
+    def run(self, *, stop: threading.Event | None = None, max_messages: int | None = None) -> ConsumerStats:
+        """Consume until `stop` is set (or `max_messages` were handled), then commit and close."""
+        self._stop = stop or threading.Event()
+        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        handled = 0
+        try:
+            while not self._stop.is_set():
+                messages = self._poll()
+                if not messages:
+                    continue
+                try:
+                    self._handle_batch(messages)
+                except _Stopping:
+                    break
+                handled += len(messages)
+                if max_messages is not None and handled >= max_messages:
+                    break
+        finally:
+            self.consumer.close()  # commits the stored offsets
+            connection.close()
+        return self.stats
+
+    def _handle_batch(self, messages: list[Message]) -> None:
+        self.stats.batches += 1
+        finished: set[tuple[str, int, int]] = set()
+        ready: list[Decoded] = []
+        for msg in messages:
+            if msg.error():
+                log.warning("consumer %s: %s", self.group, msg.error())
+                continue
+            decoded = decode_message(msg)
+            if decoded.error is not None:
+                self._dead_letter(decoded, decoded.error, attempts=1)
+            elif self._skip(decoded):
+                self.stats.skipped += 1
+            else:
+                ready.append(decoded)
+                continue
+            finished.add(_position(msg))
+        try:
+            self._apply_batch(ready)
+            finished.update(_position(d.msg) for d in ready)
+        except Exception as exc:
+            if isinstance(exc, (OperationalError, InterfaceError)):
+                connection.close()
+            log.info("consumer %s: batch failed (%s); applying one by one", self.group, exc)
+            for decoded in ready:
+                try:
+                    self._apply_one(decoded)
+                except _Stopping:
+                    self._store(messages, finished)
+                    raise
+                finished.add(_position(decoded.msg))
+        self._store(messages, finished)
+
+    def _skip(self, decoded: Decoded) -> bool:
+        redrive_for = decoded.headers.get(REDRIVE_GROUP_HEADER)
+        if redrive_for is not None and redrive_for != self.group:
+            return True
+        return not decoded.handlers(self.group)
+
+    def _store(self, messages: list[Message], finished: set[tuple[str, int, int]]) -> None:
+        """Store, per partition, the offset after the last message of an all-finished prefix.
+
+        Called only after the effects committed; a message left unfinished (shutdown during a
+        retry) keeps every later message of its partition from being marked, so it is redelivered.
+        """
+        upto: dict[tuple[str, int], int] = {}
+        blocked: set[tuple[str, int]] = set()
+        for msg in messages:
+            topic, partition, offset = _position(msg)
+            if msg.error() or (topic, partition) in blocked:
+                continue
+            if (topic, partition, offset) in finished:
+                upto[(topic, partition)] = offset
+            else:
+                blocked.add((topic, partition))
+        if upto:
+            self.consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in upto.items()])
+
+    def _run_handlers(self, event: Event) -> None:
+        with trace(event.trace_id):
+            for handler in registry.handlers_for(self.group, event.type):
+                handler(event)
+
+    def _apply_batch(self, batch: list[Decoded]) -> None:
+        """One transaction: inbox rows for the whole batch + the handlers of the new events."""
+        if not batch:
+            return
+        events = [d.event for d in batch if d.event is not None]
+        with transaction.atomic():
+            new_ids = claim_events(group=self.group, events=events)
+            for event in events:
+                if event.id in new_ids:
+                    new_ids.discard(event.id)  # a duplicate inside the batch runs once
+                    self._run_handlers(event)
+                    self.stats.processed += 1
+                else:
+                    self.stats.duplicates += 1
+        self._after_commit()
+
+    def _apply_one(self, decoded: Decoded) -> None:
+        """One message, one transaction, with backoff for retriable errors; dead-letter otherwise."""
+        event = decoded.event
+        assert event is not None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with transaction.atomic():
+                    if not claim_events(group=self.group, events=[event]):
+                        self.stats.duplicates += 1
+                        return
+                    self._run_handlers(event)
+                self.stats.processed += 1
+                self._after_commit()
+                return
+            except Exception as exc:
+                if isinstance(exc, (OperationalError, InterfaceError)):
+                    connection.close()
+                if not is_retriable(exc) or attempt >= self.max_attempts:
+                    self._dead_letter(decoded, exc, attempts=attempt)
+                    return
+                self.stats.retries += 1
+                delay = min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
+                log.info(
+                    "consumer %s: retriable error on %s (attempt %d): %s", self.group, event.id, attempt, exc
+                )
+                if self._stop.wait(delay):
+                    raise _Stopping from exc
+
+    def _dead_letter(self, decoded: Decoded, exc: BaseException, *, attempts: int) -> None:
+        event = decoded.event
+        self.dead_letters.send(
+            decoded.msg,
+            exc,
+            attempts=attempts,
+            event_id=str(event.id) if event else decoded.headers.get("event-id", ""),
+            event_type=event.type if event else decoded.headers.get("event-type", ""),
+        )
+        self.stats.dead_lettered += 1
+
+    def _after_commit(self) -> None:
+        if self._crash_after_commit:
+            # Test-only: die between the DB commit and storing the offset (see module docstring).
+            os._exit(137)
+
+
+def run_consumer(
+    group: str,
+    *,
+    stop_event: threading.Event | None = None,
+    max_messages: int | None = None,
+    **options: float | int | None,
+) -> ConsumerStats:
+    """Run the consumer of `group` in this thread until `stop_event` is set; returns its stats."""
+    runner = ConsumerRunner(group, **options)  # type: ignore[arg-type]
+    return runner.run(stop=stop_event, max_messages=max_messages)

@@ -1,0 +1,39 @@
+"""`manage.py relay_outbox`: the relay process (see `realtime/relay.py`)."""
+
+import logging
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from realtime.relay import Relay
+from realtime.topic_admin import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Publish committed outbox rows to Kafka in sequence order (one active relay, others stand by)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch-size", type=int, default=None, help="rows per round (RELAY_BATCH_SIZE)")
+        parser.add_argument("--once", action="store_true", help="publish what is pending, then exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        ensure_topics()
+        relay = Relay(batch_size=options["batch_size"])
+        if options["once"]:
+            if not relay.try_become_leader():
+                self.stderr.write("another relay is active; nothing done")
+                return
+            published = relay.drain()
+            relay.close()
+            self.stdout.write(f"published {published} event(s)")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        log.info("relay: starting")
+        stats = relay.run(stop=stop)
+        log.info("relay: stopped", extra={"published": stats.published, "batches": stats.batches})
