@@ -9,7 +9,7 @@ import requests
 from django.conf import settings
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TransactionNotFound, Web3RPCError
+from web3.exceptions import BlockNotFound, TransactionNotFound, Web3RPCError
 
 from nft.errors import ChainRejected, ChainUnavailable
 
@@ -69,6 +69,8 @@ class ChainClient:
             return fn(*args, **kwargs)
         except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as exc:
             raise ChainUnavailable(f"chain node at {self.rpc_url} did not answer: {exc}") from exc
+        except (TransactionNotFound, BlockNotFound):
+            raise  # "nothing there" answers, handled by the callers
         except Web3RPCError as exc:
             raise ChainRejected(_rpc_message(exc)) from exc
 
@@ -83,10 +85,8 @@ class ChainClient:
         """Block header plus transaction hashes, or None when the node has no such block."""
         try:
             return dict(self._call(self.w3.eth.get_block, number, False))
-        except Exception as exc:
-            if type(exc).__name__ == "BlockNotFound":
-                return None
-            raise
+        except BlockNotFound:
+            return None
 
     def get_receipt(self, tx_hash: str) -> dict[str, Any] | None:
         try:

@@ -1,0 +1,54 @@
+"""`manage.py watch_chain`: the block confirmer process (Procfile `chainwatch`)."""
+
+import logging
+import signal
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from config.errors import ApplicationError
+from nft.services.confirmer import confirm_blocks
+
+logger = logging.getLogger(__name__)
+# One confirmer per database: a second process waits on this advisory lock instead of double-writing.
+ADVISORY_LOCK_KEY = 0x6E66745F77617463  # "nft_watc"
+
+
+class Command(BaseCommand):
+    help = "Follow new blocks: confirm our transactions at N confirmations, detect reorgs, index transfers."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--once", action="store_true", help="run a single round and exit")
+        parser.add_argument("--interval", type=float, default=None, help="seconds between idle polls")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django.conf import settings
+
+        interval = options["interval"] or settings.NFT_POLL_INTERVAL_SECONDS
+        stop = {"now": False}
+        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+        try:
+            while not stop["now"]:
+                try:
+                    result = confirm_blocks()
+                except ApplicationError as exc:  # node down: wait and retry, never crash-loop
+                    logger.warning("confirmer round failed: %s", exc.message)
+                    time.sleep(interval)
+                    continue
+                if result.reorg:
+                    self.stdout.write(f"reorg: {result.reorg}")
+                if result.confirmed:
+                    logger.info(
+                        "confirmed %s transactions up to block %s", len(result.confirmed), result.stored_tip
+                    )
+                if options["once"]:
+                    break
+                if not result.new_blocks and not result.reorg:
+                    time.sleep(interval)
+        finally:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])

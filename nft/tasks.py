@@ -1,0 +1,46 @@
+"""Celery tasks of the chain layer: each one only calls a service."""
+
+from celery import shared_task
+
+from nft.errors import NftError
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(NftError,),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=20,
+)
+def send_mint(self: object, mint_id: int) -> None:
+    """Sign (once) and send the mint transaction of one order line."""
+    from nft.services.mints import send_mint as do_send_mint
+
+    do_send_mint(mint_id=mint_id)
+
+
+@shared_task
+def rebroadcast_pending() -> int:
+    from nft.services.transactions import rebroadcast_pending as do
+
+    return do()
+
+
+@shared_task
+def replace_stuck() -> int:
+    from nft.services.transactions import replace_stuck as do
+
+    return len(do())
+
+
+@shared_task
+def heal_nonces() -> int:
+    """Check every sender's nonce counter against the chain; fill gaps."""
+    from nft.models import SenderAccount
+    from nft.services.senders import heal_nonces as do
+
+    filled = 0
+    for sender_id in SenderAccount.objects.values_list("pk", flat=True):
+        filled += len(do(sender_id=sender_id))
+    return filled
