@@ -1,5 +1,14 @@
-"""WebSocket routes served by the ASGI app under /ws/."""
+"""WebSocket routes served by the ASGI app under /ws/ (see realtime/ws/)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from realtime.ws.auth import TokenAuthMiddleware
+from realtime.ws.consumers import DropConsumer, MerchantDashboardConsumer, OrderConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/drops/<int:drop_id>/", TokenAuthMiddleware(DropConsumer.as_asgi())),
+    path("ws/orders/<int:order_id>/", TokenAuthMiddleware(OrderConsumer.as_asgi())),
+    path(
+        "ws/merchants/<int:merchant_id>/dashboard/", TokenAuthMiddleware(MerchantDashboardConsumer.as_asgi())
+    ),
+]

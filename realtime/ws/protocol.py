@@ -1,0 +1,90 @@
+"""The WebSocket message protocol: JSON text frames, one object each.
+
+Server -> client: `{"type": "snapshot"|"stock"|"drop_state"|"order_status"|"payment"|"mint"|
+"dashboard"|"pong"|"error", "seq": n, "stream": "drop.7", ...}`. `seq` increases strictly on a
+stream; a client keeps the highest it applied and ignores anything not above it.
+
+Client -> server: `{"type": "resume", "last_seq": n}` (send what I missed after n, or a fresh
+snapshot) and `{"type": "ping"}` (answered by `pong` with the stream's current head seq, so an idle
+client can tell it is behind). Anything else gets an `error` frame; the socket stays open and
+nothing changes.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from realtime.ws.errors import MalformedMessage, UnknownMessageType, WsError
+
+# Application close codes (4000-4999 are free for applications, RFC 6455 section 7.4.2).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+MAX_CLIENT_MESSAGE_BYTES = 4096
+MAX_SEQ = 2**63 - 1
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """One frame as compact JSON text (encoded once, sent to every socket as is)."""
+    return json.dumps(frame, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+def frame(type: str, *, seq: int, stream: str, **fields: Any) -> dict[str, Any]:
+    """A server frame; `seq` and `stream` first so they are cheap to spot in logs."""
+    return {"type": type, "seq": seq, "stream": stream, **fields}
+
+
+def error_frame(error: WsError, *, seq: int, stream: str) -> str:
+    """The error frame for `error`; `seq` is the last one sent (an error is not a state change)."""
+    return encode(
+        frame("error", seq=seq, stream=stream, code=error.code, message=error.message, details=error.details)
+    )
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    type: str
+    last_seq: int | None = None
+
+
+def parse_client_message(text: str | None, data: bytes | None = None) -> ClientMessage:
+    """Validate one client frame; raise MalformedMessage / UnknownMessageType (never anything else)."""
+    if data is not None or text is None:
+        raise MalformedMessage("Binary frames are not part of the protocol; send JSON text.")
+    if len(text) > MAX_CLIENT_MESSAGE_BYTES:
+        raise MalformedMessage("Message too large.", details={"max_bytes": MAX_CLIENT_MESSAGE_BYTES})
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        raise MalformedMessage("Message is not valid JSON.") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
+        raise MalformedMessage('Message must be a JSON object with a string "type".')
+    kind = doc["type"]
+    if kind == "ping":
+        return ClientMessage("ping")
+    if kind == "resume":
+        last_seq = doc.get("last_seq")
+        # bool is an int in Python: reject it explicitly.
+        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or not 0 <= last_seq <= MAX_SEQ:
+            raise MalformedMessage(
+                '"last_seq" must be a non-negative integer.', details={"field": "last_seq"}
+            )
+        return ClientMessage("resume", last_seq=last_seq)
+    raise UnknownMessageType(f"Unknown message type {kind[:40]!r}.", details={"allowed": ["resume", "ping"]})
+
+
+def parse_last_seq(query_string: bytes) -> int | None:
+    """`?last_seq=n` on the connect URL: the client resumes instead of taking a snapshot."""
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query_string.decode("latin-1")).get("last_seq")
+    if not values:
+        return None
+    try:
+        value = int(values[0])
+    except ValueError:
+        return None
+    return value if 0 <= value <= MAX_SEQ else None
