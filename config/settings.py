@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "realtime",
     "realtime.ws",  # live WebSockets: consumers, fan-out hub, `manage.py project_live`
     "commerce",
+    "commerce.payments",
     "nft",
     "frontend",
 ]
@@ -238,6 +239,20 @@ CELERY_BEAT_SCHEDULE["commerce-purge-idempotency-keys"] = {
     "schedule": 3600.0,
 }
 # --- end commerce ------------------------------------------------------------------------------
+
+# --- Payments (commerce/payments): Stripe checkout, webhook, saga, reconciler ---------------------
+# Orders awaiting payment (or paid but not fulfilled) longer than this are checked against Stripe.
+PAYMENTS_RECONCILE_AFTER_SECONDS = env.int("PAYMENTS_RECONCILE_AFTER_SECONDS", default=600)
+# A PaymentIntent still unpaid after this long is cancelled at Stripe (the order then cancels).
+PAYMENTS_ABANDON_AFTER_SECONDS = env.int("PAYMENTS_ABANDON_AFTER_SECONDS", default=3600)
+# A refund still pending after this long is re-driven (same idempotency key) by the reconciler.
+PAYMENTS_REFUND_RETRY_AFTER_SECONDS = env.int("PAYMENTS_REFUND_RETRY_AFTER_SECONDS", default=120)
+# Timeout (s) and network retries of each Stripe API call (retries reuse the idempotency key).
+PAYMENTS_STRIPE_TIMEOUT_SECONDS = env.float("PAYMENTS_STRIPE_TIMEOUT_SECONDS", default=10.0)
+PAYMENTS_STRIPE_MAX_RETRIES = env.int("PAYMENTS_STRIPE_MAX_RETRIES", default=2)
+# Demo-only endpoint/command that confirms a PaymentIntent on stripe-mock, then sends the signed webhook.
+PAYMENTS_DEMO_CONFIRM = env.bool("PAYMENTS_DEMO_CONFIRM", default=DEBUG)
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {"task": "commerce.payments.tasks.reconcile", "schedule": 60.0}
 
 # --- Live WebSockets (realtime/ws/): projector, hub, resume buffers -----------------------------
 # Figures behind these numbers: realtime/ws/README.md (bench/ws_fanout.py on this machine).

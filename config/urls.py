@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("commerce.api.urls")),
+    path("api/v1/", include("commerce.payments.api.urls")),
+    path("webhooks/", include("commerce.payments.urls")),
     path("api/v1/", include("nft.api.urls")),
     path("", include("nft.urls")),
     path("", include("commerce.urls")),

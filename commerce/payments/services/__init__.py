@@ -1,0 +1,1 @@
+"""Payments use cases: intents, webhook intake, the saga, refunds, reconciliation."""

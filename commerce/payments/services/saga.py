@@ -1,0 +1,221 @@
+"""The payment half of the checkout saga: apply `payment.*` facts to an order, never backwards.
+
+Each function runs in the consumer's transaction (inbox row + effects commit together) and
+records what it did on the order's timeline. Rules, because Stripe delivers in any order:
+
+- succeeded is the strongest fact: a later failed / canceled is recorded and ignored.
+- failed releases the reserved stock but keeps the order awaiting payment (Stripe lets the buyer
+  retry the same PaymentIntent); a later success re-takes the stock if it is still free,
+  otherwise the lines whose stock is gone are refunded.
+- canceled cancels the order (and releases stock); a success after that is refunded in full.
+- a refund seen before the success is deferred and applied right after the success is applied,
+  so the order ends refunded whichever arrives first, and nothing is refunded twice.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+
+from commerce.models import LineStatus, Order, OrderStatus, ReservationStatus
+from commerce.models.reservations import ReleaseReason
+from commerce.payments.models import OrderSaga, PaymentAttempt, Refund, RefundSource, RefundStatus, SagaState
+from commerce.payments.services.minting import fail_line_locked, start_lines_locked
+from commerce.payments.services.refunds import (
+    apply_refund_to_order,
+    complete_refund,
+    order_refund_key,
+    request_refund,
+)
+from commerce.payments.services.timeline import StepOutcome, lock_saga, record_step, sync_state
+from commerce.services.cancellations import cancel_order
+from commerce.services.fulfilment import start_fulfilment
+from commerce.services.locks import lock_order, lock_reservations
+from commerce.services.orders import mark_order_paid
+from commerce.services.reservations import release_locked_reservation
+
+
+class _Context:
+    """The order, its saga and the event being applied, with a shortcut to the timeline."""
+
+    def __init__(self, *, event_type: str, event_id: UUID, payload: dict[str, Any]) -> None:
+        self.event_type, self.event_id, self.payload = event_type, event_id, payload
+        self.order_id = int(payload["order_id"])
+        self.order: Order = lock_order(self.order_id)
+        self.saga: OrderSaga = lock_saga(self.order_id)
+        if payload.get("payment_intent_id") and not self.saga.payment_intent_id:
+            self.saga.payment_intent_id = payload["payment_intent_id"]
+
+    def step(self, outcome: str, **detail: Any) -> None:
+        record_step(
+            order_id=self.order_id,
+            step=self.event_type,
+            outcome=outcome,
+            event_id=self.event_id,
+            stripe_event_id=self.payload.get("stripe_event_id", ""),
+            payment_intent_id=self.payload.get("payment_intent_id"),
+            **detail,
+        )
+
+    def note_stripe_status(self, status: str) -> None:
+        PaymentAttempt.objects.filter(payment_intent_id=self.payload.get("payment_intent_id", "-")).update(
+            stripe_status=status
+        )
+
+    def refreshed(self) -> Order:
+        self.order.refresh_from_db()
+        return self.order
+
+
+def apply_payment_succeeded(*, event_id: UUID, payload: dict[str, Any]) -> None:
+    """The money was captured: pay the order (or refund it if it was cancelled), then start fulfilment."""
+    with transaction.atomic():
+        ctx = _Context(event_type="payment.succeeded", event_id=event_id, payload=payload)
+        ctx.note_stripe_status("succeeded")
+        order, saga = ctx.order, ctx.saga
+        if saga.payment_status == "succeeded" or order.paid_at is not None:
+            ctx.step(StepOutcome.IGNORED, reason="payment already applied")
+            return
+        saga.payment_status = "succeeded"
+        if order.status == OrderStatus.CANCELLED:
+            if not order.payment_intent_id:
+                Order.objects.filter(pk=order.pk).update(payment_intent_id=payload["payment_intent_id"])
+                order.payment_intent_id = payload["payment_intent_id"]
+            request_refund(
+                order=order,
+                amount=int(payload["amount"]),
+                key=order_refund_key(order.pk, "paid-after-cancel"),
+                reason="paid_after_cancel",
+            )
+            ctx.step(StepOutcome.APPLIED, action="paid after the order was cancelled: full refund requested")
+            sync_state(saga, order, state=SagaState.REFUNDING)
+            return
+        outcome = mark_order_paid(order_id=order.pk, payment_intent_id=payload["payment_intent_id"])
+        order = ctx.refreshed()
+        ctx.step(
+            StepOutcome.APPLIED,
+            amount=payload["amount"],
+            currency=payload["currency"],
+            unavailable_lines=[line.pk for line in outcome.unavailable_lines],
+        )
+        if _apply_deferred_refunds(ctx):
+            return
+        for line in outcome.unavailable_lines:
+            fail_line_locked(
+                order, line, reason="stock_lost", detail="reservation expired and stock sold out"
+            )
+        if order.lines.filter(status=LineStatus.PAID).exists():
+            start_fulfilment(order_id=order.pk)
+            start_lines_locked(ctx.refreshed())
+        sync_state(saga, ctx.refreshed(), state=SagaState.REFUNDING if outcome.unavailable_lines else None)
+
+
+def _apply_deferred_refunds(ctx: _Context) -> bool:
+    """Refunds Stripe reported before the payment was applied take effect now. True if any did."""
+    deferred = list(
+        Refund.objects.select_for_update().filter(order_id=ctx.order_id, status=RefundStatus.DEFERRED)
+    )
+    for refund in deferred:
+        refund.status = RefundStatus.SUCCEEDED
+        refund.save(update_fields=["status", "updated_at"])
+        note = apply_refund_to_order(ctx.refreshed(), refund)
+        record_step(
+            order_id=ctx.order_id,
+            step="refund.deferred_applied",
+            outcome=StepOutcome.APPLIED,
+            refund=str(refund.pk),
+            amount=refund.amount,
+            note=note,
+        )
+    if deferred:
+        sync_state(ctx.saga, ctx.refreshed())
+    return bool(deferred)
+
+
+def apply_payment_failed(*, event_id: UUID, payload: dict[str, Any]) -> None:
+    """An attempt to pay failed: give the reserved stock back; the order may still be paid later."""
+    with transaction.atomic():
+        ctx = _Context(event_type="payment.failed", event_id=event_id, payload=payload)
+        order, saga = ctx.order, ctx.saga
+        failure = {
+            "failure_code": payload.get("failure_code"),
+            "failure_message": payload.get("failure_message"),
+        }
+        if saga.payment_status == "succeeded" or order.paid_at is not None:
+            ctx.step(StepOutcome.IGNORED, reason="late: the payment already succeeded", **failure)
+            return
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            ctx.step(StepOutcome.IGNORED, reason=f"order is {order.status}", **failure)
+            return
+        ctx.note_stripe_status("requires_payment_method")
+        ids = order.reservations.filter(status=ReservationStatus.ACTIVE).values_list("pk", flat=True)
+        held = sorted(lock_reservations(ids), key=lambda r: r.item_id)
+        for reservation in held:
+            if reservation.status == ReservationStatus.ACTIVE:
+                release_locked_reservation(reservation, reason=ReleaseReason.PAYMENT_FAILED)
+        if not held and saga.payment_status == "failed":
+            ctx.step(StepOutcome.IGNORED, reason="stock already released by an earlier failure", **failure)
+            return
+        saga.payment_status = "failed"
+        ctx.step(StepOutcome.APPLIED, released_reservations=[str(r.pk) for r in held], **failure)
+        sync_state(saga, order, state=SagaState.PAYMENT_FAILED)
+
+
+def apply_payment_canceled(*, event_id: UUID, payload: dict[str, Any]) -> None:
+    """The PaymentIntent was cancelled (it can never succeed): cancel the order, release its stock."""
+    with transaction.atomic():
+        ctx = _Context(event_type="payment.canceled", event_id=event_id, payload=payload)
+        order, saga = ctx.order, ctx.saga
+        if saga.payment_status == "succeeded" or order.paid_at is not None:
+            ctx.step(StepOutcome.IGNORED, reason="contradicts the payment that succeeded")
+            return
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            ctx.step(StepOutcome.IGNORED, reason=f"order is {order.status}")
+            return
+        ctx.note_stripe_status("canceled")
+        cancel_order(
+            order_id=order.pk, reason="payment canceled", release_reason=ReleaseReason.PAYMENT_CANCELED
+        )
+        saga.payment_status = "canceled"
+        ctx.step(StepOutcome.APPLIED)
+        sync_state(saga, ctx.refreshed())
+
+
+def apply_payment_refunded(*, event_id: UUID, payload: dict[str, Any]) -> None:
+    """Money went back: confirm our own refund, or apply (or defer) one made outside mintdrop."""
+    with transaction.atomic():
+        ctx = _Context(event_type="payment.refunded", event_id=event_id, payload=payload)
+        order = ctx.order
+        refund_id, key = payload["refund_id"], payload.get("refund_key") or ""
+        ours = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
+        if ours is None and key:
+            ours = Refund.objects.select_for_update().filter(idempotency_key=key).first()
+        if ours is not None:
+            if ours.status == RefundStatus.PENDING:  # the webhook beat the worker recording the result
+                complete_refund(ours, stripe_refund_id=refund_id, emit_event=False)
+                ctx.step(StepOutcome.APPLIED, refund=str(ours.pk), note="our refund, confirmed by Stripe")
+            else:
+                ctx.step(StepOutcome.IGNORED, refund=str(ours.pk), reason=f"refund already {ours.status}")
+            return
+        refund = Refund.objects.create(
+            order=order,
+            line_id=payload.get("line_id")
+            if order.lines.filter(pk=payload.get("line_id") or 0).exists()
+            else None,
+            idempotency_key=f"stripe-{refund_id}",
+            source=RefundSource.EXTERNAL,
+            status=RefundStatus.SUCCEEDED,
+            amount=int(payload["amount"]),
+            currency=payload["currency"],
+            payment_intent_id=payload["payment_intent_id"],
+            reason=str(payload.get("reason") or "refunded at Stripe")[:200],
+            stripe_refund_id=refund_id,
+        )
+        if order.status == OrderStatus.PENDING_PAYMENT:
+            refund.status = RefundStatus.DEFERRED
+            refund.save(update_fields=["status", "updated_at"])
+            ctx.step(StepOutcome.DEFERRED, refund=str(refund.pk), reason="refund seen before the payment")
+            return
+        note = apply_refund_to_order(order, refund)
+        ctx.step(StepOutcome.APPLIED, refund=str(refund.pk), amount=refund.amount, note=note)
+        sync_state(ctx.saga, ctx.refreshed())

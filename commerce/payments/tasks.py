@@ -1,0 +1,26 @@
+"""Celery tasks of payments: each only calls a service."""
+
+from celery import shared_task
+
+from commerce.payments.errors import StripeUnavailable
+from commerce.payments.services.reconciler import reconcile_payments
+from commerce.payments.services.refunds import execute_refund
+
+
+@shared_task(
+    name="commerce.payments.tasks.execute_refund",
+    autoretry_for=(StripeUnavailable,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=12,
+    acks_late=True,
+)
+def execute_refund_task(refund_id: str) -> str:
+    """Make (or repeat, with the same idempotency key) the Stripe call of a pending refund."""
+    return str(execute_refund(refund_id=refund_id).status)
+
+
+@shared_task(name="commerce.payments.tasks.reconcile")
+def reconcile() -> dict[str, int]:
+    """Beat: bring stuck orders to a final state by asking Stripe (a lost webhook must not strand an order)."""
+    return reconcile_payments().as_dict()
