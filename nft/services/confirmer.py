@@ -12,6 +12,7 @@ One round (`confirm_blocks`) reads from the node first, then writes in one datab
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -58,7 +59,7 @@ def confirm_blocks(*, max_blocks: int | None = None) -> RoundResult:
             return RoundResult(head=head, stored_tip=tip.number, reorg=handle_reorg(c, tip))
         start, prev_hash = tip.number + 1, tip.hash
     else:
-        start, prev_hash = max(0, head - settings.NFT_CONFIRMER_BACKFILL_BLOCKS), None
+        start, prev_hash = _first_block(chain_id, head), None
     end = min(head, start + (max_blocks or settings.NFT_CONFIRMER_BATCH_BLOCKS) - 1)
 
     blocks: list[dict[str, Any]] = []
@@ -94,7 +95,37 @@ def confirm_blocks(*, max_blocks: int | None = None) -> RoundResult:
             ).delete()
         if result.stored_tip is not None:
             result.confirmed = _confirm_up_to(chain_id, result.stored_tip)
+    if result.stored_tip is not None and not result.new_blocks:
+        _sweep_missed(c, chain_id, result.stored_tip)
     return result
+
+
+def _first_block(chain_id: int, head: int) -> int:
+    """Where a confirmer with no history starts: the backfill window, or our oldest collection."""
+    start = max(0, head - settings.NFT_CONFIRMER_BACKFILL_BLOCKS)
+    oldest = Collection.objects.filter(chain_id=chain_id, deploy_block__isnull=False).order_by("deploy_block")
+    first = oldest.values_list("deploy_block", flat=True).first()
+    return min(start, int(first)) if first is not None else start
+
+
+def _sweep_missed(c: ChainClient, chain_id: int, tip: int, limit: int = 20) -> None:
+    """Record transactions mined in blocks the confirmer never scanned (before its first block)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.NFT_REBROADCAST_AFTER_SECONDS)
+    lowest = (
+        Block.objects.filter(chain_id=chain_id).order_by("number").values_list("number", flat=True).first()
+    )
+    stale = ChainTransaction.objects.filter(
+        chain_id=chain_id, status=TxStatus.SUBMITTED, last_sent_at__lt=cutoff
+    )
+    found = []
+    for tx_hash in stale.order_by("last_sent_at").values_list("tx_hash", flat=True)[:limit]:
+        receipt = c.get_receipt(tx_hash)
+        if receipt is not None and lowest is not None and int(receipt["blockNumber"]) < lowest:
+            found.append(receipt)
+    if found:
+        with transaction.atomic():
+            _record_inclusions(found)
+            _confirm_up_to(chain_id, tip)
 
 
 def _read_block_contents(
