@@ -67,7 +67,7 @@ def test_100_mints_from_two_worker_processes_get_consecutive_nonces_and_all_conf
     workers = [_start_worker(f"nft{i}-{queue}", queue, env, logs[i].open("wb")) for i in range(2)]
     try:
         for mint in mints:
-            send_mint.apply_async(args=[mint.pk], queue=queue)
+            send_mint.apply_async(args=(mint.pk,), queue=queue)
         deadline = time.monotonic() + 180  # a bound, not a timing assertion
         while time.monotonic() < deadline:
             if (
