@@ -1,0 +1,209 @@
+"""The saga's state machine, applied directly (the Kafka path is in test_saga_kafka.py)."""
+
+import uuid
+from typing import Any
+
+import pytest
+
+from commerce.models import DropItem, LineStatus, Order, OrderStatus, ReservationStatus
+from commerce.payments.models import (
+    MintStatus,
+    OrderSaga,
+    Refund,
+    RefundStatus,
+    SagaLine,
+    SagaState,
+    SagaStep,
+)
+from commerce.payments.services import minting, saga
+from commerce.payments.services.intents import start_payment
+from commerce.payments.services.refunds import execute_refund, line_refund_key
+from commerce.services.fulfilment import mark_line_fulfilled
+from tests.payments.helpers import outbox
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def _payload(order: Order, **extra: Any) -> dict[str, Any]:
+    order.refresh_from_db()
+    pi = order.payment_intent_id or "pi_test"
+    return {
+        "order_id": order.pk,
+        "payment_intent_id": pi,
+        "amount": order.total,
+        "currency": order.currency,
+        **extra,
+    }
+
+
+def _apply(kind: str, order: Order, **extra: Any) -> None:
+    getattr(saga, f"apply_payment_{kind}")(event_id=uuid.uuid4(), payload=_payload(order, **extra))
+
+
+def _item(order: Order) -> DropItem:
+    return DropItem.objects.get(pk=order.lines.first().drop_item_id)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def paying(make_order: Any, gateway: Any) -> Any:
+    def make(lines: list[tuple[str, int]] | None = None, **kw: Any) -> Order:
+        order = make_order(lines, **kw)
+        start_payment(order_id=order.pk)
+        order.refresh_from_db()
+        return order
+
+    return make
+
+
+def test_success_pays_converts_reservations_and_requests_mints_and_shipments(paying: Any) -> None:
+    order = paying([("jacket", 2), ("tee", 1)])
+    _apply("succeeded", order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLING
+    assert set(order.reservations.values_list("status", flat=True)) == {ReservationStatus.SOLD}
+    mints = outbox("nft.mint.requested", key=order.pk)
+    assert len(mints) == 2 and {m.payload["line_id"] for m in mints} == set(
+        order.lines.filter(kind="digital").values_list("pk", flat=True)
+    )
+    assert len(outbox("shipment.requested", key=order.pk)) == 1
+    assert len(outbox("order.paid", key=order.pk)) == 1
+    assert OrderSaga.objects.get(order=order).state == SagaState.FULFILLING
+
+    _apply("succeeded", order)  # a second success (reconciler + webhook): no second effect
+    _apply("failed", order)  # late failure of an earlier attempt: recorded, ignored
+    _apply("canceled", order)
+    assert (
+        len(outbox("order.paid", key=order.pk)) == 1 and len(outbox("nft.mint.requested", key=order.pk)) == 2
+    )
+    outcomes = list(
+        SagaStep.objects.filter(order=order, step__startswith="payment.").values_list("step", "outcome")
+    )
+    assert outcomes == [
+        ("payment.succeeded", "applied"),
+        ("payment.succeeded", "ignored"),
+        ("payment.failed", "ignored"),
+        ("payment.canceled", "ignored"),
+    ]
+
+
+def test_all_lines_delivered_fulfils_the_order(paying: Any) -> None:
+    order = paying([("jacket", 1), ("tee", 1)])
+    _apply("succeeded", order)
+    nft_line = order.lines.get(kind="digital")
+    payload = outbox("nft.mint.requested", key=order.pk)[0].payload
+    confirmed = {**payload, "tx_hash": "0x" + "ab" * 32, "block_number": 5, "confirmations": 2}
+    minting.apply_mint_confirmed(event_id=uuid.uuid4(), payload=confirmed)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLING  # the tee is not shipped yet
+    mark_line_fulfilled(line_id=order.lines.get(kind="physical").pk)  # merchant ships it
+    minting.apply_mint_confirmed(event_id=uuid.uuid4(), payload=confirmed)  # duplicate: ignored
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED and len(outbox("order.fulfilled", key=order.pk)) == 1
+    assert SagaLine.objects.get(line=nft_line).mint_status == MintStatus.CONFIRMED
+
+
+def test_failed_payment_releases_stock_and_a_later_success_takes_it_again(paying: Any) -> None:
+    order = paying([("jacket", 2)])
+    item = _item(order)
+    _apply("failed", order, failure_code="card_declined")
+    item.refresh_from_db()
+    assert (item.reserved, item.sold) == (0, 0)
+    assert [e.payload["reason"] for e in outbox("inventory.released")] == ["payment_failed"]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT  # Stripe lets the buyer try the same intent again
+    _apply("failed", order)  # a second failure: nothing left to release
+    assert len(outbox("inventory.released")) == 1
+
+    _apply("succeeded", order)
+    item.refresh_from_db()
+    order.refresh_from_db()
+    assert (item.reserved, item.sold) == (0, 2) and order.status == OrderStatus.FULFILLING
+
+
+def test_success_after_stock_was_lost_refunds_those_lines(
+    paying: Any, make_user: Any, enqueued: list[str]
+) -> None:
+    order = paying([("jacket", 1)], offered=1)
+    _apply("failed", order)  # releases the only unit
+    from commerce.services.reservations import reserve_stock
+
+    line = order.lines.get()
+    reserve_stock(
+        drop_id=order.drop_id, sku_id=line.sku_id, buyer_id=make_user().pk, quantity=1
+    )  # someone else
+    _apply("succeeded", order)
+    line.refresh_from_db()
+    assert line.status == LineStatus.UNAVAILABLE
+    (refund,) = Refund.objects.filter(order=order)
+    assert refund.idempotency_key == line_refund_key(line.pk) and refund.reason == "stock_lost"
+    assert enqueued == [str(refund.pk)]
+    assert not outbox("nft.mint.requested")
+    execute_refund(refund_id=enqueued[0])
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert [e.payload["reason"] for e in outbox("order.line_failed", key=order.pk)] == ["stock_lost"]
+
+
+def test_canceled_payment_cancels_and_a_late_success_is_refunded_in_full(
+    paying: Any, enqueued: list[str], gateway: Any
+) -> None:
+    order = paying([("jacket", 1)])
+    _apply("canceled", order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert [e.payload["reason"] for e in outbox("inventory.released")] == ["payment_canceled"]
+    _apply("succeeded", order)
+    _apply("succeeded", order)
+    (refund,) = Refund.objects.filter(order=order)
+    assert refund.amount == order.total and refund.reason == "paid_after_cancel"
+    execute_refund(refund_id=str(refund.pk))
+    execute_refund(refund_id=str(refund.pk))  # retried: already succeeded, no second call
+    assert len(gateway.ops("refunds.create")) == 1
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED and not outbox("order.paid")
+    assert len(outbox("payment.refunded", key=order.pk)) == 1
+
+
+def test_refund_seen_before_success_is_applied_after_it(paying: Any) -> None:
+    order = paying([("jacket", 1)])
+    _apply("refunded", order, refund_id="re_ext", amount=order.total, amount_refunded_total=order.total)
+    assert Refund.objects.get(order=order).status == RefundStatus.DEFERRED
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    _apply("succeeded", order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED and not outbox("nft.mint.requested")
+    _apply("refunded", order, refund_id="re_ext", amount=order.total)  # redelivered: ignored
+    assert Refund.objects.filter(order=order).count() == 1 and len(outbox("order.refunded")) == 1
+
+
+def test_failed_mint_refunds_the_line_once_and_tells_the_buyer(
+    paying: Any, enqueued: list[str], gateway: Any
+) -> None:
+    order = paying([("jacket", 2)])
+    _apply("succeeded", order)
+    request = outbox("nft.mint.requested", key=order.pk)[0].payload
+    failed = {**request, "reason": "execution reverted", "tx_hash": None}
+    minting.apply_mint_failed(event_id=uuid.uuid4(), payload=failed)
+    minting.apply_mint_failed(
+        event_id=uuid.uuid4(), payload=failed
+    )  # again (another event id): no 2nd refund
+    (refund,) = Refund.objects.filter(order=order)
+    assert enqueued == [str(refund.pk)] and refund.amount == 1500
+    for _ in range(2):
+        execute_refund(refund_id=str(refund.pk))
+    (call,) = gateway.ops("refunds.create")
+    assert call.idempotency_key == line_refund_key(request["line_id"]) == call.echoed_idempotency_key
+    assert call.params["amount"] == 1500 and call.params["payment_intent"] == order.payment_intent_id
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_REFUNDED and order.refunded_amount == 1500
+    (notice,) = outbox("order.line_failed", key=order.pk)
+    assert notice.payload["line_id"] == request["line_id"] and notice.payload["reason"] == "mint_failed"
+    (refunded,) = outbox("payment.refunded", key=order.pk)
+    assert refunded.payload["line_id"] == request["line_id"] and refunded.payload["amount"] == 1500
+    # Stripe's charge.refunded for that same refund arrives later: recognised, not applied twice.
+    _apply(
+        "refunded", order, refund_id=refund.__class__.objects.get(pk=refund.pk).stripe_refund_id, amount=1500
+    )
+    assert Refund.objects.filter(order=order).count() == 1
+    assert len(outbox("order.partially_refunded", key=order.pk)) == 1
