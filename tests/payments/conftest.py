@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from commerce.models import Drop, Order, Sku
-from commerce.payments.gateway import IntentResult, StripeApiGateway
+from commerce.payments.gateway import IntentResult, RefundResult, StripeApiGateway
 from commerce.services import catalog, drops
 from commerce.services.orders import place_order
 from commerce.services.reservations import reserve_stock
@@ -45,7 +45,7 @@ class GuardedGateway(StripeApiGateway):
         if connection.in_atomic_block:
             self.in_transaction_calls += 1
 
-    def create_intent(self, **kw: Any) -> IntentResult:  # type: ignore[override]
+    def create_intent(self, **kw: Any) -> IntentResult:
         self._guard()
         return super().create_intent(**kw)
 
@@ -55,15 +55,15 @@ class GuardedGateway(StripeApiGateway):
         status = self.status_override.get(payment_intent_id)
         return IntentResult(result.id, status, result.amount, result.currency) if status else result
 
-    def cancel_intent(self, **kw: Any) -> IntentResult:  # type: ignore[override]
+    def cancel_intent(self, **kw: Any) -> IntentResult:
         self._guard()
         return super().cancel_intent(**kw)
 
-    def confirm_intent(self, **kw: Any) -> IntentResult:  # type: ignore[override]
+    def confirm_intent(self, **kw: Any) -> IntentResult:
         self._guard()
         return super().confirm_intent(**kw)
 
-    def create_refund(self, **kw: Any):  # type: ignore[no-untyped-def,override]
+    def create_refund(self, **kw: Any) -> RefundResult:
         self._guard()
         return super().create_refund(**kw)
 

@@ -31,10 +31,8 @@ def post_webhook(
     else:
         signed = sign_event(event, secret=secret, timestamp=timestamp)
         body, header = signed.body, signed.signature
-    extra = (
-        {} if signature is None else {"HTTP_STRIPE_SIGNATURE": header if signature == "sign" else signature}
-    )
-    response = client.post(WEBHOOK_URL, data=body, content_type="application/json", **extra)
+    headers = {} if signature is None else {"Stripe-Signature": header if signature == "sign" else signature}
+    response = client.post(WEBHOOK_URL, data=body, content_type="application/json", headers=headers)
     return response.status_code, json.loads(response.content or b"{}")
 
 

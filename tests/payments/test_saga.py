@@ -41,7 +41,9 @@ def _apply(kind: str, order: Order, **extra: Any) -> None:
 
 
 def _item(order: Order) -> DropItem:
-    return DropItem.objects.get(pk=order.lines.first().drop_item_id)  # type: ignore[union-attr]
+    line = order.lines.first()
+    assert line is not None and line.drop_item_id is not None
+    return DropItem.objects.get(pk=line.drop_item_id)
 
 
 @pytest.fixture
