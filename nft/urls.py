@@ -1,3 +1,9 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from nft import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(
+        "nft/metadata/<int:chain_id>/<str:contract>/<str:token_id>", views.token_metadata, name="nft-metadata"
+    ),
+]
