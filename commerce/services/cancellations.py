@@ -6,6 +6,7 @@ from commerce.errors import InvalidTransition, NotFound
 from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus, ReservationStatus
 from commerce.models.reservations import ReleaseReason
 from commerce.services import stock
+from commerce.services.fulfilment import complete_if_done
 from commerce.services.locks import lock_order, lock_reservations
 from commerce.services.orders import transition_order
 from commerce.services.reservations import release_locked_reservation
@@ -74,10 +75,12 @@ def _restock_line(line: OrderLine) -> None:
 def _settle_refund_status(order: Order, reason: str) -> None:
     amount = sum(line.amount for line in order.lines.filter(status=LineStatus.REFUNDED))
     order.refunded_amount = min(amount, order.total)
-    open_lines = order.lines.exclude(status__in=(LineStatus.REFUNDED, LineStatus.CANCELLED)).exists()
-    transition_order(
-        order, OrderStatus.PARTIALLY_REFUNDED if open_lines else OrderStatus.REFUNDED, reason=reason
-    )
+    was = order.status
+    kept = order.lines.exclude(status__in=(LineStatus.REFUNDED, LineStatus.CANCELLED)).exists()
+    transition_order(order, OrderStatus.PARTIALLY_REFUNDED if kept else OrderStatus.REFUNDED, reason=reason)
+    if kept and was != OrderStatus.FULFILLED:
+        # The refunded line may have been the last one open: the rest is delivered, so finish.
+        complete_if_done(order)
 
 
 def mark_line_refunded(*, line_id: int, reason: str = "refunded", restock: bool = False) -> OrderLine:

@@ -37,7 +37,7 @@ def start_fulfilment(*, order_id: int) -> Order:
     return order
 
 
-def _complete_if_done(order: Order) -> None:
+def complete_if_done(order: Order) -> None:
     """Inside the caller's transaction: fulfil the order once no line is left open."""
     if order.lines.filter(status__in=OPEN_LINE_STATUSES).exists():
         return
@@ -66,7 +66,7 @@ def mark_line_fulfilled(*, line_id: int) -> OrderLine:
             transition_order(order, OrderStatus.FULFILLING, reason="fulfilment started")
         line.status = LineStatus.FULFILLED
         line.save(update_fields=["status"])
-        _complete_if_done(order)
+        complete_if_done(order)
     return line
 
 

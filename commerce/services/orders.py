@@ -107,7 +107,8 @@ def place_order(*, buyer_id: int, reservation_ids: list[UUID] | None = None) -> 
                 raise NothingToCheckout("You have no live reservations to check out.")
         else:
             wanted = list(dict.fromkeys(reservation_ids))
-        reservations = [r for r in lock_reservations(wanted) if r.buyer_id == buyer_id]
+        locked = [r for r in lock_reservations(wanted) if r.buyer_id == buyer_id]  # locked in pk order
+        reservations = sorted(locked, key=lambda r: (r.created_at, r.pk))  # lines in the order taken
         found = {r.pk for r in reservations}
         missing = [str(i) for i in wanted if i not in found]
         if missing:

@@ -9,6 +9,7 @@ DropItem back the same invariants. Callers must be inside `transaction.atomic()`
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils import timezone
 
 from commerce.models import DropBuyer, DropItem, DropState
 
@@ -53,12 +54,15 @@ def _one(sql: str, params: list[object]) -> Counters | None:
 
 def reserve_units(*, drop_id: int, sku_id: int, quantity: int) -> Counters | None:
     """Move `quantity` free units to reserved if the drop is live and open; None if not possible."""
+    now = timezone.now()
     return _one(
         f"UPDATE {_ITEM} di SET reserved = di.reserved + %s FROM {_DROP} d "  # noqa: S608 (table names are ours)
         "WHERE di.drop_id = %s AND di.sku_id = %s AND d.id = di.drop_id AND d.state = %s "
-        "AND d.starts_at <= now() AND (d.ends_at IS NULL OR d.ends_at > now()) "
+        "AND d.starts_at <= %s AND (d.ends_at IS NULL OR d.ends_at > %s) "
         f"AND di.reserved + di.sold + %s <= di.offered {_RETURNING}",
-        [quantity, drop_id, sku_id, DropState.LIVE.value, quantity],
+        # The app's clock, not the database's now() (= transaction start): the same clock that
+        # set starts_at / ends_at and that the refusal explanation uses.
+        [quantity, drop_id, sku_id, DropState.LIVE.value, now, now, quantity],
     )
 
 

@@ -1,0 +1,155 @@
+"""`manage.py seed_demo`: a demo shop with staff logins, products of each kind, drops and shoppers.
+
+Safe to run again: existing demo objects are kept; drops that are no longer live or upcoming are
+replaced by fresh ones so `make dev` always shows one live drop and one about to start.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from commerce.models import Drop, DropState, Merchant, MerchantRole, NftCollection, Product
+from commerce.services import catalog, drops
+
+PASSWORD = "mintdrop-demo"
+# Where the first contract deployed by anvil's account 0 lands (nonce 0); the nft app may deploy there.
+DEMO_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+SHOPPERS = ["shopper1", "shopper2", "shopper3"]
+
+PRODUCTS: list[dict[str, Any]] = [
+    {"kind": "physical", "title": "Mintdrop hoodie", "skus": [("HOOD-M", "M", 5900), ("HOOD-L", "L", 5900)]},
+    {"kind": "physical", "title": "Enamel pin set", "skus": [("PIN-SET", "", 1200)]},
+    {
+        "kind": "digital",
+        "title": "Neon jacket (metaverse wearable)",
+        "skus": [("NEON-JKT", "", 1500)],
+        "edition": 500,
+        "metadata": {
+            "name": "Neon jacket #{serial}",
+            "description": "A wearable for the metaverse.",
+            "image": "https://demo.mintdrop.invalid/media/neon-jacket.png",
+            "animation_url": "https://demo.mintdrop.invalid/media/neon-jacket.glb",
+            "attributes": [{"trait_type": "slot", "value": "torso"}],
+        },
+    },
+    {
+        "kind": "digital",
+        "title": "Holo visor (metaverse wearable)",
+        "skus": [("HOLO-VSR", "", 900)],
+        "edition": 300,
+        "metadata": {
+            "name": "Holo visor #{serial}",
+            "animation_url": "https://demo.mintdrop.invalid/media/visor.glb",
+        },
+    },
+    {
+        "kind": "phygital",
+        "title": "Genesis sneaker + NFT certificate",
+        "skus": [("SNK-42", "EU 42", 18900), ("SNK-43", "EU 43", 18900)],
+        "edition": 100,
+        "metadata": {
+            "name": "Genesis sneaker certificate #{serial}",
+            "description": "Certificate of authenticity.",
+        },
+    },
+    {
+        "kind": "phygital",
+        "title": "Signed print + NFT certificate",
+        "skus": [("PRINT-A2", "A2", 7500)],
+        "edition": 50,
+        "metadata": {"name": "Signed print certificate #{serial}"},
+    },
+]
+
+
+def _user(username: str, *, staff: bool = False) -> User:
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"email": f"{username}@example.com"}
+    )
+    if created or not user.check_password(PASSWORD):
+        user.set_password(PASSWORD)
+    user.is_staff = user.is_staff or staff
+    user.save()
+    Token.objects.get_or_create(user=user)
+    return user
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo merchant, its catalog, a live drop, an upcoming drop and shoppers."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        admin = _user("admin", staff=True)
+        if not admin.is_superuser:
+            admin.is_superuser = True
+            admin.save(update_fields=["is_superuser"])
+        owner = _user("demo-merchant", staff=True)
+        staff = _user("demo-staff", staff=True)
+        merchant = Merchant.objects.filter(slug="mintdrop-demo").first()
+        if merchant is None:
+            merchant = catalog.create_merchant(name="Mintdrop Demo Store", slug="mintdrop-demo", owner=owner)
+        catalog.add_member(merchant_id=merchant.pk, user=owner, role=MerchantRole.OWNER)
+        catalog.add_member(merchant_id=merchant.pk, user=staff, role=MerchantRole.STAFF)
+        collection = NftCollection.objects.filter(merchant=merchant).first() or catalog.create_collection(
+            merchant_id=merchant.pk,
+            name="Mintdrop Demo Collection",
+            symbol="MDEMO",
+            chain_id=settings.CHAIN_ID,
+            contract_address=DEMO_CONTRACT,
+        )
+        for spec in PRODUCTS:
+            if Product.objects.filter(merchant=merchant, title=spec["title"]).exists():
+                continue
+            nft = spec["kind"] != "physical"
+            catalog.create_product(
+                merchant_id=merchant.pk,
+                kind=spec["kind"],
+                title=spec["title"],
+                description=f"Demo {spec['kind']} product.",
+                media_urls=[f"https://demo.mintdrop.invalid/media/{spec['skus'][0][0].lower()}.jpg"],
+                collection_id=collection.pk if nft else None,
+                metadata_template=spec.get("metadata", {}),
+                skus=[
+                    catalog.SkuSpec(
+                        code=code, name=name, price=price, edition_size=spec.get("edition") if nft else None
+                    )
+                    for code, name, price in spec["skus"]
+                ],
+            )
+        skus = [p.skus.first() for p in Product.objects.filter(merchant=merchant).order_by("pk")]
+        now = timezone.now()
+        live = Drop.objects.filter(
+            merchant=merchant, title="Demo drop: live now", state=DropState.LIVE
+        ).first()
+        if live is None:
+            live = drops.create_drop(
+                merchant_id=merchant.pk,
+                title="Demo drop: live now",
+                starts_at=now,
+                ends_at=now + timedelta(hours=6),
+                per_buyer_limit=2,
+                items=[drops.DropItemSpec(sku_id=s.pk, quantity=20) for s in skus if s is not None],
+            )
+            drops.start_drop(drop_id=live.pk)
+        upcoming = Drop.objects.filter(
+            merchant=merchant, title="Demo drop: starts soon", state=DropState.SCHEDULED
+        ).first()
+        if upcoming is None or upcoming.starts_at < now:
+            upcoming = drops.create_drop(
+                merchant_id=merchant.pk,
+                title="Demo drop: starts soon",
+                starts_at=now + timedelta(minutes=5),
+                ends_at=now + timedelta(hours=2),
+                per_buyer_limit=1,
+                items=[drops.DropItemSpec(sku_id=s.pk, quantity=10) for s in skus[2:4] if s is not None],
+            )
+        for name in SHOPPERS:
+            _user(name)
+        self.stdout.write(
+            f"demo ready: merchant {merchant.pk} (logins demo-merchant / demo-staff / admin, "
+            f"shoppers {', '.join(SHOPPERS)}; password {PASSWORD}); live drop {live.pk}, upcoming drop {upcoming.pk}"
+        )
