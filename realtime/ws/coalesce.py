@@ -67,7 +67,9 @@ class StockCoalescer:
 
     def due(self, now: float) -> list[PendingStock]:
         """Drops whose window has passed since their last frame."""
-        ready = [d for d in self.pending if now - self.last_flush.get(d, float("-inf")) >= self.window_s - _EPSILON]
+        ready = [
+            d for d in self.pending if now - self.last_flush.get(d, float("-inf")) >= self.window_s - _EPSILON
+        ]
         return [e for d in ready if (e := self.take(d, now)) is not None]
 
     def take_all(self, now: float) -> list[PendingStock]:

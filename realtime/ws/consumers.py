@@ -58,7 +58,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.sub = Subscriber(stream=stream, send=self.base_send, resync=self._resync)
         await get_hub().join(self.sub)
         try:
-            await self._sync(protocol.parse_last_seq(self.scope.get("query_string", b"")))
+            await self._catch_up(protocol.parse_last_seq(self.scope.get("query_string", b"")))
         except NotFound:
             await self._refuse(StreamNotFound("No such stream."), accepted=True)
 
@@ -82,7 +82,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=protocol.encode(pong))
         elif message.type == "resume":
             self.sub.syncing = True
-            await self._sync(message.last_seq)
+            await self._catch_up(message.last_seq)
 
     # --- snapshot and resume --------------------------------------------------------------------
     async def _refuse(self, exc: WsError, *, accepted: bool = False) -> None:
@@ -93,7 +93,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=protocol.error_frame(exc, seq=0, stream=stream))
         await self.close(code=_CLOSE_CODES.get(type(exc), protocol.CLOSE_FORBIDDEN))
 
-    async def _sync(self, last_seq: int | None) -> None:
+    async def _catch_up(self, last_seq: int | None) -> None:
         """Bring a syncing socket to the stream's head, then let the hub's queued frames through."""
         sub = self.sub
         assert sub is not None and sub.syncing
@@ -119,7 +119,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """The hub lost track of this stream: send a fresh snapshot."""
         if self.sub is not None and not self.sub.closed and not self.sub.syncing:
             self.sub.syncing = True
-            await self._sync(None)
+            await self._catch_up(None)
 
     # --- helpers --------------------------------------------------------------------------------
     def _user(self) -> Any:

@@ -21,6 +21,7 @@ publishing) it replays the missing frames from the resume buffer, or re-snapshot
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -289,13 +290,13 @@ class Hub:
             self._behind.pop(stream, None)
 
 
-_hubs: dict[int, Hub] = {}
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
 
 
 def get_hub() -> Hub:
-    """The hub of the running event loop."""
+    """The hub of the running event loop (one per ASGI process in production)."""
     loop = asyncio.get_running_loop()
-    hub = _hubs.get(id(loop))
+    hub = _hubs.get(loop)
     if hub is None:
-        hub = _hubs[id(loop)] = Hub()
+        hub = _hubs[loop] = Hub()
     return hub

@@ -140,9 +140,9 @@ def merchant_dashboard(*, merchant_id: int) -> dict[str, Any]:
         for r in DropItem.objects.filter(drop_id__in=drop_ids)
         .values("drop_id")
         .annotate(
-            offered=Sum("offered"),
-            reserved=Sum("reserved"),
-            sold=Sum("sold"),
+            units_offered=Sum("offered"),
+            units_reserved=Sum("reserved"),
+            units_sold=Sum("sold"),
             revenue=Sum(F("sold") * F("price")),
         )
     }
@@ -163,11 +163,13 @@ def merchant_dashboard(*, merchant_id: int) -> dict[str, Any]:
                 "title": d["title"],
                 "state": d["state"],
                 "countdown_to": countdown_target(d["state"], d["starts_at"], d["ends_at"]),
-                "units_sold": s.get("sold") or 0,
+                "units_sold": s.get("units_sold") or 0,
                 "orders_paid": orders.get(d["pk"], 0),
                 "revenue": s.get("revenue") or 0,
-                "reservations_held": s.get("reserved") or 0,
-                "available": (s.get("offered") or 0) - (s.get("reserved") or 0) - (s.get("sold") or 0),
+                "reservations_held": s.get("units_reserved") or 0,
+                "available": (s.get("units_offered") or 0)
+                - (s.get("units_reserved") or 0)
+                - (s.get("units_sold") or 0),
                 "mints_pending": m.get("requested", 0) + m.get("submitted", 0),
                 "mints_confirmed": m.get("confirmed", 0),
                 "mints_failed": m.get("failed", 0),

@@ -11,8 +11,9 @@ Redis keeps, per stream, `head` (highest seq appended) and the last `WS_RESUME_B
 client's `last_seq` although offsets are not contiguous.
 """
 
+import asyncio
+import weakref
 from dataclasses import dataclass
-from functools import cache
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -61,17 +62,19 @@ def buffer_key(stream: str) -> str:
     return stream_key(stream) + ":buf"
 
 
-@cache
-def _client_for_loop(loop_id: int, url: str) -> aioredis.Redis:
-    # One client (and pool) per event loop: redis.asyncio connections are bound to their loop.
-    return aioredis.Redis.from_url(url, max_connections=settings.WS_REDIS_MAX_CONNECTIONS)
+# One client (and pool) per event loop: redis.asyncio connections are bound to their loop.
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis]" = weakref.WeakKeyDictionary()
 
 
 def client() -> aioredis.Redis:
     """The Redis client of the running event loop."""
-    import asyncio
-
-    return _client_for_loop(id(asyncio.get_running_loop()), settings.REDIS_URL)
+    loop = asyncio.get_running_loop()
+    redis = _clients.get(loop)
+    if redis is None:
+        redis = _clients[loop] = aioredis.Redis.from_url(
+            settings.REDIS_URL, max_connections=settings.WS_REDIS_MAX_CONNECTIONS
+        )
+    return redis
 
 
 @dataclass(frozen=True)

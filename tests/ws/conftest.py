@@ -1,0 +1,174 @@
+"""Fixtures for the live WebSocket tests: a private Kafka namespace, real server processes, a shop."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka.admin import AdminClient
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from commerce.services import catalog, drops
+from realtime.kafka_config import admin_config
+from realtime.topic_admin import ensure_topics
+from realtime.topics import TOPICS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def kafka_prefix(settings: Any) -> Iterator[str]:
+    """A topic/group/Redis-key prefix of this test only (topics created now, deleted after)."""
+    prefix = f"{os.environ['KAFKA_TOPIC_PREFIX']}{uuid.uuid4().hex[:6]}."
+    settings.KAFKA_TOPIC_PREFIX = prefix
+    ensure_topics()
+    yield prefix
+    AdminClient(admin_config()).delete_topics([f"{prefix}{t.name}" for t in TOPICS], operation_timeout=10)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process: this test's database and namespace."""
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KAFKA_TOPIC_PREFIX": settings.KAFKA_TOPIC_PREFIX,
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float = 60.0, what: str = "condition") -> None:
+    """Poll until true; fail after `timeout` (a bound, not a measurement)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+class Processes:
+    """Real child processes of one test; all killed at teardown."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.port = 0
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [*args], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self.procs[name] = proc
+        return proc
+
+    def manage(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        return self.start(name, sys.executable, str(ROOT / "manage.py"), *args)
+
+    def asgi(self) -> str:
+        """uvicorn on a free port, as the Procfile runs it; returns the ws:// base URL."""
+        self.port = free_port()
+        self.start(
+            "asgi",
+            str(ROOT / ".venv/bin/uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
+            "--port", str(self.port), "--no-access-log", "--ws", "websockets-sansio",
+            "--ws-per-message-deflate", "false", "--log-level", "warning",
+        )  # fmt: skip
+
+        def listening() -> bool:
+            self.check("asgi")
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+        wait_for(listening, timeout=30, what="uvicorn to listen")
+        return f"ws://127.0.0.1:{self.port}"
+
+    def check(self, name: str) -> None:
+        proc = self.procs[name]
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode()[-3000:] if proc.stderr else ""
+            pytest.fail(f"{name} exited with {proc.returncode}: {err}")
+
+    def kill(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        proc.kill()
+        proc.wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+@pytest.fixture
+def procs(kafka_prefix: str) -> Iterator[Processes]:
+    p = Processes()
+    yield p
+    p.stop_all()
+
+
+@pytest.fixture
+def live_stack(procs: Processes) -> Processes:
+    """relay + projector + ASGI server, all real processes on this test's database and namespace."""
+    procs.manage("relay", "relay_outbox")
+    procs.manage("projector", "project_live")
+    procs.asgi()
+    return procs
+
+
+def make_user(name: str) -> tuple[User, str]:
+    user = User.objects.create_user(username=f"{name}-{uuid.uuid4().hex[:6]}", password="pw-12345678")
+    return user, Token.objects.create(user=user).key
+
+
+@pytest.fixture
+def shop() -> dict[str, Any]:
+    """A merchant (owner + staff), a physical and an NFT SKU, and a live drop of both."""
+    owner, owner_token = make_user("owner")
+    staff, staff_token = make_user("staff")
+    merchant = catalog.create_merchant(name="Shop", slug=f"shop-{uuid.uuid4().hex[:6]}", owner=owner)
+
+    catalog.add_member(merchant_id=merchant.pk, user=staff)
+    tee = catalog.create_product(
+        merchant_id=merchant.pk, kind="physical", title="Tee", skus=[catalog.SkuSpec(code="TEE", price=2500)]
+    ).skus.get()
+    drop = drops.create_drop(
+        merchant_id=merchant.pk,
+        title="Live drop",
+        starts_at=timezone.now() - timedelta(seconds=1),
+        per_buyer_limit=1000,
+        items=[drops.DropItemSpec(sku_id=tee.pk, quantity=50)],
+    )
+    drops.start_drop(drop_id=drop.pk)
+    return {
+        "merchant": merchant,
+        "owner": owner,
+        "owner_token": owner_token,
+        "staff": staff,
+        "staff_token": staff_token,
+        "sku": tee,
+        "drop": drop,
+    }
