@@ -269,3 +269,19 @@ WS_HEAL_INTERVAL_SECONDS = env.float("WS_HEAL_INTERVAL_SECONDS", default=2.0)
 # Frames queued behind a socket whose TCP buffer is full before it is closed (it resumes).
 WS_SLOW_SOCKET_BACKLOG = env.int("WS_SLOW_SOCKET_BACKLOG", default=64)
 WS_REDIS_MAX_CONNECTIONS = env.int("WS_REDIS_MAX_CONNECTIONS", default=200)
+
+# --- Frontend (frontend/): storefront, merchant console, vendored npm assets ---------------------
+# Where browsers open the live WebSockets (the `ws` process; behind a proxy: wss://<site>).
+WS_PUBLIC_URL = env.str("WS_PUBLIC_URL", default="ws://127.0.0.1:8001")
+# Stripe.js is only loaded when real Stripe keys are configured (PAYMENTS_DEMO_CONFIRM off);
+# dev and the demo pay against stripe-mock with no third-party script at all.
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+# Front-end assets come from npm packages under NODE_MODULES_DIR (see frontend/finders.py).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "frontend.finders.NodeModulesFinder",
+]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("frontend.context.site")  # type: ignore[index]
+LOGIN_REDIRECT_URL = "/"
+# --- end frontend --------------------------------------------------------------------------------

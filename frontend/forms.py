@@ -1,0 +1,141 @@
+"""Merchant console forms: products (with up to three SKUs) and drops (quantity per SKU)."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from commerce.models import ProductKind, Sku
+
+MAX_SKUS = 3
+
+
+def to_minor(amount: Decimal | None) -> int | None:
+    """Dollars (two decimals) as typed in the form -> integer minor units."""
+    return None if amount is None else int((amount * 100).to_integral_value())
+
+
+class ProductForm(forms.Form):
+    kind = forms.ChoiceField(choices=ProductKind.choices)
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(max_length=10_000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    image_url = forms.URLField(max_length=500, required=False, label="Image URL")
+    model_url = forms.URLField(
+        max_length=500, required=False, label="3D model URL (.glb)", help_text="Shown as a 3D preview."
+    )
+    collection = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="NFT collection")
+    is_active = forms.BooleanField(required=False, initial=True, label="Visible in the shop")
+
+    def __init__(self, *args: Any, collections: list[tuple[int, str]], editing: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["collection"].choices = [("", "— none (physical only) —"), *collections]  # type: ignore[attr-defined]
+        self.editing = editing
+        if editing:  # kind, collection and SKUs are fixed once created (see commerce.services.catalog)
+            for name in ("kind", "collection"):
+                self.fields[name].disabled = True
+                self.fields[name].required = False
+        for i in range(MAX_SKUS if not editing else 0):
+            required = i == 0
+            self.fields[f"sku{i}_code"] = forms.CharField(
+                max_length=64, required=required, label=f"SKU {i + 1} code"
+            )
+            self.fields[f"sku{i}_name"] = forms.CharField(
+                max_length=200, required=False, label="Variant name"
+            )
+            self.fields[f"sku{i}_price"] = forms.DecimalField(
+                min_value=Decimal("0"),
+                max_digits=12,
+                decimal_places=2,
+                required=required,
+                label="Price (USD)",
+            )
+            self.fields[f"sku{i}_edition"] = forms.IntegerField(
+                min_value=1, max_value=1_000_000, required=False, label="NFT edition size"
+            )
+
+    def sku_rows(self) -> list[list[forms.BoundField]]:
+        return [
+            [self[f"sku{i}_{f}"] for f in ("code", "name", "price", "edition")]
+            for i in range(MAX_SKUS)
+            if f"sku{i}_code" in self.fields
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            not self.editing
+            and data.get("kind") in (ProductKind.DIGITAL, ProductKind.PHYGITAL)
+            and not data.get("collection")
+        ):
+            self.add_error("collection", "Digital and phygital products mint an NFT: pick a collection.")
+        for i in range(MAX_SKUS if not self.editing else 0):
+            if data.get(f"sku{i}_code") and data.get(f"sku{i}_price") is None:
+                self.add_error(f"sku{i}_price", "Give this SKU a price.")
+        return data
+
+    def skus(self) -> list[dict[str, Any]]:
+        rows = []
+        for i in range(MAX_SKUS):
+            code = self.cleaned_data.get(f"sku{i}_code")
+            if code:
+                rows.append(
+                    {
+                        "code": code,
+                        "name": self.cleaned_data.get(f"sku{i}_name") or "",
+                        "price": to_minor(self.cleaned_data.get(f"sku{i}_price")) or 0,
+                        "edition_size": self.cleaned_data.get(f"sku{i}_edition"),
+                    }
+                )
+        return rows
+
+    def metadata(self, base: dict[str, Any] | None = None) -> dict[str, Any]:
+        meta = dict(base or {})
+        for key, field in (("image", "image_url"), ("animation_url", "model_url")):
+            if self.cleaned_data.get(field):
+                meta[key] = self.cleaned_data[field]
+            else:
+                meta.pop(key, None)
+        return meta
+
+
+class DropForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(max_length=10_000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    starts_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="UTC. Start it early from the live room if you like.",
+    )
+    ends_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    per_buyer_limit = forms.IntegerField(min_value=1, max_value=100, initial=2, label="Limit per buyer")
+
+    def __init__(self, *args: Any, skus: list[Sku], editing: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.skus = skus if not editing else []
+        for sku in self.skus:
+            self.fields[f"qty_{sku.pk}"] = forms.IntegerField(
+                min_value=0,
+                max_value=1_000_000,
+                required=False,
+                initial=0,
+                label=f"{sku.product.title} {sku.name or sku.code}",
+            )
+
+    def quantity_fields(self) -> list[tuple[Sku, forms.BoundField]]:
+        return [(sku, self[f"qty_{sku.pk}"]) for sku in self.skus]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.skus and not any(data.get(f"qty_{s.pk}") for s in self.skus):
+            raise forms.ValidationError("Offer at least one unit of one SKU.")
+        if data.get("ends_at") and data.get("starts_at") and data["ends_at"] <= data["starts_at"]:
+            self.add_error("ends_at", "The end must be after the start.")
+        return data
+
+    def items(self) -> list[dict[str, int]]:
+        return [
+            {"sku_id": sku.pk, "quantity": self.cleaned_data[f"qty_{sku.pk}"]}
+            for sku in self.skus
+            if self.cleaned_data.get(f"qty_{sku.pk}")
+        ]

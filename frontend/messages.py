@@ -1,0 +1,70 @@
+"""Friendly, actionable texts for every API error code a shopper or merchant can run into.
+
+Pages show these instead of the raw API message (which stays available in `details` for support).
+The same table is handed to page JavaScript (`json_script`) so JSON API errors read the same way.
+A code missing here falls back to the API's own message, never to a stack trace.
+"""
+
+ERROR_MESSAGES: dict[str, str] = {
+    # commerce: stock, drops, reservations, orders
+    "sold_out": "Sold out — every unit is taken or held in someone's cart. Held units come back if they expire.",
+    "limit_exceeded": "You have reached the per-buyer limit for this drop.",
+    "drop_not_live": "This drop is not open for sale right now.",
+    "invalid_quantity": "Please choose a valid quantity.",
+    "reservation_expired": "Your hold on this item expired. Reserve it again if it is still available.",
+    "reservation_not_active": "This reservation is no longer active.",
+    "no_reservations": "Your cart is empty: reserve something in a live drop first.",
+    "mixed_merchants": "Items from different shops must be checked out separately.",
+    "invalid_transition": "That action is not possible in the current state. Refresh to see the latest state.",
+    "drop_not_editable": "A drop can only be edited before it starts.",
+    "edition_exceeded": "That would exceed the NFT edition size of this item.",
+    "invalid_catalog_data": "Some product details are not valid. Please check the form.",
+    "username_taken": "This username is taken. Please pick another one.",
+    "authentication_failed": "Wrong username or password.",
+    "not_found": "We could not find that. It may have been removed.",
+    "idempotency_key_reused": "This request was already sent with different data. Please retry.",
+    "idempotency_key_in_progress": "Your previous request is still being processed. Please wait a moment.",
+    "invalid_idempotency_key": "Please reload the page and try again.",
+    "commerce_error": "The request could not be completed.",
+    # payments
+    "order_not_payable": "This order cannot be paid any more (it is already paid or was cancelled).",
+    "stripe_unavailable": "The payment service is not answering. Please try again in a moment.",
+    "stripe_rejected": "The payment was refused. Please try another card.",
+    "refund_not_allowed": "This order cannot be refunded.",
+    "demo_disabled": "Demo payments are turned off on this site.",
+    "payments_error": "The payment could not be completed.",
+    "card_declined": "Your card was declined. Please try another card.",
+    # chain, wallets, NFTs
+    "siwe_invalid": "The wallet signature could not be verified. Please sign the new message again.",
+    "wallet_conflict": "This wallet is already linked to another account.",
+    "claim_not_allowed": "This NFT cannot be claimed to your wallet right now.",
+    "token_not_found": "We could not find that token.",
+    "invalid_address": "That is not a valid Ethereum address.",
+    "unknown_collection": "This NFT collection is not known here.",
+    "chain_unavailable": "The blockchain node is not answering. Please try again shortly.",
+    "chain_rejected": "The blockchain rejected the transaction.",
+    "fee_cap_exceeded": "Network fees are unusually high right now; we will retry automatically.",
+    "mint_conflict": "This token is already being minted.",
+    "signer_not_configured": "Minting is not configured on this server.",
+    "nft_error": "Something went wrong with the NFT.",
+    # generic API and platform
+    "validation_error": "Some fields are not valid. Please check them.",
+    "malformed_request": "The request could not be read. Please reload the page.",
+    "not_authenticated": "Please log in to continue.",
+    "unauthenticated": "Please log in to continue.",
+    "permission_denied": "You are not allowed to do that.",
+    "forbidden": "You are not allowed to do that.",
+    "method_not_allowed": "That action is not available here.",
+    "unsupported_media_type": "The request could not be read. Please reload the page.",
+    "not_acceptable": "The request could not be read. Please reload the page.",
+    "throttled": "Too many requests — please slow down and try again in a few seconds.",
+    "conflict": "Someone changed this at the same time. Refresh and try again.",
+    "dependency_unavailable": "A service we depend on is not answering. Please try again shortly.",
+    "internal_error": "Something went wrong on our side. Please try again.",
+    "network_error": "We could not reach the server. Check your connection and try again.",
+}
+
+
+def friendly(code: str, fallback: str = "") -> str:
+    """The text to show for an error code."""
+    return ERROR_MESSAGES.get(code) or fallback or "Something went wrong. Please try again."

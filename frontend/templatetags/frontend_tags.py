@@ -1,0 +1,46 @@
+"""Template filters of the storefront: money in minor units, short hashes, state labels."""
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
+STATE_LABELS = {
+    "scheduled": "Upcoming",
+    "live": "Live",
+    "paused": "Paused",
+    "sold_out": "Sold out",
+    "ended": "Ended",
+    "pending_payment": "Awaiting payment",
+    "paid": "Paid",
+    "fulfilling": "Minting / shipping",
+    "fulfilled": "Delivered",
+    "cancelled": "Cancelled",
+    "refunded": "Refunded",
+    "partially_refunded": "Partly refunded",
+}
+
+
+@register.filter
+def money(amount: Any, currency: str = "usd") -> str:
+    """1999, "usd" -> "$19.99" (amounts are integer minor units)."""
+    try:
+        value = int(amount)
+    except (TypeError, ValueError):
+        return ""
+    symbol = SYMBOLS.get((currency or "usd").lower())
+    text = f"{value / 100:,.2f}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+@register.filter
+def short_hash(value: Any) -> str:
+    text = str(value or "")
+    return f"{text[:10]}…{text[-6:]}" if len(text) > 20 else text
+
+
+@register.filter
+def state_label(value: Any) -> str:
+    return STATE_LABELS.get(str(value), str(value).replace("_", " ").capitalize())
