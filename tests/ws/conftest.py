@@ -69,14 +69,15 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float = 60.0, what: str 
 class Processes:
     """Real child processes of one test; all killed at teardown."""
 
-    def __init__(self) -> None:
+    def __init__(self, logs: Path) -> None:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs = logs
         self.port = 0
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [*args], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        # Output to files, never to a pipe nobody reads (a full pipe would stall the child).
+        with open(self.logs / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen([*args], cwd=ROOT, env=child_env(), stdout=log, stderr=subprocess.STDOUT)
         self.procs[name] = proc
         return proc
 
@@ -98,13 +99,13 @@ class Processes:
             with socket.socket() as s:
                 return s.connect_ex(("127.0.0.1", self.port)) == 0
 
-        wait_for(listening, timeout=30, what="uvicorn to listen")
+        wait_for(listening, timeout=120, what="uvicorn to listen")
         return f"ws://127.0.0.1:{self.port}"
 
     def check(self, name: str) -> None:
         proc = self.procs[name]
         if proc.poll() is not None:
-            err = proc.stderr.read().decode()[-3000:] if proc.stderr else ""
+            err = (self.logs / f"{name}.log").read_text()[-3000:]
             pytest.fail(f"{name} exited with {proc.returncode}: {err}")
 
     def kill(self, name: str) -> None:
@@ -124,8 +125,8 @@ class Processes:
 
 
 @pytest.fixture
-def procs(kafka_prefix: str) -> Iterator[Processes]:
-    p = Processes()
+def procs(kafka_prefix: str, tmp_path: Path) -> Iterator[Processes]:
+    p = Processes(tmp_path)
     yield p
     p.stop_all()
 
