@@ -117,12 +117,18 @@ def start_manage(*args: str, **env: str) -> "subprocess.Popen[bytes]":
     )
 
 
-def run_python(code: str, *, timeout: float = 120, **env: str) -> "subprocess.CompletedProcess[str]":
+def run_python(
+    code: str, *, env: dict[str, str] | None = None, timeout: float = 120
+) -> "subprocess.CompletedProcess[str]":
     """`code` after django.setup() in a fresh interpreter (a separate worker process)."""
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()\n" + code],
         cwd=ROOT,
-        env={**child_env(**env), "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "config.settings"},
+        env={
+            **child_env(**(env or {})),
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        },
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -122,7 +122,7 @@ def test_failed_mint_refunds_exactly_once_even_if_the_worker_is_killed(
     (refund,) = Refund.objects.filter(order=order)
     code = SUBPROCESS_REFUND % str(refund.pk)
 
-    killed = run_python(code, **{CRASH_AFTER_CALL_ENV: "1"})
+    killed = run_python(code, env={CRASH_AFTER_CALL_ENV: "1"})
     assert killed.returncode == 137, killed.stdout + killed.stderr
     refund.refresh_from_db()
     assert (

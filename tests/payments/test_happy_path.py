@@ -137,4 +137,4 @@ def test_reserve_checkout_pay_webhook_mint_fulfil(
     ]
     assert steps.count(("nft.mint.requested", "requested")) == 2
     assert steps.count(("nft.mint.confirmed", "applied")) == 2
-    assert order.saga.state == "fulfilled"  # type: ignore[attr-defined]
+    assert order.saga.state == "fulfilled"
