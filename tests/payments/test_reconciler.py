@@ -87,6 +87,7 @@ def test_an_abandoned_intent_is_cancelled_at_stripe_and_the_order_cancelled(
     (event,) = outbox("payment.canceled", key=order.pk)
     saga.apply_payment_canceled(event_id=event.id, payload=event.payload)  # what the saga consumer does
     order.refresh_from_db()
+    assert order.drop_id is not None
     item = DropItem.objects.get(drop_id=order.drop_id)
     assert order.status == OrderStatus.CANCELLED and (item.reserved, item.sold) == (0, 0)
     assert PaymentAttempt.objects.get(order=order).stripe_status == "canceled"
