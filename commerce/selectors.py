@@ -44,9 +44,9 @@ def drop_availability(*, drop_id: int) -> dict[str, Any]:
         )
         if drop is None:
             raise NotFound("Drop not found.", details={"resource": "drop", "id": drop_id})
-        head = {f"drop__{k}": v for k, v in drop.items()}
+        head: dict[str, Any] = {f"drop__{k}": v for k, v in drop.items()}
     else:
-        head = rows[0]
+        head = dict(rows[0])
     return {
         "drop_id": drop_id,
         "state": head["drop__state"],

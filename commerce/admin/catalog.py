@@ -71,5 +71,5 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     search_fields = ["key", "user__username", "path"]
     readonly_fields = [f.name for f in IdempotencyKey._meta.fields]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False

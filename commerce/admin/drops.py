@@ -1,6 +1,7 @@
 """Admin for drops, their stock lines, buyer counters and reservations, with the drop actions."""
 
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,7 +23,7 @@ def _run(
     request: HttpRequest,
     objects: QuerySet,
     verb: str,
-    call: Callable[[object], object],
+    call: Callable[[Any], object],
 ) -> None:
     """Run a service per selected object, log each success in the admin log, report each refusal."""
     done = 0
@@ -45,7 +46,7 @@ class DropItemInline(admin.TabularInline):
     readonly_fields = ["reserved", "sold"]
     autocomplete_fields = ["sku"]
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         # Once a drop is under way stock only changes through the services (restock action).
         if obj is not None and obj.state != "scheduled":
             return ["sku", "price", "currency", *COUNTERS]
@@ -145,7 +146,7 @@ class ReservationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Reservation._meta.fields]
     actions = ["cancel"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
     @admin.action(description="Cancel selected reservations (release stock)")

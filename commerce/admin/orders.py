@@ -14,9 +14,9 @@ class OrderLineInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id"]
-    readonly_fields = fields
+    readonly_fields = ["sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -31,7 +31,7 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline]
     actions = ["cancel"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
     @admin.action(description="Cancel selected orders awaiting payment (release stock)")
@@ -52,5 +52,5 @@ class OrderLineAdmin(admin.ModelAdmin):
     search_fields = ["title", "order__id", "token_id", "nft_contract_address"]
     readonly_fields = [f.name for f in OrderLine._meta.fields]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False

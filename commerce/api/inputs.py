@@ -54,7 +54,7 @@ class ProductInput(serializers.Serializer):
     )
     collection_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     metadata_template = serializers.DictField(required=False, default=dict)
-    skus = SkuInput(many=True, allow_empty=False, max_length=100)
+    skus = serializers.ListField(child=SkuInput(), allow_empty=False, max_length=100)
 
 
 class ProductPatchInput(serializers.Serializer):
@@ -86,7 +86,7 @@ class DropInput(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     per_buyer_limit = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=2)
-    items = DropItemInput(many=True, allow_empty=False, max_length=100)
+    items = serializers.ListField(child=DropItemInput(), allow_empty=False, max_length=100)
 
 
 class DropPatchInput(serializers.Serializer):

@@ -15,10 +15,17 @@ from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from commerce.api.inputs import CancelOrderInput, CheckoutInput, ReserveInput
 from commerce.api.serializers import MembershipSerializer, OrderSerializer, ReservationSerializer
 from commerce.errors import NotFound
-from commerce.models import Reservation
+from commerce.models import MerchantMembership, Reservation
 from commerce.services.cancellations import cancel_order
 from commerce.services.orders import place_order
 from commerce.services.reservations import cancel_reservation, release_expired_reservations, reserve_stock
+
+
+def _uid(request: Request) -> int:
+    """The logged-in user's id (views here require authentication)."""
+    user_id = request.user.pk
+    assert isinstance(user_id, int)
+    return user_id
 
 
 class ReservationListCreateView(APIView):
@@ -30,8 +37,8 @@ class ReservationListCreateView(APIView):
         responses={200: ReservationSerializer(many=True), **errors(401)},
     )
     def get(self, request: Request) -> Response:
-        release_expired_reservations(buyer_id=request.user.pk, limit=100)  # lazy expiry on read
-        rows = selectors.buyer_reservations(buyer_id=request.user.pk)[:200]
+        release_expired_reservations(buyer_id=_uid(request), limit=100)  # lazy expiry on read
+        rows = selectors.buyer_reservations(buyer_id=_uid(request))[:200]
         return Response(ReservationSerializer(rows, many=True).data)
 
     @extend_schema(
@@ -45,7 +52,7 @@ class ReservationListCreateView(APIView):
     def post(self, request: Request) -> Response:
         data = ReserveInput(data=request.data)
         data.is_valid(raise_exception=True)
-        reservation = reserve_stock(buyer_id=request.user.pk, **data.validated_data)
+        reservation = reserve_stock(buyer_id=_uid(request), **data.validated_data)
         body = {
             "id": str(reservation.pk),
             "drop_id": reservation.drop_id,
@@ -61,7 +68,7 @@ class ReservationListCreateView(APIView):
 
 
 def _own_reservation(request: Request, pk: UUID) -> Reservation:
-    reservation = selectors.buyer_reservations(buyer_id=request.user.pk).filter(pk=pk).first()
+    reservation = selectors.buyer_reservations(buyer_id=_uid(request)).filter(pk=pk).first()
     if reservation is None:
         raise NotFound("Reservation not found.", details={"resource": "reservation"})
     return reservation
@@ -72,7 +79,7 @@ class ReservationDetailView(APIView):
 
     @extend_schema(tags=["reservations"], responses={200: ReservationSerializer, **errors(401, 404)})
     def get(self, request: Request, pk: UUID) -> Response:
-        release_expired_reservations(buyer_id=request.user.pk, limit=100)
+        release_expired_reservations(buyer_id=_uid(request), limit=100)
         return Response(ReservationSerializer(_own_reservation(request, pk)).data)
 
 
@@ -86,7 +93,7 @@ class ReservationCancelView(APIView):
         responses={200: ReservationSerializer, **errors(401, 404, 409)},
     )
     def post(self, request: Request, pk: UUID) -> Response:
-        cancel_reservation(reservation_id=pk, buyer_id=request.user.pk)
+        cancel_reservation(reservation_id=pk, buyer_id=_uid(request))
         return Response(ReservationSerializer(_own_reservation(request, pk)).data)
 
 
@@ -105,7 +112,7 @@ class CheckoutView(APIView):
         data = CheckoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         order = place_order(
-            buyer_id=request.user.pk, reservation_ids=data.validated_data.get("reservation_ids")
+            buyer_id=_uid(request), reservation_ids=data.validated_data.get("reservation_ids")
         )
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
@@ -115,8 +122,8 @@ class OrderListView(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = OrderSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.buyer_orders(buyer_id=self.request.user.pk)
+    def get_queryset(self):
+        return selectors.buyer_orders(buyer_id=_uid(self.request))
 
 
 @extend_schema(tags=["orders"], responses={200: OrderSerializer, **errors(401, 404)})
@@ -124,8 +131,8 @@ class OrderDetailView(generics.RetrieveAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = OrderSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.buyer_orders(buyer_id=self.request.user.pk)
+    def get_queryset(self):
+        return selectors.buyer_orders(buyer_id=_uid(self.request))
 
 
 class OrderCancelView(APIView):
@@ -140,8 +147,8 @@ class OrderCancelView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = CancelOrderInput(data=request.data)
         data.is_valid(raise_exception=True)
-        cancel_order(order_id=pk, buyer_id=request.user.pk, reason=data.validated_data["reason"])
-        return Response(OrderSerializer(selectors.buyer_orders(buyer_id=request.user.pk).get(pk=pk)).data)
+        cancel_order(order_id=pk, buyer_id=_uid(request), reason=data.validated_data["reason"])
+        return Response(OrderSerializer(selectors.buyer_orders(buyer_id=_uid(request)).get(pk=pk)).data)
 
 
 class MyMerchantsView(APIView):
@@ -149,7 +156,11 @@ class MyMerchantsView(APIView):
 
     @extend_schema(tags=["merchant"], responses={200: MembershipSerializer(many=True), **errors(401)})
     def get(self, request: Request) -> Response:
-        rows = request.user.memberships.select_related("merchant").order_by("merchant_id")
+        rows = (
+            MerchantMembership.objects.filter(user_id=_uid(request))
+            .select_related("merchant")
+            .order_by("merchant_id")
+        )
         data = [
             {"merchant_id": m.merchant_id, "merchant_name": m.merchant.name, "role": m.role} for m in rows
         ]

@@ -36,7 +36,7 @@ class ProductListView(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = ProductSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         qs = selectors.public_products()
         merchant, kind = self.request.query_params.get("merchant"), self.request.query_params.get("kind")
         if merchant and merchant.isdigit():
@@ -51,7 +51,7 @@ class ProductDetailView(generics.RetrieveAPIView):
     permission_classes = [AllowAny]
     serializer_class = ProductSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.public_products()
 
 
@@ -62,7 +62,7 @@ class DropListView(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = DropSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         qs = selectors.public_drops()
         states = self.request.query_params.get("state")
         if states:
@@ -75,7 +75,7 @@ class DropDetailView(generics.RetrieveAPIView):
     permission_classes = [AllowAny]
     serializer_class = DropSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.public_drops()
 
 

@@ -66,7 +66,8 @@ def claim_key(
         row = cur.fetchone()
     if row is not None:
         return Claim(key_id=int(row[0]))
-    stored = IdempotencyKey.objects.get(user_id=user_id, key=key)
+    owner = {"user_id": user_id} if user_id is not None else {"user__isnull": True}
+    stored = IdempotencyKey.objects.get(key=key, **owner)
     if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request.",

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from commerce.errors import (
@@ -78,34 +79,51 @@ def _reserve_once(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
     return reservation
 
 
-def _explain_refusal(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int, step: str) -> Exception:
-    """Read why a reservation was refused (only runs on the failure path)."""
-    drop = Drop.objects.filter(pk=drop_id).only("state", "starts_at", "ends_at", "per_buyer_limit").first()
-    if drop is None:
-        return NotFound("Drop not found.", details={"resource": "drop", "id": drop_id})
-    item = DropItem.objects.filter(drop_id=drop_id, sku_id=sku_id).first()
-    if item is None:
-        return NotFound("This SKU is not offered in this drop.", details={"resource": "sku", "id": sku_id})
+def _explain_refusal(*, drop_id: int, sku_id: int, quantity: int, step: str) -> tuple[Exception, bool]:
+    """Why a reservation was refused, and whether lazy housekeeping could change the answer.
+
+    One query on the failure path only: the item with its drop, and whether the item (or the
+    buyer limit) is held by reservations that already expired.
+    """
     now = timezone.now()
+    expired = Reservation.objects.filter(
+        item_id=OuterRef("pk"), status=ReservationStatus.ACTIVE, expires_at__lte=now
+    )
+    item = (
+        DropItem.objects.filter(drop_id=drop_id, sku_id=sku_id)
+        .select_related("drop")
+        .annotate(has_expired=Exists(expired))
+        .first()
+    )
+    if item is None:
+        if not Drop.objects.filter(pk=drop_id).exists():
+            return NotFound("Drop not found.", details={"resource": "drop", "id": drop_id}), False
+        return NotFound(
+            "This SKU is not offered in this drop.", details={"resource": "sku", "id": sku_id}
+        ), False
+    drop = item.drop
     open_now = drop.starts_at <= now and (drop.ends_at is None or drop.ends_at > now)
     if drop.state not in (DropState.LIVE, DropState.SOLD_OUT) or not open_now:
-        return DropNotLive(f"The drop is {drop.state}.", details={"state": drop.state})
+        due = drop.state == DropState.SCHEDULED and open_now  # beat has not started it yet
+        return DropNotLive(f"The drop is {drop.state}.", details={"state": drop.state}), due
     if step == "limit":
-        return LimitExceeded(
+        limit = LimitExceeded(
             f"You may hold at most {drop.per_buyer_limit} units of this drop.",
             details={"limit": drop.per_buyer_limit, "requested": quantity},
         )
-    return SoldOut(
+        return limit, True
+    sold_out = SoldOut(
         "Not enough stock left.", details={"available": max(item.available, 0), "requested": quantity}
     )
+    return sold_out, bool(item.has_expired)
 
 
 def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) -> Reservation:
     """Hold `quantity` units of a SKU in a live drop for the buyer, for the reservation TTL.
 
     Raises SoldOut, LimitExceeded, DropNotLive or NotFound, changing nothing. When refused it
-    lazily releases expired reservations of the item, or starts a drop whose time has come, and
-    tries once more.
+    lazily releases expired reservations of the item (or the buyer), or starts a drop whose time
+    has come, and tries once more.
     """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidQuantity(
@@ -115,17 +133,16 @@ def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
         try:
             return _reserve_once(drop_id=drop_id, sku_id=sku_id, buyer_id=buyer_id, quantity=quantity)
         except _Refused as refused:
-            error = _explain_refusal(
-                drop_id=drop_id, sku_id=sku_id, buyer_id=buyer_id, quantity=quantity, step=refused.step
+            error, worth_retry = _explain_refusal(
+                drop_id=drop_id, sku_id=sku_id, quantity=quantity, step=refused.step
             )
-        if attempt == 2:
+        if attempt == 2 or not worth_retry:
             break
-        retry = False
         if isinstance(error, SoldOut):
             retry = release_expired_reservations(drop_id=drop_id, limit=200) > 0
         elif isinstance(error, LimitExceeded):
             retry = release_expired_reservations(drop_id=drop_id, buyer_id=buyer_id, limit=50) > 0
-        elif isinstance(error, DropNotLive):
+        else:
             retry = advance_drops_by_time() > 0
         if not retry:
             break

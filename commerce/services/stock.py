@@ -6,7 +6,9 @@ counters (PostgreSQL re-evaluates the WHERE of a blocked UPDATE). The CheckConst
 DropItem back the same invariants. Callers must be inside `transaction.atomic()`.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -14,7 +16,7 @@ from django.utils import timezone
 from commerce.models import DropBuyer, DropItem, DropState
 
 _ITEM = DropItem._meta.db_table
-_DROP = DropItem._meta.get_field("drop").related_model._meta.db_table  # type: ignore[union-attr]
+_DROP = DropItem._meta.get_field("drop").related_model._meta.db_table
 _BUYER = DropBuyer._meta.db_table
 
 
@@ -45,7 +47,7 @@ class Counters:
 _RETURNING = "RETURNING di.id, di.drop_id, di.sku_id, di.offered, di.reserved, di.sold"
 
 
-def _one(sql: str, params: list[object]) -> Counters | None:
+def _one(sql: str, params: Sequence[Any]) -> Counters | None:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         row = cur.fetchone()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from django.db import connection
@@ -164,13 +165,13 @@ def test_expiry_and_payment_racing_on_one_reservation(make_user, make_drop, shop
         order = place_order(buyer_id=buyer.pk)
         Reservation.objects.filter(pk=reservation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
-        outcomes = _race(
-            2,
-            [
-                lambda o=order: mark_order_paid(order_id=o.pk).unavailable_lines,
-                lambda r=reservation: expire_reservation(reservation_id=r.pk),
-            ],
-        )
+        def pay(order_id: int = order.pk) -> object:
+            return mark_order_paid(order_id=order_id).unavailable_lines
+
+        def expire(reservation_id: UUID = reservation.pk) -> object:
+            return expire_reservation(reservation_id=reservation_id)
+
+        outcomes = _race(2, [pay, expire])
         reservation.refresh_from_db()
         order.refresh_from_db()
         assert order.status == OrderStatus.PAID

@@ -55,12 +55,12 @@ def test_every_state_change_and_its_event_roll_back_together(step, make_user, ma
     drop = make_drop(offered=5, limit=5)
     buyer = make_user()
     reservation = reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=2)
-    order = place_order(buyer_id=buyer.pk) if step in ("mark_paid", "cancel_order") else None
+    order_id = place_order(buyer_id=buyer.pk).pk if step in ("mark_paid", "cancel_order") else 0
     calls = {
         "cancel_reservation": lambda: cancel_reservation(reservation_id=reservation.pk, buyer_id=buyer.pk),
         "place_order": lambda: place_order(buyer_id=buyer.pk),
-        "mark_paid": lambda: mark_order_paid(order_id=order.pk),
-        "cancel_order": lambda: cancel_order(order_id=order.pk),
+        "mark_paid": lambda: mark_order_paid(order_id=order_id),
+        "cancel_order": lambda: cancel_order(order_id=order_id),
         "drop_action": lambda: drops.pause_drop(drop_id=drop.pk),
     }
     state = lambda: (  # noqa: E731
