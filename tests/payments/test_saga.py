@@ -209,3 +209,24 @@ def test_failed_mint_refunds_the_line_once_and_tells_the_buyer(
     )
     assert Refund.objects.filter(order=order).count() == 1
     assert len(outbox("order.partially_refunded", key=order.pk)) == 1
+
+
+def test_running_total_refund_events_count_only_new_money(paying: Any, enqueued: list[str]) -> None:
+    """Newer Stripe API versions send charge.refunded without the refund list: only the running total."""
+    order = paying([("jacket", 2)])
+    _apply("succeeded", order)
+    first, second = order.lines.all()
+    minting.apply_mint_failed(
+        event_id=uuid.uuid4(),
+        payload={**outbox("nft.mint.requested")[0].payload, "line_id": first.pk, "reason": "reverted"},
+    )
+    execute_refund(refund_id=enqueued[0])  # our line refund: 1500
+    _apply("refunded", order, refund_id="ch_1@1500", amount=1500, amount_refunded_total=1500)
+    assert Refund.objects.filter(order=order).count() == 1  # that was ours
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_REFUNDED
+    _apply("refunded", order, refund_id="ch_1@3000", amount=3000, amount_refunded_total=3000)
+    external = Refund.objects.get(order=order, source="external")
+    assert external.amount == 1500
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED and order.refunded_amount == order.total

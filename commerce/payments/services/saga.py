@@ -197,6 +197,19 @@ def apply_payment_refunded(*, event_id: UUID, payload: dict[str, Any]) -> None:
             else:
                 ctx.step(StepOutcome.IGNORED, refund=str(ours.pk), reason=f"refund already {ours.status}")
             return
+        known = sum(
+            Refund.objects.filter(order=order)
+            .exclude(status=RefundStatus.FAILED)
+            .values_list("amount", flat=True)
+        )
+        amount = int(payload["amount"])
+        if payload.get("amount_refunded_total") and not payload.get("refund_key") and "@" in refund_id:
+            # Only the charge's running total is known (newer API versions): the new money is what
+            # exceeds the refunds we already know of; nothing new means it reports ours.
+            amount = int(payload["amount_refunded_total"]) - known
+            if amount <= 0:
+                ctx.step(StepOutcome.IGNORED, reason="running total covered by known refunds", known=known)
+                return
         refund = Refund.objects.create(
             order=order,
             line_id=payload.get("line_id")
@@ -205,7 +218,7 @@ def apply_payment_refunded(*, event_id: UUID, payload: dict[str, Any]) -> None:
             idempotency_key=f"stripe-{refund_id}",
             source=RefundSource.EXTERNAL,
             status=RefundStatus.SUCCEEDED,
-            amount=int(payload["amount"]),
+            amount=amount,
             currency=payload["currency"],
             payment_intent_id=payload["payment_intent_id"],
             reason=str(payload.get("reason") or "refunded at Stripe")[:200],
