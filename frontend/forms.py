@@ -19,9 +19,13 @@ class ProductForm(forms.Form):
     kind = forms.ChoiceField(choices=ProductKind.choices)
     title = forms.CharField(max_length=200)
     description = forms.CharField(max_length=10_000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    image_url = forms.URLField(max_length=500, required=False, label="Image URL")
+    image_url = forms.URLField(max_length=500, required=False, label="Image URL", assume_scheme="https")
     model_url = forms.URLField(
-        max_length=500, required=False, label="3D model URL (.glb)", help_text="Shown as a 3D preview."
+        assume_scheme="https",
+        max_length=500,
+        required=False,
+        label="3D model URL (.glb)",
+        help_text="Shown as a 3D preview.",
     )
     collection = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="NFT collection")
     is_active = forms.BooleanField(required=False, initial=True, label="Visible in the shop")

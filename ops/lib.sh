@@ -357,6 +357,15 @@ install_stripe_mock() {
     echo "$STRIPE_MOCK_VERSION" >"$BIN_DIR/.stripe-mock.installed"
 }
 
+# Headless Chromium for the browser end-to-end tests (Debian's package; Playwright drives it, no
+# browser download). Install-only: `ops/install` with no args (or `ops/install browser`) runs it.
+installed_browser() { [[ -x /usr/bin/chromium ]]; }
+install_browser() {
+    installed_browser && return 0
+    run_logged browser apt_install chromium fonts-dejavu-core
+    installed_browser || die "browser: /usr/bin/chromium still missing after apt-get install chromium"
+}
+
 installed() { "$(fn_name installed "$1")"; }
 install_one() {
     ensure_dirs

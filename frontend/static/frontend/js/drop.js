@@ -67,7 +67,6 @@
         card.querySelector("[data-soldout]").hidden = !soldOut;
         card.dataset.soldOut = soldOut ? "true" : "false";
         const btn = card.querySelector("[data-reserve]");
-        const why = card.querySelector("[data-why]");
         let reason = "";
         if (this.state !== "live") reason = this.state === "scheduled" ? "Not started yet" : (STATE_LABELS[this.state] || "Closed");
         else if (soldOut) reason = "Sold out";
@@ -77,7 +76,6 @@
           btn.disabled = !!reason;
           btn.querySelector("[data-label]").textContent = reason || (this.loggedIn ? "Reserve" : "Log in to reserve");
         }
-        if (why) why.textContent = reason && reason !== "Sold out" ? reason : "";
         const qty = card.querySelector("select[data-qty]");
         if (qty) {
           const max = Math.max(1, Math.min(left, s ? s.available : left));
