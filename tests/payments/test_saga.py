@@ -215,7 +215,7 @@ def test_running_total_refund_events_count_only_new_money(paying: Any, enqueued:
     """Newer Stripe API versions send charge.refunded without the refund list: only the running total."""
     order = paying([("jacket", 2)])
     _apply("succeeded", order)
-    first, second = order.lines.all()
+    first, _second = order.lines.all()
     minting.apply_mint_failed(
         event_id=uuid.uuid4(),
         payload={**outbox("nft.mint.requested")[0].payload, "line_id": first.pk, "reason": "reverted"},
