@@ -103,6 +103,8 @@ class ConsumerRunner:
         self.dead_letters = DeadLetterSink(group)
         self.consumer = Consumer(consumer_config(group))
         self._crash_after_commit = os.environ.get(CRASH_HOOK_ENV) == "1"
+        # handlers_for() re-runs autodiscovery on every call: resolve each type once per runner.
+        self._handlers: dict[str, list[registry.Handler]] = {}
         self._stop = threading.Event()
 
     # --- Kafka side ---------------------------------------------------------------------------
@@ -193,7 +195,7 @@ class ConsumerRunner:
         redrive_for = decoded.headers.get(REDRIVE_GROUP_HEADER)
         if redrive_for is not None and redrive_for != self.group:
             return True
-        return not decoded.handlers(self.group)
+        return decoded.event is None or not self._handlers_for(decoded.event.type)
 
     def _store(self, messages: list[Message], finished: set[tuple[str, int, int]]) -> None:
         """Store, per partition, the offset after the last message of an all-finished prefix.
@@ -214,9 +216,14 @@ class ConsumerRunner:
         if upto:
             self.consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in upto.items()])
 
+    def _handlers_for(self, event_type: str) -> list[registry.Handler]:
+        if event_type not in self._handlers:
+            self._handlers[event_type] = registry.handlers_for(self.group, event_type)
+        return self._handlers[event_type]
+
     def _run_handlers(self, event: Event) -> None:
         with trace(event.trace_id):
-            for handler in registry.handlers_for(self.group, event.type):
+            for handler in self._handlers_for(event.type):
                 handler(event)
 
     def _apply_batch(self, batch: list[Decoded]) -> None:

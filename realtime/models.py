@@ -53,7 +53,7 @@ class OutboxEvent(models.Model):
 
 
 class InboxEntry(models.Model):
-    """ "Consumer group `group` has processed event `event_id`": written in the handler's transaction.
+    """Consumer group `group` has processed event `event_id`; written in the handler's transaction.
 
     The unique (group, event_id) pair makes a redelivered event a no-op: its insert conflicts and
     the runner skips the handlers.

@@ -1,0 +1,306 @@
+"""Benchmark of the event pipeline: outbox insert -> relay -> Kafka -> consumer -> effect committed.
+
+Prints one JSON document. In the same run it measures, on loopback only:
+
+1. `raw`: a bare confluent-kafka producer (same settings as the relay: idempotent, acks=all)
+   sending N messages of the pipeline's message size while a bare consumer reads them;
+2. `pipeline` (throughput): N `diagnostics.ping` events written with `emit()` (100 per
+   transaction) while `manage.py relay_outbox` and `manage.py consume diagnostics` run as real
+   processes; the end is when the N-th effect row (diagnostics handler) is visible in PostgreSQL;
+3. `steady`: the same pipeline at a steady rate (default 1,000 events/s, one transaction every
+   10 ms) for a bounded time, with end-to-end latency per event = effect row first seen by an
+   observer polling the database every 2 ms - the time just before `emit()` (an upper bound on
+   "effect committed"), and the time a plain Kafka reader first sees the message (an upper bound
+   on commit -> broker).
+
+`ratio` = pipeline throughput / raw throughput. Uses its own database (`<db>_bench`, realtime
+migrations only) and its own topic prefix, so it never touches dev data or other runs.
+
+    .venv/bin/python bench/pipeline.py [--events 50000] [--rate 1000] [--steady-seconds 10]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["KAFKA_TOPIC_PREFIX"] = f"bench.{uuid.uuid4().hex[:8]}."
+PHASE_TIMEOUT_S = 600.0
+
+
+def _use_bench_database() -> str:
+    """Point DATABASE_URL at `<db>_bench` (created if missing) before Django reads settings."""
+    import environ
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "postgres://mintdrop:mintdrop@127.0.0.1:55432/mintdrop")
+    cfg = environ.Env.db_url_config(url)
+    bench_db = f"{cfg['NAME']}_bench"
+    with psycopg.connect(
+        host=cfg["HOST"],
+        port=cfg["PORT"],
+        user=cfg["USER"],
+        password=cfg["PASSWORD"],
+        dbname=cfg["NAME"],
+        autocommit=True,
+    ) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_db]).fetchone():
+            conn.execute(f'CREATE DATABASE "{bench_db}"')
+    os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + bench_db
+    return bench_db
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2) if ordered else float("nan")
+
+
+def raw_kafka(n: int, size: int) -> dict[str, Any]:
+    """Bare produce + consume of `n` messages of `size` bytes through one 3-partition topic."""
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from realtime.kafka_config import admin_config, consumer_config, producer_config
+
+    topic = f"{os.environ['KAFKA_TOPIC_PREFIX']}raw"
+    admin = AdminClient(admin_config())
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(30)
+    consumer = Consumer(consumer_config("bench-raw", **{"enable.auto.offset.store": True}))
+    consumer.subscribe([topic])
+    received: list[float] = []
+    done = threading.Event()
+
+    def consume() -> None:
+        while len(received) < n and not done.is_set():
+            for msg in consumer.consume(num_messages=1000, timeout=0.2):
+                if not msg.error():
+                    received.append(time.time() - float((msg.value() or b"")[:20]))
+        consumer.close()
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    time.sleep(3)  # let the consumer join its group before timing starts
+    producer = Producer(producer_config("bench-raw"))
+    pad = b"x" * max(size - 21, 0)
+    start = time.monotonic()
+    for i in range(n):
+        value = f"{time.time():20.6f}".encode() + b" " + pad
+        while True:
+            try:
+                producer.produce(topic, key=f"k{i % 50}".encode(), value=value)
+                break
+            except BufferError:
+                producer.poll(0.01)
+        producer.poll(0)
+    producer.flush(60)
+    thread.join(PHASE_TIMEOUT_S)
+    elapsed = time.monotonic() - start
+    done.set()
+    return {
+        "messages": len(received),
+        "seconds": round(elapsed, 3),
+        "per_second": round(len(received) / elapsed, 1),
+        "latency_ms": {"p50": percentile(received, 0.5), "p99": percentile(received, 0.99)},
+    }
+
+
+class Observer(threading.Thread):
+    """Polls the effect table; records when each ping's effect row is first visible (committed)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: dict[int, float] = {}  # seq -> wall time first seen
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        last = 0
+        while not self.stop.is_set():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT id, seq FROM realtime_diagnosticsping WHERE id > %s ORDER BY id", [last]
+                )
+                rows = cursor.fetchall()
+            now = time.time()
+            for row_id, seq in rows:
+                self.seen.setdefault(seq, now)
+                last = max(last, row_id)
+            if not rows:
+                time.sleep(0.002)
+        connection.close()
+
+
+class KafkaWatcher(threading.Thread):
+    """A plain reader of the diagnostics topic: when each ping is first visible on the broker."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from confluent_kafka import Consumer
+
+        from realtime.kafka_config import consumer_config
+        from realtime.topics import topic_named
+
+        consumer = Consumer(
+            consumer_config(f"bench-watch-{uuid.uuid4().hex[:6]}", **{"auto.offset.reset": "latest"})
+        )
+        consumer.subscribe([topic_named("diagnostics").full_name])
+        while not self.stop.is_set():
+            for msg in consumer.consume(num_messages=1000, timeout=0.05):
+                if not msg.error():
+                    seq = json.loads(msg.value() or b"")["payload"]["seq"]
+                    self.seen.setdefault(seq, time.time())
+        consumer.close()
+
+
+def emit_batch(first_seq: int, count: int, sent: dict[int, float]) -> None:
+    from django.db import transaction
+
+    from realtime.outbox import emit
+
+    with transaction.atomic():
+        for seq in range(first_seq, first_seq + count):
+            now = time.time()
+            sent[seq] = now
+            emit(
+                type="diagnostics.ping",
+                key=f"k{seq % 50}",
+                payload={"seq": seq, "sent_at": datetime.fromtimestamp(now, UTC).isoformat()},
+            )
+
+
+def wait_until(predicate: Any, what: str) -> None:
+    deadline = time.monotonic() + PHASE_TIMEOUT_S
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--rate", type=int, default=1_000, help="events/s in the steady phase")
+    parser.add_argument("--steady-seconds", type=float, default=10.0)
+    parser.add_argument("--per-tx", type=int, default=100, help="events per transaction (throughput phase)")
+    args = parser.parse_args()
+    bench_db = _use_bench_database()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from realtime.events import Event
+    from realtime.topic_admin import ensure_topics
+
+    call_command("migrate", "realtime", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE realtime_outboxevent, realtime_diagnosticsping, realtime_inboxentry")
+    ensure_topics()
+    sample = Event(
+        type="diagnostics.ping", key="k1", payload={"seq": 12345, "sent_at": datetime.now(UTC).isoformat()}
+    )
+    size = len(sample.to_json())
+
+    raw = raw_kafka(args.events, size)
+
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+    children = [
+        subprocess.Popen([sys.executable, "manage.py", "relay_outbox"], cwd=ROOT, env=env),
+        subprocess.Popen([sys.executable, "manage.py", "consume", "diagnostics"], cwd=ROOT, env=env),
+    ]
+    observer = Observer()
+    observer.start()
+    result: dict[str, Any] = {"benchmark": "pipeline", "database": bench_db, "message_bytes": size}
+    try:
+        warm: dict[int, float] = {}
+        emit_batch(10_000_000, 1, warm)  # warm-up: both processes up, consumer assigned
+        wait_until(lambda: 10_000_000 in observer.seen, "warm-up event")
+
+        sent: dict[int, float] = {}
+        start, start_wall = time.monotonic(), time.time()
+        for first in range(0, args.events, args.per_tx):
+            emit_batch(first, min(args.per_tx, args.events - first), sent)
+        inserted = time.monotonic() - start
+        wait_until(lambda: len(observer.seen) > args.events, "all effects of the throughput phase")
+        elapsed = max(observer.seen[s] for s in sent) - start_wall
+        latencies = [observer.seen[s] - sent[s] for s in sent]
+        result["pipeline"] = {
+            "events": args.events,
+            "events_per_tx": args.per_tx,
+            "insert_seconds": round(inserted, 3),
+            "seconds": round(elapsed, 3),
+            "per_second": round(args.events / elapsed, 1),
+            "latency_ms": {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99)},
+        }
+
+        watcher = KafkaWatcher()
+        watcher.start()
+        time.sleep(3)  # watcher assigned
+        steady: dict[int, float] = {}
+        tick, per_tick = 0.01, max(1, args.rate // 100)
+        total = int(args.rate * args.steady_seconds)
+        base = 20_000_000
+        t0 = time.monotonic()
+        for i, first in enumerate(range(base, base + total, per_tick)):
+            delay = t0 + i * tick - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            emit_batch(first, min(per_tick, base + total - first), steady)
+        achieved = total / (time.monotonic() - t0)
+        wait_until(lambda: all(s in observer.seen for s in steady), "steady phase")
+        deadline = time.monotonic() + 10
+        while len([s for s in steady if s in watcher.seen]) < total and time.monotonic() < deadline:
+            time.sleep(0.05)
+        watcher.stop.set()
+        e2e = [observer.seen[s] - steady[s] for s in steady]
+        to_kafka = [watcher.seen[s] - steady[s] for s in steady if s in watcher.seen]
+        result["steady"] = {
+            "target_per_second": args.rate,
+            "achieved_per_second": round(achieved, 1),
+            "events": total,
+            "events_per_tx": per_tick,
+            "end_to_end_ms": {
+                "p50": percentile(e2e, 0.5),
+                "p99": percentile(e2e, 0.99),
+                "max": percentile(e2e, 1.0),
+            },
+            "commit_to_kafka_visible_ms": {
+                "p50": percentile(to_kafka, 0.5),
+                "p99": percentile(to_kafka, 0.99),
+            },
+        }
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*), count(DISTINCT event_id) FROM realtime_diagnosticsping")
+            rows, distinct = cursor.fetchone()
+        result["effects"] = {"rows": rows, "distinct_events": distinct, "duplicates": rows - distinct}
+    finally:
+        observer.stop.set()
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(30)
+    result["raw"] = raw
+    result["ratio"] = round(result["pipeline"]["per_second"] / raw["per_second"], 3)
+    result["goals"] = {"ratio_min": 0.25, "steady_p99_ms_max": 250}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
