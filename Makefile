@@ -33,6 +33,7 @@ stop:
 
 migrate: services
 	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py kafka_topics --apply -v 0
 
 seed: migrate
 	@$(PY) manage.py seed_demo
@@ -45,6 +46,7 @@ lint: venv
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@.venv/bin/mypy .
+	@$(PY) manage.py gen_event_docs --check
 
 test: services lint
 	@$(PY) manage.py check_services
