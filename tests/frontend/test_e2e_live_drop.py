@@ -122,6 +122,8 @@ def test_shopper_buys_phygital_and_sees_mint_while_merchant_and_second_shopper_w
     watcher.get_by_label("Password").fill(PASSWORD)
     watcher.get_by_role("button", name="Sign up").click()
     watcher.wait_for_url(f"{base}/")
+    watcher.get_by_role("link", name="Genesis drop").wait_for()
+    watcher.screenshot(path=str(screenshots / "home-phone.png"), full_page=True)
     watcher.goto(f"{base}/drops/{drop.pk}/")
     card2 = watcher.locator(f'[data-sku="{sku.pk}"]')
     watcher.locator("[data-conn][data-state=live]").wait_for(timeout=WAIT_MS)
