@@ -38,6 +38,9 @@ migrate: services
 seed: migrate
 	@$(PY) manage.py seed_demo
 
+# In dev the chain produces a block every second like a real one (confirmations advance when idle);
+# tests use the default one-block-per-transaction mode. Switching restarts anvil with a fresh chain.
+dev: export ANVIL_MODE := live
 dev: seed
 	@$(PY) manage.py collectstatic --no-input -v 0
 	@.venv/bin/honcho start -f Procfile

@@ -545,16 +545,38 @@ start_kafka() {
     wait_for kafka 'kafka_started_in_log && probe_kafka_api' "$KAFKA_START_TIMEOUT"
 }
 
+# anvil_args: the flags for the chosen mode.
+#   ANVIL_MODE=auto (default): one block per transaction, nothing else (deterministic tests)
+#   ANVIL_MODE=live: like a real chain, a block every ANVIL_BLOCK_TIME seconds even when idle,
+#                    and each transaction still mined at once (--mixed-mining); `make dev` uses it
+anvil_args() {
+    ANVIL_ARGS=(--host "$BIND" --port "$ANVIL_PORT" --chain-id "$CHAIN_ID" --mnemonic "$ANVIL_MNEMONIC" \
+        --prune-history 64)  # --prune-history keeps memory bounded (without it anvil ballooned under load)
+    case "${ANVIL_MODE:-auto}" in
+        auto) ;;
+        live) ANVIL_ARGS+=(--block-time "${ANVIL_BLOCK_TIME:-1}" --mixed-mining) ;;
+        *) die "anvil: ANVIL_MODE must be auto or live, not ${ANVIL_MODE}" ;;
+    esac
+    local -a extra=()
+    read -ra extra <<<"${ANVIL_EXTRA_ARGS:-}"
+    ANVIL_ARGS+=("${extra[@]}")
+}
+
 start_anvil() {
+    anvil_args
+    local args_file="$RUN_DIR/anvil.args" wanted
+    wanted="${ANVIL_ARGS[*]}"
+    if is_running anvil && [[ "$(cat "$args_file" 2>/dev/null)" != "$wanted" ]]; then
+        # The chain is in memory only: a restart in another mode starts a fresh chain.
+        note anvil "restarting in mode ${ANVIL_MODE:-auto} (fresh chain)"
+        stop_one_locked anvil >/dev/null
+    fi
     if ! is_running anvil; then
         check_port_free anvil "$ANVIL_PORT"
         local bin; bin=$(anvil_bin) || die "anvil: not installed"
-        local -a extra=()
-        read -ra extra <<<"${ANVIL_EXTRA_ARGS:-}"
         rotate_log anvil
-        # --prune-history keeps memory bounded (without it anvil ballooned under load)
-        spawn anvil "$bin" --host "$BIND" --port "$ANVIL_PORT" --chain-id "$CHAIN_ID" \
-            --mnemonic "$ANVIL_MNEMONIC" --prune-history 64 "${extra[@]}"
+        spawn anvil "$bin" "${ANVIL_ARGS[@]}"
+        printf '%s' "$wanted" >"$args_file"
     fi
     wait_for anvil probe_anvil "$START_TIMEOUT"
 }
