@@ -219,6 +219,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "kafka": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},  # stripe-python logs every request at INFO
     },
 }
 
@@ -254,22 +255,6 @@ PAYMENTS_STRIPE_MAX_RETRIES = env.int("PAYMENTS_STRIPE_MAX_RETRIES", default=2)
 PAYMENTS_DEMO_CONFIRM = env.bool("PAYMENTS_DEMO_CONFIRM", default=DEBUG)
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {"task": "commerce.payments.tasks.reconcile", "schedule": 60.0}
 
-# --- Frontend (frontend/): storefront, merchant console, vendored npm assets ---------------------
-# Where browsers open the live WebSockets (the `ws` process; behind a proxy: wss://<site>).
-WS_PUBLIC_URL = env.str("WS_PUBLIC_URL", default="ws://127.0.0.1:8001")
-# Stripe.js is only loaded when real Stripe keys are configured (PAYMENTS_DEMO_CONFIRM off);
-# dev and the demo pay against stripe-mock with no third-party script at all.
-STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
-# Front-end assets come from npm packages under NODE_MODULES_DIR (see frontend/finders.py).
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "frontend.finders.NodeModulesFinder",
-]
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("frontend.context.site")  # type: ignore[index]
-LOGIN_REDIRECT_URL = "/"
-# --- end frontend --------------------------------------------------------------------------------
-
 # --- Live WebSockets (realtime/ws/): projector, hub, resume buffers -----------------------------
 # Figures behind these numbers: realtime/ws/README.md (bench/ws_fanout.py on this machine).
 # Stock frames per drop are coalesced to at most one per window (last value wins).
@@ -285,3 +270,19 @@ WS_HEAL_INTERVAL_SECONDS = env.float("WS_HEAL_INTERVAL_SECONDS", default=2.0)
 # Frames queued behind a socket whose TCP buffer is full before it is closed (it resumes).
 WS_SLOW_SOCKET_BACKLOG = env.int("WS_SLOW_SOCKET_BACKLOG", default=64)
 WS_REDIS_MAX_CONNECTIONS = env.int("WS_REDIS_MAX_CONNECTIONS", default=200)
+
+# --- Frontend (frontend/): storefront, merchant console, vendored npm assets ---------------------
+# Where browsers open the live WebSockets (the `ws` process; behind a proxy: wss://<site>).
+WS_PUBLIC_URL = env.str("WS_PUBLIC_URL", default="ws://127.0.0.1:8001")
+# Stripe.js is only loaded when real Stripe keys are configured (PAYMENTS_DEMO_CONFIRM off);
+# dev and the demo pay against stripe-mock with no third-party script at all.
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+# Front-end assets come from npm packages under NODE_MODULES_DIR (see frontend/finders.py).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "frontend.finders.NodeModulesFinder",
+]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("frontend.context.site")  # type: ignore[index]
+LOGIN_REDIRECT_URL = "/"
+# --- end frontend --------------------------------------------------------------------------------
