@@ -255,22 +255,6 @@ PAYMENTS_STRIPE_MAX_RETRIES = env.int("PAYMENTS_STRIPE_MAX_RETRIES", default=2)
 PAYMENTS_DEMO_CONFIRM = env.bool("PAYMENTS_DEMO_CONFIRM", default=DEBUG)
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {"task": "commerce.payments.tasks.reconcile", "schedule": 60.0}
 
-# --- Live WebSockets (realtime/ws/): projector, hub, resume buffers -----------------------------
-# Figures behind these numbers: realtime/ws/README.md (bench/ws_fanout.py on this machine).
-# Stock frames per drop are coalesced to at most one per window (last value wins).
-WS_COALESCE_WINDOW_MS = env.int("WS_COALESCE_WINDOW_MS", default=100)
-# Dashboards are recomputed from the database at most this often per merchant.
-WS_DASHBOARD_INTERVAL_MS = env.int("WS_DASHBOARD_INTERVAL_MS", default=500)
-# Frames kept per stream for `resume` (older last_seq values get a fresh snapshot), and how long
-# heads and buffers of an idle stream live in Redis.
-WS_RESUME_BUFFER = env.int("WS_RESUME_BUFFER", default=256)
-WS_STREAM_TTL_SECONDS = env.int("WS_STREAM_TTL_SECONDS", default=7 * 24 * 3600)
-# How often each ASGI process checks that it has not missed a stream's frames.
-WS_HEAL_INTERVAL_SECONDS = env.float("WS_HEAL_INTERVAL_SECONDS", default=2.0)
-# Frames queued behind a socket whose TCP buffer is full before it is closed (it resumes).
-WS_SLOW_SOCKET_BACKLOG = env.int("WS_SLOW_SOCKET_BACKLOG", default=64)
-WS_REDIS_MAX_CONNECTIONS = env.int("WS_REDIS_MAX_CONNECTIONS", default=200)
-
 # --- Frontend (frontend/): storefront, merchant console, vendored npm assets ---------------------
 # Where browsers open the live WebSockets (the `ws` process; behind a proxy: wss://<site>).
 WS_PUBLIC_URL = env.str("WS_PUBLIC_URL", default="ws://127.0.0.1:8001")
@@ -286,3 +270,19 @@ STATICFILES_FINDERS = [
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("frontend.context.site")  # type: ignore[index]
 LOGIN_REDIRECT_URL = "/"
 # --- end frontend --------------------------------------------------------------------------------
+
+# --- Live WebSockets (realtime/ws/): projector, hub, resume buffers -----------------------------
+# Figures behind these numbers: realtime/ws/README.md (bench/ws_fanout.py on this machine).
+# Stock frames per drop are coalesced to at most one per window (last value wins).
+WS_COALESCE_WINDOW_MS = env.int("WS_COALESCE_WINDOW_MS", default=100)
+# Dashboards are recomputed from the database at most this often per merchant.
+WS_DASHBOARD_INTERVAL_MS = env.int("WS_DASHBOARD_INTERVAL_MS", default=500)
+# Frames kept per stream for `resume` (older last_seq values get a fresh snapshot), and how long
+# heads and buffers of an idle stream live in Redis.
+WS_RESUME_BUFFER = env.int("WS_RESUME_BUFFER", default=256)
+WS_STREAM_TTL_SECONDS = env.int("WS_STREAM_TTL_SECONDS", default=7 * 24 * 3600)
+# How often each ASGI process checks that it has not missed a stream's frames.
+WS_HEAL_INTERVAL_SECONDS = env.float("WS_HEAL_INTERVAL_SECONDS", default=2.0)
+# Frames queued behind a socket whose TCP buffer is full before it is closed (it resumes).
+WS_SLOW_SOCKET_BACKLOG = env.int("WS_SLOW_SOCKET_BACKLOG", default=64)
+WS_REDIS_MAX_CONNECTIONS = env.int("WS_REDIS_MAX_CONNECTIONS", default=200)

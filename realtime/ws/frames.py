@@ -1,5 +1,6 @@
 """From events to the frames sockets receive (what the projector publishes)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from realtime.events import Event
@@ -29,7 +30,8 @@ def stock_frame(entry: PendingStock) -> tuple[str, int, str]:
         drop_id=entry.drop_id,
         skus=skus,
         sold_out=entry.sold_out,
-        at=entry.at,
+        at=entry.at,  # when the newest change folded in was made (in its transaction)
+        published_at=datetime.now(UTC).isoformat(),  # when the projector sent it: fan-out starts
     )
     return stream, entry.seq, protocol.encode(body)
 

@@ -5,7 +5,7 @@ a malformed client message gets an error frame, leaves the socket usable and cha
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
-def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+def run(scenario: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     return asyncio.run(scenario())
 
 

@@ -1,0 +1,308 @@
+"""Fan-out benchmark: N real WebSocket clients on one drop while M reservations run.
+
+Prints one JSON document: for the mintdrop path (reservation commit -> outbox -> relay -> Kafka ->
+projector (coalescing) -> Redis channel layer -> ASGI hub -> sockets) and, measured in the same
+run with the same client processes, a bare `websockets` server broadcasting frames of the same
+size at the same cadence (the raw fan-out floor): the share of clients that reached the final
+state (sold out), p50/p99/max latency from the change to its arrival, frames per socket, and
+server CPU. Loopback only; bounded in sockets, reservations and time.
+
+    .venv/bin/python bench/ws_fanout.py --sockets 2000 --reservations 3000
+
+It uses its own database (`<db>_bench_ws`, migrated on first use) and Kafka/Redis namespace, so
+it never disturbs a running dev stack (the relay holds a per-database lock).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+# --- client worker (a subprocess): connects, reports, measures --------------------------------
+async def _client(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadline: float) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.typing import Origin
+
+    async with sem:  # connect in waves: a burst of thousands of handshakes would time out
+        ws = await connect(url, origin=Origin("http://127.0.0.1"), compression=None, open_timeout=120,
+                           max_queue=None, ping_interval=None)  # fmt: skip
+    async with ws:
+        out["connected"] += 1
+        frames = 0
+        async for raw in ws:
+            now = time.time()
+            doc = json.loads(raw)
+            if doc["type"] != "stock":
+                continue
+            frames += 1
+            out["latencies"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
+            # From the projector's publish (raw baseline: from the broadcast) to arrival: the fan-out part.
+            out["fanout"].append(now - datetime.fromisoformat(doc.get("published_at", doc["at"])).timestamp())
+            if doc["sold_out"] or min(s["available"] for s in doc["skus"]) == 0:
+                out["final"] += 1
+                break
+            if time.monotonic() > deadline:
+                break
+        out["frames"].append(frames)
+
+
+async def _worker(url: str, count: int, timeout: float) -> None:
+    out: dict[str, Any] = {"connected": 0, "final": 0, "latencies": [], "fanout": [], "frames": []}
+    deadline = time.monotonic() + timeout
+    sem = asyncio.Semaphore(50)
+
+    async def one() -> None:
+        try:
+            await _client(url, out, sem, deadline)
+        except Exception as exc:
+            out.setdefault("errors", []).append(repr(exc)[:200])
+
+    tasks = [asyncio.ensure_future(one()) for _ in range(count)]
+    while out["connected"] < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    print(json.dumps({"ready": out["connected"]}), flush=True)
+    await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
+    out["errors"] = out.get("errors", [])[:5]
+    print(json.dumps(out), flush=True)
+    os._exit(0)
+
+
+# --- raw baseline server (a subprocess): websockets.broadcast of same-sized frames ------------
+async def _raw_server(port: int, sockets: int, frames: int, interval: float, size: int) -> None:
+    from websockets.asyncio.server import broadcast, serve
+
+    conns: set[Any] = set()
+
+    async def handler(ws: Any) -> None:
+        conns.add(ws)
+        try:
+            await ws.wait_closed()
+        finally:
+            conns.discard(ws)
+
+    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None):
+        while len(conns) < sockets:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        pad = "x" * size
+        for i in range(frames):
+            last = i == frames - 1
+            doc = {"type": "stock", "seq": i + 1, "stream": "drop.1", "drop_id": 1, "at": datetime.now().astimezone().isoformat(),
+                   "skus": [{"sku_id": 1, "available": 0 if last else frames - i}], "sold_out": last, "pad": pad}  # fmt: skip
+            broadcast(conns, json.dumps(doc, separators=(",", ":")))
+            await asyncio.sleep(interval)
+        await asyncio.sleep(30)
+
+
+# --- orchestration ----------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+
+def run_clients(url: str, sockets: int, workers: int, timeout: float, start: Any) -> dict[str, Any]:
+    """Start client workers, wait until all are connected, call `start()`, then gather results."""
+    per = [sockets // workers + (1 if i < sockets % workers else 0) for i in range(workers)]
+    procs = [subprocess.Popen([sys.executable, __file__, "--client", url, str(n), str(timeout)],
+                              stdout=subprocess.PIPE, text=True) for n in per]  # fmt: skip
+    t0 = time.monotonic()
+    ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
+    connect_s = time.monotonic() - t0
+    start()
+    results = [json.loads(p.stdout.readline() or "{}") for p in procs]  # type: ignore[union-attr]
+    for p in procs:
+        p.wait(30)
+    latencies = [x for r in results for x in r.get("latencies", [])]
+    fanout = [x for r in results for x in r.get("fanout", [])]
+    frames = [x for r in results for x in r.get("frames", [])]
+    return {
+        "connected": ready,
+        "connect_s": round(connect_s, 1),
+        "final_delivery_ratio": round(sum(r.get("final", 0) for r in results) / sockets, 4),
+        "latency_ms": {
+            "p50": pct(latencies, 0.5),
+            "p99": pct(latencies, 0.99),
+            "max": pct(latencies, 1.0),
+            "samples": len(latencies),
+        },
+        "fanout_latency_ms": {"p50": pct(fanout, 0.5), "p99": pct(fanout, 0.99), "max": pct(fanout, 1.0)},
+        "frames_per_socket": {
+            "mean": round(statistics.mean(frames), 1) if frames else None,
+            "max": max(frames) if frames else None,
+        },
+        "client_errors": [e for r in results for e in r.get("errors", [])][:3],
+    }
+
+
+def setup_database(env: dict[str, str]) -> None:
+    """Create and migrate the benchmark's own database once."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "postgres://mintdrop:mintdrop@127.0.0.1:55432/mintdrop")
+    name = base.rsplit("/", 1)[1] + "_bench_ws"
+    env["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(base, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sockets", type=int, default=2000)
+    parser.add_argument("--reservations", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=4, help="reservation threads")
+    parser.add_argument("--client-workers", type=int, default=2)
+    parser.add_argument("--asgi-workers", type=int, default=1)
+    parser.add_argument("--raw-frames", type=int, default=50, help="baseline broadcasts, one per 100 ms")
+    parser.add_argument("--timeout", type=float, default=240.0, help="bound per phase, seconds")
+    args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    prefix = f"bench.{uuid.uuid4().hex[:8]}."
+    env = {**os.environ, "KAFKA_TOPIC_PREFIX": prefix, "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false"}
+    setup_database(env)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "KAFKA_TOPIC_PREFIX", "DJANGO_DEBUG")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from commerce.services import catalog, drops
+    from commerce.services.reservations import reserve_stock
+    from realtime.topic_admin import ensure_topics
+
+    ensure_topics()
+    tag = uuid.uuid4().hex[:8]
+    owner = User.objects.create_user(username=f"bench-owner-{tag}")
+    merchant = catalog.create_merchant(name="Bench", slug=f"bench-{tag}", owner=owner)
+    sku = catalog.create_product(merchant_id=merchant.pk, kind="physical", title="Bench tee",
+                                 skus=[catalog.SkuSpec(code="B", price=100)]).skus.get()  # fmt: skip
+    drop = drops.create_drop(merchant_id=merchant.pk, title="Bench", starts_at=timezone.now() - timedelta(seconds=1),
+                             per_buyer_limit=args.reservations, items=[drops.DropItemSpec(sku_id=sku.pk, quantity=args.reservations)])  # fmt: skip
+    drops.start_drop(drop_id=drop.pk)
+    buyers = [User.objects.create_user(username=f"bench-{tag}-{i}").pk for i in range(args.threads)]
+
+    report: dict[str, Any] = {"sockets": args.sockets, "reservations": args.reservations,
+                              "asgi_workers": args.asgi_workers, "client_workers": args.client_workers}  # fmt: skip
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        # Raw floor first: same clients, frames of the same size, one per 100 ms.
+        raw_port = free_port()
+        raw = subprocess.Popen(
+            [sys.executable, __file__, "--raw", str(raw_port), str(args.sockets), str(args.raw_frames)]
+        )
+        children.append(raw)
+        time.sleep(1.0)
+        cpu0 = cpu_seconds(raw.pid)
+        report["raw_websockets"] = run_clients(f"ws://127.0.0.1:{raw_port}/", args.sockets, args.client_workers,
+                                               args.timeout, lambda: None)  # fmt: skip
+        report["raw_websockets"]["server_cpu_s"] = round(cpu_seconds(raw.pid) - cpu0, 2)
+        raw.kill()
+
+        port = free_port()
+        logs = open(ROOT / ".local" / "bench_ws.log", "ab")  # noqa: SIM115
+        for cmd in (["manage.py", "relay_outbox"], ["manage.py", "project_live"]):
+            children.append(
+                subprocess.Popen([sys.executable, *cmd], cwd=ROOT, env=env, stdout=logs, stderr=logs)
+            )
+        asgi = subprocess.Popen([str(ROOT / ".venv/bin/uvicorn"), "config.asgi:application", "--port", str(port),
+                                 "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--no-access-log",
+                                 "--log-level", "warning", "--workers", str(args.asgi_workers)],
+                                cwd=ROOT, env=env, stdout=logs, stderr=logs)  # fmt: skip
+        children.append(asgi)
+        deadline = time.monotonic() + 120
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        projector = children[1]
+        marks: dict[str, float] = {}
+
+        def reserve_all() -> None:
+            def run(buyer_id: int, count: int) -> None:
+                for _ in range(count):
+                    reserve_stock(drop_id=drop.pk, sku_id=sku.pk, buyer_id=buyer_id, quantity=1)
+
+            per = args.reservations // args.threads
+            counts = [
+                per + (args.reservations - per * args.threads if i == 0 else 0) for i in range(args.threads)
+            ]
+            threads = [threading.Thread(target=run, args=(b, n)) for b, n in zip(buyers, counts, strict=True)]
+            marks["cpu_asgi"], marks["cpu_proj"], marks["t0"] = (
+                cpu_seconds(asgi.pid),
+                cpu_seconds(projector.pid),
+                time.monotonic(),
+            )
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            marks["t1"] = time.monotonic()
+
+        url = f"ws://127.0.0.1:{port}/ws/drops/{drop.pk}/"
+        driver = threading.Thread(target=reserve_all)
+        result = run_clients(url, args.sockets, args.client_workers, args.timeout, driver.start)
+        driver.join()
+        wall = time.monotonic() - marks["t0"]
+        result["reservation_rate_per_s"] = round(args.reservations / (marks["t1"] - marks["t0"]), 1)
+        result["server_cpu_s"] = round(cpu_seconds(asgi.pid) - marks["cpu_asgi"], 2)
+        result["server_cpu_pct"] = round(100 * result["server_cpu_s"] / wall, 1)
+        result["projector_cpu_s"] = round(cpu_seconds(projector.pid) - marks["cpu_proj"], 2)
+        report["mintdrop"] = result
+        raw_p99, p99 = report["raw_websockets"]["latency_ms"]["p99"], result["latency_ms"]["p99"]
+        report["p99_ratio_vs_raw"] = round(p99 / raw_p99, 2) if raw_p99 and p99 else None
+        fan_p99 = result["fanout_latency_ms"]["p99"]
+        report["fanout_p99_ratio_vs_raw"] = round(fan_p99 / raw_p99, 2) if raw_p99 and fan_p99 else None
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+        asyncio.run(_worker(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--raw":
+        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+        asyncio.run(
+            _raw_server(int(sys.argv[2]), int(sys.argv[3]), frames=int(sys.argv[4]), interval=0.1, size=120)
+        )
+    else:
+        main()
