@@ -1,5 +1,6 @@
 """HTTP API: auth, buyer flow, idempotency keys, merchant isolation, OpenAPI."""
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -241,11 +242,17 @@ def test_merchant_creates_product_and_drop_and_runs_actions(shop):
 def test_openapi_schema_documents_every_endpoint_with_errors():
     from drf_spectacular.generators import SchemaGenerator
 
+    from commerce.api.urls import urlpatterns
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]+\}|<[^>]+>", "{}", path)
+
+    ours = {shape("/api/v1/" + str(p.pattern)) for p in urlpatterns}  # other teams' endpoints are theirs
     schema = SchemaGenerator().get_schema(request=None, public=True)
     ops = [
         (path, method, op)
         for path, item in schema["paths"].items()
-        if path.startswith("/api/v1/") and not path.startswith("/api/v1/nft")
+        if shape(path) in ours
         for method, op in item.items()
     ]
     assert len(ops) >= 25
