@@ -17,8 +17,7 @@ from commerce.models import Drop, DropState, Merchant, MerchantRole, NftCollecti
 from commerce.services import catalog, drops
 
 PASSWORD = "mintdrop-demo"
-# Where the first contract deployed by anvil's account 0 lands (nonce 0); the nft app may deploy there.
-DEMO_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+DEMO_COLLECTION_NAME = "Mintdrop Demo Collection"
 SHOPPERS = ["shopper1", "shopper2", "shopper3"]
 
 PRODUCTS: list[dict[str, Any]] = [
@@ -67,6 +66,32 @@ PRODUCTS: list[dict[str, Any]] = [
 ]
 
 
+def _demo_contract_address() -> str:
+    """A demo collection that really exists on the configured chain, deployed if needed.
+
+    A dev chain (anvil) lives in memory: after a restart the recorded contract has no code any
+    more, so it is deployed again and the demo catalog follows the new address.
+    """
+    from nft.chain import client
+    from nft.keys import signer_account
+    from nft.models import Collection
+    from nft.services.collections import deploy_collection
+
+    recorded = Collection.objects.filter(chain_id=settings.CHAIN_ID, name=DEMO_COLLECTION_NAME).order_by(
+        "-pk"
+    )
+    for collection in recorded[:1]:
+        if client().w3.eth.get_code(collection.address):
+            return str(collection.address)
+    deployed = deploy_collection(
+        name=DEMO_COLLECTION_NAME,
+        symbol="MDEMO",
+        royalty_receiver=signer_account().address,
+        royalty_bps=500,
+    )
+    return str(deployed.address)
+
+
 def _user(username: str, *, staff: bool = False) -> User:
     user, created = User.objects.get_or_create(
         username=username, defaults={"email": f"{username}@example.com"}
@@ -94,13 +119,17 @@ class Command(BaseCommand):
             merchant = catalog.create_merchant(name="Mintdrop Demo Store", slug="mintdrop-demo", owner=owner)
         catalog.add_member(merchant_id=merchant.pk, user=owner, role=MerchantRole.OWNER)
         catalog.add_member(merchant_id=merchant.pk, user=staff, role=MerchantRole.STAFF)
+        contract = _demo_contract_address()
         collection = NftCollection.objects.filter(merchant=merchant).first() or catalog.create_collection(
             merchant_id=merchant.pk,
-            name="Mintdrop Demo Collection",
+            name=DEMO_COLLECTION_NAME,
             symbol="MDEMO",
             chain_id=settings.CHAIN_ID,
-            contract_address=DEMO_CONTRACT,
+            contract_address=contract,
         )
+        if (collection.chain_id, collection.contract_address) != (settings.CHAIN_ID, contract):
+            collection.chain_id, collection.contract_address = settings.CHAIN_ID, contract
+            collection.save(update_fields=["chain_id", "contract_address"])
         for spec in PRODUCTS:
             if Product.objects.filter(merchant=merchant, title=spec["title"]).exists():
                 continue
