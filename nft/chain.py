@@ -63,6 +63,7 @@ class ChainClient:
     def __init__(self, rpc_url: str | None = None, *, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url or settings.CHAIN_RPC_URL
         self.w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": timeout}))
+        self._session = requests.Session()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -122,6 +123,37 @@ class ChainClient:
             raise ChainRejected(str(response["error"].get("message", response["error"])))
         return response.get("result")
 
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Several JSON-RPC calls in one HTTP request; results (raw JSON) in call order."""
+        if not calls:
+            return []
+        body: list[Any] = [
+            {"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)
+        ]
+        try:
+            response = self._session.post(self.rpc_url, json=body, timeout=30)
+            response.raise_for_status()
+            answers = {a["id"]: a for a in response.json()}
+        except (requests.RequestException, ValueError) as exc:
+            raise ChainUnavailable(f"chain node at {self.rpc_url} did not answer: {exc}") from exc
+        out = []
+        for i in range(len(calls)):
+            answer = answers.get(i, {})
+            if "error" in answer:
+                raise ChainRejected(str(answer["error"].get("message", answer["error"])))
+            out.append(answer.get("result"))
+        return out
+
+    def get_blocks(self, numbers: list[int]) -> list[dict[str, Any] | None]:
+        """Headers + transaction hashes of many blocks in one round trip (None where missing)."""
+        raw = self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return [_block(b) if b else None for b in raw]
+
+    def get_receipts(self, tx_hashes: list[str]) -> list[dict[str, Any] | None]:
+        """Receipts of many transactions in one round trip (None where not mined)."""
+        raw = self.batch([("eth_getTransactionReceipt", [h]) for h in tx_hashes])
+        return [_receipt(r) if r else None for r in raw]
+
     # --- writes --------------------------------------------------------------------------------
     def send_raw(self, raw: bytes) -> SendOutcome:
         """eth_sendRawTransaction; never raises for a node refusal, only when the node is down."""
@@ -130,6 +162,27 @@ class ChainClient:
         except ChainRejected as exc:
             return SendOutcome(classify_send_error(exc.message), exc.message)
         return SendOutcome("accepted")
+
+
+def _block(b: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "number": int(b["number"], 16),
+        "hash": b["hash"],
+        "parentHash": b["parentHash"],
+        "timestamp": int(b["timestamp"], 16),
+        "transactions": list(b["transactions"]),
+    }
+
+
+def _receipt(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "transactionHash": r["transactionHash"],
+        "blockNumber": int(r["blockNumber"], 16),
+        "blockHash": r["blockHash"],
+        "status": int(r["status"], 16),
+        "gasUsed": int(r["gasUsed"], 16),
+        "contractAddress": r.get("contractAddress"),
+    }
 
 
 _local = threading.local()

@@ -63,8 +63,7 @@ def confirm_blocks(*, max_blocks: int | None = None) -> RoundResult:
     end = min(head, start + (max_blocks or settings.NFT_CONFIRMER_BATCH_BLOCKS) - 1)
 
     blocks: list[dict[str, Any]] = []
-    for number in range(start, end + 1):
-        block = c.get_block(number)
+    for block in c.get_blocks(list(range(start, end + 1))) if end >= start else []:
         if block is None or (prev_hash is not None and _hex(block["parentHash"]) != prev_hash):
             break  # the chain moved under us; the next round's tip check sees it
         blocks.append(block)
@@ -147,8 +146,7 @@ def _read_block_contents(
     hashes = {int(b["number"]): _hex(b["hash"]) for b in blocks}
     cut = int(blocks[-1]["number"]) + 1
     receipts = []
-    for h in ours:
-        receipt = c.get_receipt(h)
+    for h, receipt in zip(ours, c.get_receipts(ours), strict=True):
         if receipt is None or hashes.get(int(receipt["blockNumber"])) != _hex(receipt["blockHash"]):
             cut = min(cut, by_hash[h])
             continue

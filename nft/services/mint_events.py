@@ -17,8 +17,9 @@ def _base(mint: Mint) -> dict[str, Any]:
     }
 
 
-def emit_mint_submitted(tx: ChainTransaction) -> None:
-    mint = Mint.objects.select_related("collection").get(pk=int(tx.mint_id or 0))
+def emit_mint_submitted(tx: ChainTransaction, *, mint: Mint | None = None) -> None:
+    if mint is None or mint.pk != tx.mint_id:
+        mint = Mint.objects.select_related("collection").get(pk=int(tx.mint_id or 0))
     payload = _base(mint) | {"tx_hash": tx.tx_hash, "nonce": tx.nonce, "sender": tx.sender.address}
     emit(type="nft.mint.submitted", key=mint.order_id, payload=payload)
 

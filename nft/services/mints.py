@@ -15,7 +15,7 @@ from nft.models import Collection, Mint, MintStatus, TxKind
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import suggest_fees
 from nft.services.senders import allocate_nonce, ensure_sender, lock_sender
-from nft.services.transactions import crash_point, send_transaction, sign_and_store
+from nft.services.transactions import crash_point, send_stored, send_transaction, sign_and_store
 
 logger = logging.getLogger(__name__)
 
@@ -131,5 +131,5 @@ def send_mint(*, mint_id: int) -> Mint:
     if tx is None:
         return send_mint(mint_id=mint_id) if mint.current_tx_id is not None else mint
     crash_point("after_sign")
-    send_transaction(tx_id=tx.pk)
+    send_stored(tx, mint=mint)
     return mint

@@ -87,7 +87,11 @@ def send_transaction(*, tx_id: int) -> SendOutcome | None:
     Idempotent: sending again returns "already known"/"nonce too low", which count as sent.
     Returns None when the transaction is no longer waiting to be sent.
     """
-    tx = ChainTransaction.objects.select_related("sender").get(pk=tx_id)
+    return send_stored(ChainTransaction.objects.select_related("sender").get(pk=tx_id))
+
+
+def send_stored(tx: ChainTransaction, *, mint: Mint | None = None) -> SendOutcome | None:
+    """`send_transaction` for a row already in hand (`mint`, if given, is the one it mints)."""
     if tx.status not in UNMINED_STATUSES:
         return None
     outcome = client().send_raw(bytes(tx.raw_tx))
@@ -95,31 +99,32 @@ def send_transaction(*, tx_id: int) -> SendOutcome | None:
     if outcome.status == "nonce_too_low":
         _after_nonce_too_low(tx, outcome)
     else:
-        _record_send(tx_id, outcome)
+        _record_send(tx, outcome, mint=mint)
     return outcome
 
 
-def _record_send(tx_id: int, outcome: SendOutcome) -> None:
+def _record_send(tx: ChainTransaction, outcome: SendOutcome, *, mint: Mint | None = None) -> None:
     from nft.services.mint_events import emit_mint_submitted
 
+    now = timezone.now()
+    row = ChainTransaction.objects.filter(pk=tx.pk)
+    counters = {"send_attempts": F("send_attempts") + 1, "last_sent_at": now, "updated_at": now}
     with transaction.atomic():
-        tx = ChainTransaction.objects.select_for_update().select_related("sender").get(pk=tx_id)
-        tx.send_attempts = F("send_attempts") + 1
-        tx.last_sent_at = timezone.now()
-        fields = ["send_attempts", "last_sent_at", "last_error", "updated_at"]
         if outcome.in_pool_or_chain:
-            tx.last_error = ""
-            if tx.status == TxStatus.SIGNED:
-                tx.status = TxStatus.SUBMITTED
-                fields.append("status")
+            # signed -> submitted exactly once (a conditional UPDATE), and announce it then.
+            if row.filter(status=TxStatus.SIGNED).update(
+                status=TxStatus.SUBMITTED, last_error="", **counters
+            ):
                 if tx.mint_id is not None:
-                    emit_mint_submitted(tx)
+                    emit_mint_submitted(tx, mint=mint)
+            else:
+                row.update(last_error="", **counters)
         else:
             # Underpriced, unfunded, a nonce gap, or a node hiccup: keep the bytes; the beat jobs
-            # re-send, bump fees, or fill the gap. Only a refusal repeated many times is final.
-            tx.last_error = f"{outcome.status}: {outcome.message}"[:500]
-            logger.warning("send of %s refused: %s", tx.tx_hash, tx.last_error)
-        tx.save(update_fields=fields)
+            # re-send, bump fees, or fill the gap.
+            error = f"{outcome.status}: {outcome.message}"[:500]
+            row.update(last_error=error, **counters)
+            logger.warning("send of %s refused: %s", tx.tx_hash, error)
 
 
 def _after_nonce_too_low(tx: ChainTransaction, outcome: SendOutcome) -> None:
@@ -129,7 +134,7 @@ def _after_nonce_too_low(tx: ChainTransaction, outcome: SendOutcome) -> None:
     )
     if any(client().get_receipt(h) is not None for h in siblings):
         # Ours is on chain (this one or a same-nonce sibling): the confirmer takes it from here.
-        _record_send(tx.pk, SendOutcome("known", outcome.message))
+        _record_send(tx, SendOutcome("known", outcome.message))
         return
     # The nonce went to a transaction we never signed (the key was used elsewhere, or our
     # counter was behind): this one can never be mined. Free the work for a fresh nonce.
