@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "commerce.payments",
     "nft",
     "frontend",
+    "commerce.shows",  # live shows (label `shows`): video, pins, flash drops, chat, venue feed
 ]
 
 MIDDLEWARE = [
@@ -286,3 +287,19 @@ WS_HEAL_INTERVAL_SECONDS = env.float("WS_HEAL_INTERVAL_SECONDS", default=2.0)
 # Frames queued behind a socket whose TCP buffer is full before it is closed (it resumes).
 WS_SLOW_SOCKET_BACKLOG = env.int("WS_SLOW_SOCKET_BACKLOG", default=64)
 WS_REDIS_MAX_CONNECTIONS = env.int("WS_REDIS_MAX_CONNECTIONS", default=200)
+
+# --- Live shows (commerce/shows/, realtime/shows/) --------------------------------------------------
+# Chat: at most SHOWS_CHAT_RATE_LIMIT messages per user per show in each window, up to this length.
+SHOWS_CHAT_MAX_LENGTH = env.int("SHOWS_CHAT_MAX_LENGTH", default=300)
+SHOWS_CHAT_RATE_LIMIT = env.int("SHOWS_CHAT_RATE_LIMIT", default=5)
+SHOWS_CHAT_RATE_WINDOW_SECONDS = env.int("SHOWS_CHAT_RATE_WINDOW_SECONDS", default=10)
+# Viewer counts: each ws process reports and pushes at most once per interval; a process not
+# heard from for STALE seconds no longer counts (it was killed).
+SHOWS_PRESENCE_INTERVAL_SECONDS = env.float("SHOWS_PRESENCE_INTERVAL_SECONDS", default=1.0)
+SHOWS_PRESENCE_STALE_SECONDS = env.float("SHOWS_PRESENCE_STALE_SECONDS", default=5.0)
+# The demo show's HLS video (made with ffmpeg by `manage.py seed_demo_show`), served under /media/shows/ in dev.
+SHOWS_MEDIA_DIR = env.str("SHOWS_MEDIA_DIR", default=str(BASE_DIR / ".local" / "media"))
+SHOWS_SERVE_MEDIA = env.bool("SHOWS_SERVE_MEDIA", default=True)  # off behind a CDN / reverse proxy
+# hls.js comes from its npm package (frontend/shows/finders.py), like the frontend's vendored files.
+STATICFILES_FINDERS = [*STATICFILES_FINDERS, "frontend.shows.finders.ShowAssetsFinder"]
+# --- end live shows --------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ urlpatterns = [
     path("api/v1/", include("commerce.payments.api.urls")),
     path("webhooks/", include("commerce.payments.urls")),
     path("api/v1/", include("nft.api.urls")),
+    path("api/v1/", include("commerce.shows.api.urls")),
     path("", include("nft.urls")),
     path("", include("commerce.urls")),
+    path("", include("frontend.shows.urls")),
     path("", include("frontend.urls")),
 ]

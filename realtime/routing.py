@@ -2,6 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
+from realtime.shows.consumer import ShowConsumer, VenueConsumer
 from realtime.ws.auth import TokenAuthMiddleware
 from realtime.ws.consumers import DropConsumer, MerchantDashboardConsumer, OrderConsumer
 
@@ -11,4 +12,6 @@ websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path(
         "ws/merchants/<int:merchant_id>/dashboard/", TokenAuthMiddleware(MerchantDashboardConsumer.as_asgi())
     ),
+    path("ws/shows/<int:show_id>/", TokenAuthMiddleware(ShowConsumer.as_asgi())),
+    path("ws/shows/<int:show_id>/venue/", TokenAuthMiddleware(VenueConsumer.as_asgi())),
 ]

@@ -1,0 +1,1 @@
+"""Use cases of live shows: lifecycle, pins, flash drops, chat and moderation."""

@@ -1,0 +1,61 @@
+"""What a show socket's client may send; anything else gets an `error` frame and changes nothing."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from realtime.shows.presence import REACTIONS
+from realtime.ws.errors import MalformedMessage, UnknownMessageType
+
+MAX_BYTES = 4096
+VIEWER_TYPES = ("ping", "resume", "chat", "react", "delete", "mute", "unmute")
+VENUE_TYPES = ("ping", "resume")
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    type: str
+    ref: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _int(doc: dict[str, Any], name: str) -> int:
+    value = doc.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 2**62:
+        raise MalformedMessage(f'"{name}" must be a positive integer.', details={"field": name})
+    return value
+
+
+def parse(text: str | None, data: bytes | None = None, *, venue: bool = False) -> ClientMessage:
+    """Validate one client frame (raises MalformedMessage / UnknownMessageType, nothing else)."""
+    if data is not None or text is None:
+        raise MalformedMessage("Binary frames are not part of the protocol; send JSON text.")
+    if len(text) > MAX_BYTES:
+        raise MalformedMessage("Message too large.", details={"max_bytes": MAX_BYTES})
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        raise MalformedMessage("Message is not valid JSON.") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
+        raise MalformedMessage('Message must be a JSON object with a string "type".')
+    kind = doc["type"]
+    allowed = VENUE_TYPES if venue else VIEWER_TYPES
+    if kind not in allowed:
+        raise UnknownMessageType(f"Unknown message type {kind[:40]!r}.", details={"allowed": list(allowed)})
+    ref = doc.get("ref")
+    ref = str(ref)[:64] if isinstance(ref, str | int) and not isinstance(ref, bool) else None
+    fields: dict[str, Any] = {}
+    if kind == "chat":
+        fields["text"] = doc.get("text")  # checked by the chat service (length, markup, ...)
+    elif kind == "react":
+        if doc.get("reaction") not in REACTIONS:
+            raise MalformedMessage("Unknown reaction.", details={"allowed": list(REACTIONS)})
+        fields["reaction"] = doc["reaction"]
+    elif kind == "delete":
+        fields["message_id"] = _int(doc, "message_id")
+    elif kind in ("mute", "unmute"):
+        fields["user_id"] = _int(doc, "user_id")
+        reason = doc.get("reason")
+        if isinstance(reason, str):
+            fields["reason"] = reason[:100]
+    return ClientMessage(type=kind, ref=ref, fields=fields)

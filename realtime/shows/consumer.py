@@ -1,0 +1,269 @@
+"""`/ws/shows/<id>/` (viewers and hosts) and `/ws/shows/<id>/venue/` (3D venue / game clients).
+
+One socket carries two streams, each with its own strictly increasing `seq`:
+- `show.<id>`: state, pins, flash drop launches, chat and moderation (pushed on commit, numbered by
+  a Redis counter, realtime/shows/publish.py);
+- `drop.<id>` of the current flash drop: the projector's coalesced `stock` and `drop_state` frames,
+  exactly what `/ws/drops/<id>/` carries. When a `flash_drop` frame goes by, the socket follows the
+  new drop by itself (it joins that stream in the process hub and sends its snapshot first).
+Plus seq-less `presence`, `reactions`, `you`, `ack`, `pong` and `error` frames.
+
+Both streams go through the per-process fan-out hub (realtime/ws/hub.py): one channel-layer
+subscription per stream per process, not per socket.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from commerce.shows import selectors
+from commerce.shows.services import chat
+from commerce.shows.services.common import is_host
+from config.errors import ApplicationError
+from realtime.shows import client_messages as messages
+from realtime.shows.presence import get_presence
+from realtime.shows.publish import stream_of
+from realtime.ws import protocol, store
+from realtime.ws.auth import accepted_subprotocol
+from realtime.ws.hub import Subscriber, get_hub
+
+log = logging.getLogger(__name__)
+
+_FLASH_PREFIX = '{"type":"flash_drop",'
+REACTIONS_PER_SECOND = 5
+_CHAT_PREFIXES = ('{"type":"chat', '{"type":"muted"', '{"type":"unmuted"')
+
+
+@dataclass(eq=False)
+class ShowSubscriber(Subscriber):
+    """A show-stream socket: venue sockets skip chat; every socket follows new flash drops."""
+
+    venue: bool = False
+    consumer: "ShowConsumer | None" = None
+
+    def deliver(self, seq: int, text: str) -> None:
+        if self.venue and text.startswith(_CHAT_PREFIXES):
+            return
+        before = self.last_sent
+        super().deliver(seq, text)
+        if self.consumer is not None and self.last_sent > before and text.startswith(_FLASH_PREFIX):
+            self.consumer.flash_drop_seen(text)
+
+
+@database_sync_to_async
+def _show_merchant(show_id: int) -> int | None:
+    from commerce.shows.models import Show
+
+    return Show.objects.filter(pk=show_id).values_list("merchant_id", flat=True).first()
+
+
+class ShowConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = "__no_channel_per_socket__"  # the hub subscribes once per process
+    venue = False
+    show_sub: ShowSubscriber | None = None
+    drop_sub: Subscriber | None = None
+    _react_window = 0.0
+    _reacts = 0
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        self.show_id = int(self.scope["url_route"]["kwargs"]["show_id"])
+        merchant_id = await _show_merchant(self.show_id)
+        await self.accept(subprotocol=accepted_subprotocol(self.scope))
+        if self.scope.get("auth_error"):
+            await self._close_with(
+                "unauthenticated", "The API token is not valid.", protocol.CLOSE_UNAUTHENTICATED
+            )
+            return
+        if merchant_id is None:
+            await self._close_with("not_found", "No such show.", protocol.CLOSE_NOT_FOUND)
+            return
+        user = self.scope.get("user")
+        self.user = user if user is not None and user.is_authenticated else None
+        self.is_host = bool(self.user) and await database_sync_to_async(is_host)(
+            user_id=self.user.pk if self.user else None, merchant_id=merchant_id
+        )
+        self._drop_lock = asyncio.Lock()
+        self.show_sub = ShowSubscriber(stream=stream_of(self.show_id), send=self.base_send,
+                                       resync=self._resync_show, venue=self.venue, consumer=self)  # fmt: skip
+        await get_hub().join(self.show_sub)
+        if not self.venue:
+            get_presence().add(self.show_id, self.show_sub)
+            await self._send_you()
+        await self._show_snapshot()
+
+    async def disconnect(self, code: int) -> None:
+        hub = get_hub()
+        if self.show_sub is not None:
+            if not self.venue:
+                get_presence().remove(self.show_id, self.show_sub)
+            await hub.leave(self.show_sub)
+        if self.drop_sub is not None:
+            await hub.leave(self.drop_sub)
+
+    async def _close_with(self, code: str, message: str, close_code: int) -> None:
+        await self.send(
+            text_data=protocol.encode({"type": "error", "code": code, "message": message, "details": {}})
+        )
+        await self.close(code=close_code)
+
+    # --- snapshots --------------------------------------------------------------------------------
+    async def _send_you(self) -> None:
+        muted = False
+        if self.user is not None:
+            muted = await database_sync_to_async(_is_muted)(self.show_id, self.user.pk)
+        you = {"type": "you", "stream": stream_of(self.show_id), "signed_in": self.user is not None,
+               "user_id": self.user.pk if self.user else None,
+               "username": self.user.get_username() if self.user else None,
+               "is_host": self.is_host, "muted": muted}  # fmt: skip
+        await self.send(text_data=protocol.encode(you))
+
+    async def _load_show(self) -> tuple[int, str]:
+        stream = stream_of(self.show_id)
+        head = await store.head(stream)  # head before the read: later frames are at least as new
+        if self.venue:
+            data = await database_sync_to_async(selectors.venue_feed)(show_id=self.show_id)
+        else:
+            data = await database_sync_to_async(selectors.show_snapshot)(show_id=self.show_id)
+            data["viewers"] = get_presence().count(self.show_id)
+        return head, protocol.encode(protocol.frame("snapshot", seq=head, stream=stream, **data))
+
+    async def _show_snapshot(self) -> None:
+        sub = self.show_sub
+        assert sub is not None
+        head, text = await get_hub().shared_snapshot(sub, self._load_show)
+        await self.send(text_data=text)
+        sub.finish_sync(head)
+        drop_id = json.loads(text).get("flash_drop") or {}
+        if drop_id.get("drop_id"):
+            await self.follow_drop(int(drop_id["drop_id"]))
+
+    async def _resync_show(self) -> None:
+        if self.show_sub is not None and not self.show_sub.closed and not self.show_sub.syncing:
+            self.show_sub.syncing = True
+            await self._show_snapshot()
+
+    # --- the flash drop's stream -------------------------------------------------------------------
+    def flash_drop_seen(self, text: str) -> None:
+        """A `flash_drop` frame was written to this socket: follow that drop's stock stream."""
+        try:
+            drop_id = int(json.loads(text)["flash_drop"]["drop_id"])
+        except (ValueError, KeyError, TypeError):
+            return
+        task = asyncio.ensure_future(self.follow_drop(drop_id))
+        task.add_done_callback(_log_failure)
+
+    async def follow_drop(self, drop_id: int) -> None:
+        """Join `drop.<id>` in the hub (leaving the previous flash drop) and send its snapshot."""
+        stream = f"drop.{drop_id}"
+        async with self._drop_lock:
+            if self.drop_sub is not None and self.drop_sub.stream == stream:
+                return
+            if self.show_sub is None or self.show_sub.closed:
+                return
+            hub = get_hub()
+            if self.drop_sub is not None:
+                await hub.leave(self.drop_sub)
+            sub = self.drop_sub = Subscriber(stream=stream, send=self.base_send, resync=self._resync_drop)
+            await hub.join(sub)
+            await self._drop_snapshot(sub, drop_id)
+
+    async def _drop_snapshot(self, sub: Subscriber, drop_id: int) -> None:
+        async def load() -> tuple[int, str]:
+            head = await store.head(sub.stream)
+            data = await database_sync_to_async(selectors.flash_drop_state)(drop_id=drop_id)
+            return head, protocol.encode(
+                protocol.frame("snapshot", seq=head, stream=sub.stream, flash_drop=data)
+            )
+
+        head, text = await get_hub().shared_snapshot(sub, load)
+        await self.send(text_data=text)
+        sub.finish_sync(head)
+
+    async def _resync_drop(self) -> None:
+        sub = self.drop_sub
+        if sub is not None and not sub.closed and not sub.syncing:
+            sub.syncing = True
+            await self._drop_snapshot(sub, int(sub.stream.split(".", 1)[1]))
+
+    # --- client messages ----------------------------------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.show_sub is None or self.show_sub.closed:
+            return
+        ref = None
+        try:
+            message = messages.parse(text_data, bytes_data, venue=self.venue)
+            ref = message.ref
+            await self._handle(message)
+        except ApplicationError as exc:
+            await self._error(exc, ref)
+
+    async def _handle(self, message: messages.ClientMessage) -> None:
+        kind = message.type
+        if kind == "ping":
+            head = await store.head(stream_of(self.show_id))
+            await self._reply({"type": "pong", "head": head})
+        elif kind == "resume":
+            await self._resync_show()
+        elif kind == "chat":
+            posted = await database_sync_to_async(chat.post_message)(
+                show_id=self.show_id, user=self.user, text=message.fields["text"]
+            )
+            await self._reply({"type": "ack", "ref": message.ref, "message_id": posted.pk})
+        elif kind == "react":
+            # A tap is worth little: past the per-socket allowance it is dropped without a word.
+            now = time.monotonic()
+            if now - self._react_window >= 1.0:
+                self._react_window, self._reacts = now, 0
+            self._reacts += 1
+            if self._reacts <= REACTIONS_PER_SECOND:
+                await get_presence().react(self.show_id, message.fields["reaction"])
+        elif kind in ("delete", "mute", "unmute"):
+            await self._moderate(message)
+
+    async def _moderate(self, message: messages.ClientMessage) -> None:
+        moderator = self.user.pk if self.user else 0
+        f = message.fields
+        if message.type == "delete":
+            await database_sync_to_async(chat.delete_message)(
+                show_id=self.show_id, message_id=f["message_id"], moderator_id=moderator
+            )
+        elif message.type == "mute":
+            await database_sync_to_async(chat.mute_user)(
+                show_id=self.show_id, user_id=f["user_id"], moderator_id=moderator, reason=f.get("reason", "")
+            )
+        else:
+            await database_sync_to_async(chat.unmute_user)(
+                show_id=self.show_id, user_id=f["user_id"], moderator_id=moderator
+            )
+        await self._reply({"type": "ack", "ref": message.ref})
+
+    async def _reply(self, body: dict[str, Any]) -> None:
+        await self.send(text_data=protocol.encode({**body, "stream": stream_of(self.show_id)}))
+
+    async def _error(self, exc: ApplicationError, ref: str | None) -> None:
+        await self._reply({"type": "error", "code": exc.code, "message": exc.message,
+                           "details": exc.details, "ref": ref})  # fmt: skip
+
+
+class VenueConsumer(ShowConsumer):
+    """Compact, read-only feed for metaverse clients: no chat, no presence (see commerce/shows/VENUE.md)."""
+
+    venue = True
+
+
+def _is_muted(show_id: int, user_id: int) -> bool:
+    from commerce.shows.models import ShowMute
+
+    return ShowMute.objects.filter(show_id=show_id, user_id=user_id).exists()
+
+
+def _log_failure(task: "asyncio.Future[None]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("shows: following a flash drop failed", exc_info=task.exception())
