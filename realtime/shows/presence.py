@@ -103,22 +103,22 @@ class Presence:
         last_second = int(now) - 1
         redis = store.client()
         pipe = redis.pipeline(transaction=False)
-        for show_id in shows:
+        for show_id in shows:  # four commands per show, in this order
             key = presence_key(show_id)
             count = len(self.local[show_id])
             if count:
                 pipe.hset(key, self.proc, f"{count}:{now:.3f}")
-                pipe.expire(key, 3600)
             else:
                 pipe.hdel(key, self.proc)
+            pipe.expire(key, 3600)
             pipe.hgetall(key)
             pipe.hgetall(reactions_key(show_id, last_second))
         results = await pipe.execute()
         stale_s = settings.SHOWS_PRESENCE_STALE_SECONDS
-        per_show = [results[i : i + 3] for i in range(0, len(results), 3)]
+        per_show = [results[i + 2 : i + 4] for i in range(0, len(results), 4)]
         cleanup = redis.pipeline(transaction=False)
         dirty = False
-        for show_id, (_, fields, reacted) in zip(shows, per_show, strict=True):
+        for show_id, (fields, reacted) in zip(shows, per_show, strict=True):
             total, stale = total_from(fields, now, stale_s)
             if stale:
                 cleanup.hdel(presence_key(show_id), *stale)
