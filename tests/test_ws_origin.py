@@ -16,7 +16,10 @@ async def _handshake(headers: list[tuple[bytes, bytes]]) -> str:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         reached.append("app")
 
-    inbox = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
+    inbox: list[dict[str, Any]] = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.disconnect", "code": 1000},
+    ]
 
     async def receive() -> dict[str, Any]:
         return inbox.pop(0) if inbox else {"type": "websocket.disconnect", "code": 1000}
