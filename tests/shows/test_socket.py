@@ -87,7 +87,12 @@ def test_chat_moderation_and_bad_input_over_the_socket(
         for i, text in enumerate(bad):
             await m.send({"type": "chat", "text": text, "ref": f"bad{i}"})
         for i in range(len(bad)):
-            err = await _until(m, lambda f, i=i: f["type"] == "error" and f.get("ref") == f"bad{i}", "error")
+            ref = f"bad{i}"
+
+            def refused(f: dict[str, Any], ref: str = ref) -> bool:
+                return f["type"] == "error" and f.get("ref") == ref
+
+            err = await _until(m, refused, "error")
             assert err["code"] in ("chat_markup_refused", "chat_message_too_long", "chat_message_invalid")
         await anon.send({"type": "chat", "text": "hello", "ref": "anon"})
         err = await _until(anon, lambda f: f.get("ref") == "anon", "anon error")

@@ -1,0 +1,177 @@
+"""Show mode of bench/ws_fanout.py: N viewers on one live show's socket, chat at a steady rate, a flash drop selling out.
+
+    .venv/bin/python bench/ws_fanout.py --mode show --sockets 2000 --chat-rate 20 --flash-units 1000
+
+Viewers connect to /ws/shows/<id>/ (one socket each, which also carries the flash drop's stock
+stream). Once all are connected the driver posts chat through the chat service (persist + outbox +
+push on commit) at `--chat-rate` messages/s, launches a flash drop through the show service and
+reserves it until sold out through commerce's reservation service (relay -> Kafka -> projector ->
+hub). Printed: share of viewers that reached the sold-out state, chat delivery ratio, p50/p99/max
+latency of chat, flash-drop launch and stock frames, against the raw `websockets` broadcast floor
+measured in the same run with the same clients.
+"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+LINGER_S = 3.0  # after the sold-out frame, keep reading chat this long
+
+
+async def _viewer(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadline: float) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.typing import Origin
+
+    async with sem:
+        ws = await connect(url, origin=Origin("http://127.0.0.1"), compression=None, open_timeout=120,
+                           max_queue=None, ping_interval=None)  # fmt: skip
+    async with ws:
+        out["connected"] += 1
+        stop_at = deadline
+        while time.monotonic() < stop_at:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), timeout=max(0.05, stop_at - time.monotonic()))
+            except TimeoutError:
+                break
+            now = time.time()
+            doc = json.loads(raw)
+            kind = doc.get("type")
+            if kind == "chat":
+                out["chat"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
+            elif kind == "flash_drop":
+                out["launch"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
+            elif kind == "stock":
+                out["stock"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
+                out["fanout"].append(
+                    now - datetime.fromisoformat(doc.get("published_at", doc["at"])).timestamp()
+                )
+                if doc["sold_out"] or min(s["available"] for s in doc["skus"]) == 0:
+                    out["final"] += 1
+                    stop_at = min(deadline, time.monotonic() + LINGER_S)
+
+
+async def worker(url: str, count: int, timeout: float) -> None:
+    """A client subprocess: `count` viewers; prints {"ready": n}, then its measurements."""
+    out: dict[str, Any] = {"connected": 0, "final": 0, "chat": [], "launch": [], "stock": [], "fanout": []}
+    deadline = time.monotonic() + timeout
+    sem = asyncio.Semaphore(50)
+
+    async def one() -> None:
+        try:
+            await _viewer(url, out, sem, deadline)
+        except Exception as exc:
+            out.setdefault("errors", []).append(repr(exc)[:200])
+
+    tasks = [asyncio.ensure_future(one()) for _ in range(count)]
+    while out["connected"] < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    print(json.dumps({"ready": out["connected"]}), flush=True)
+    await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
+    out["errors"] = out.get("errors", [])[:5]
+    print(json.dumps(out), flush=True)
+    os._exit(0)
+
+
+def run(args: Any, env: dict[str, str], port: int, pct: Any, bench_file: str) -> dict[str, Any]:
+    """Set up the show, run viewers + driver against the ws server on `port`; return the figures."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from commerce.services import catalog
+    from commerce.services.reservations import reserve_stock
+    from commerce.shows.services import chat, flash, lifecycle, pins
+
+    tag = uuid.uuid4().hex[:8]
+    owner = User.objects.create_user(username=f"bench-host-{tag}")
+    merchant = catalog.create_merchant(name="Bench show", slug=f"bench-show-{tag}", owner=owner)
+    product = catalog.create_product(merchant_id=merchant.pk, kind="physical", title="Bench hoodie",
+                                     skus=[catalog.SkuSpec(code="H", price=100)])  # fmt: skip
+    show = lifecycle.create_show(merchant_id=merchant.pk, title="Bench show", playback_url="/x.m3u8",
+                                 scheduled_at=timezone.now())  # fmt: skip
+    lifecycle.go_live(show_id=show.pk, merchant_id=merchant.pk)
+    pins.pin_product(show_id=show.pk, merchant_id=merchant.pk, product_id=product.pk)
+    chatters = [User.objects.create_user(username=f"bench-chat-{tag}-{i}") for i in range(10)]
+    buyers = [User.objects.create_user(username=f"bench-buy-{tag}-{i}").pk for i in range(args.threads)]
+
+    url = f"ws://127.0.0.1:{port}/ws/shows/{show.pk}/"
+    per = [args.sockets // args.client_workers + (1 if i < args.sockets % args.client_workers else 0)
+           for i in range(args.client_workers)]  # fmt: skip
+    procs = [subprocess.Popen([sys.executable, bench_file, "--show-client", url, str(n), str(args.timeout)],
+                              stdout=subprocess.PIPE, text=True) for n in per]  # fmt: skip
+    t0 = time.monotonic()
+    ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
+    connect_s = time.monotonic() - t0
+    sold_out = threading.Event()
+    posted = [0]
+
+    def chat_loop() -> None:
+        interval, i = 1.0 / args.chat_rate, 0
+        nxt = time.monotonic()
+        while not sold_out.is_set():
+            chat.post_message(show_id=show.pk, user=chatters[i % len(chatters)], text=f"chat line {i}")
+            posted[0] += 1
+            i += 1
+            nxt += interval
+            time.sleep(max(0.0, nxt - time.monotonic()))
+
+    def sell_out() -> None:
+        time.sleep(1.0)  # some chat first
+        link = flash.launch_flash_drop(show_id=show.pk, merchant_id=merchant.pk, spec=flash.FlashDropSpec(
+            quantity=args.flash_units, duration_seconds=3600, per_buyer_limit=args.flash_units))  # fmt: skip
+        time.sleep(1.0)  # viewers follow the drop's stream before it moves
+        sku_id = link.drop.items.get().sku_id
+
+        def buy(buyer_id: int, count: int) -> None:
+            for _ in range(count):
+                reserve_stock(drop_id=link.drop_id, sku_id=sku_id, buyer_id=buyer_id, quantity=1)
+
+        share = [args.flash_units // args.threads + (1 if i < args.flash_units % args.threads else 0)
+                 for i in range(args.threads)]  # fmt: skip
+        threads = [threading.Thread(target=buy, args=(b, n)) for b, n in zip(buyers, share, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sold_out.set()
+
+    drivers = [threading.Thread(target=chat_loop), threading.Thread(target=sell_out)]
+    for d in drivers:
+        d.start()
+    results = [json.loads(p.stdout.readline() or "{}") for p in procs]  # type: ignore[union-attr]
+    for d in drivers:
+        d.join()
+    for p in procs:
+        p.wait(30)
+
+    def joined(name: str) -> list[float]:
+        return [x for r in results for x in r.get(name, [])]
+
+    def summary(values: list[float]) -> dict[str, Any]:
+        return {
+            "p50": pct(values, 0.5),
+            "p99": pct(values, 0.99),
+            "max": pct(values, 1.0),
+            "samples": len(values),
+        }
+
+    chat_frames = len(joined("chat"))
+    return {
+        "connected": ready,
+        "connect_s": round(connect_s, 1),
+        "final_delivery_ratio": round(sum(r.get("final", 0) for r in results) / args.sockets, 4),
+        "chat_posted": posted[0],
+        "chat_rate_per_s": args.chat_rate,
+        "chat_delivery_ratio": round(chat_frames / (posted[0] * args.sockets), 4) if posted[0] else None,
+        "chat_latency_ms": summary(joined("chat")),
+        "flash_launch_latency_ms": summary(joined("launch")),
+        "latency_ms": summary(joined("stock")),
+        "fanout_latency_ms": summary(joined("fanout")),
+        "client_errors": [e for r in results for e in r.get("errors", [])][:3],
+    }
