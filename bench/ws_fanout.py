@@ -185,7 +185,14 @@ def main() -> None:
     parser.add_argument("--asgi-workers", type=int, default=1)
     parser.add_argument("--raw-frames", type=int, default=50, help="baseline broadcasts, one per 100 ms")
     parser.add_argument("--timeout", type=float, default=240.0, help="bound per phase, seconds")
+    # Show mode (bench/ws_fanout_show.py): viewers on a live show, chat at a steady rate, a flash drop selling out.
+    parser.add_argument("--mode", choices=("drop", "show"), default="drop")
+    parser.add_argument("--chat-rate", type=float, default=20.0, help="show mode: chat messages per second")
+    parser.add_argument("--flash-units", type=int, default=1000, help="show mode: units of the flash drop")
     args = parser.parse_args()
+    if args.mode == "show":
+        # The chat driver posts from a handful of accounts: lift the per-user limit for the run.
+        os.environ["SHOWS_CHAT_RATE_LIMIT"] = "1000000"
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -270,6 +277,19 @@ def main() -> None:
                 t.join()
             marks["t1"] = time.monotonic()
 
+        if args.mode == "show":
+            from ws_fanout_show import run as run_show  # bench/ is sys.path[0] when run as a script
+
+            cpu_asgi = cpu_seconds(asgi.pid)
+            report["mode"] = "show"
+            report["mintdrop"] = result = run_show(args, env, port, pct, __file__)
+            result["server_cpu_s"] = round(cpu_seconds(asgi.pid) - cpu_asgi, 2)
+            raw_p99 = report["raw_websockets"]["latency_ms"]["p99"]
+            for name in ("latency_ms", "chat_latency_ms", "fanout_latency_ms"):
+                p99 = result[name]["p99"]
+                report[f"{name.removesuffix('_ms')}_p99_ratio_vs_raw"] = round(p99 / raw_p99, 2) if raw_p99 and p99 else None
+            print(json.dumps(report, indent=2))
+            return
         url = f"ws://127.0.0.1:{port}/ws/drops/{drop.pk}/"
         driver = threading.Thread(target=reserve_all)
         result = run_clients(url, args.sockets, args.client_workers, args.timeout, driver.start)
@@ -296,7 +316,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+    if len(sys.argv) > 1 and sys.argv[1] == "--show-client":
+        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+        from ws_fanout_show import worker
+
+        asyncio.run(worker(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--client":
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
         asyncio.run(_worker(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
     elif len(sys.argv) > 1 and sys.argv[1] == "--raw":

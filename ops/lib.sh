@@ -359,6 +359,15 @@ install_stripe_mock() {
 
 # Headless Chromium for the browser end-to-end tests (Debian's package; Playwright drives it, no
 # browser download). Install-only: `ops/install` with no args (or `ops/install browser`) runs it.
+# ffmpeg (Debian's package) cuts the demo show's test video into HLS segments (`manage.py seed_demo_show`).
+# Install-only, like the browser: `ops/install` with no args (or `ops/install ffmpeg`) runs it.
+installed_ffmpeg() { command -v ffmpeg >/dev/null 2>&1; }
+install_ffmpeg() {
+    installed_ffmpeg && return 0
+    run_logged ffmpeg apt_install ffmpeg
+    installed_ffmpeg || die "ffmpeg: still missing after apt-get install ffmpeg"
+}
+
 installed_browser() { [[ -x /usr/bin/chromium ]]; }
 install_browser() {
     installed_browser && return 0
