@@ -287,7 +287,9 @@ def main() -> None:
             raw_p99 = report["raw_websockets"]["latency_ms"]["p99"]
             for name in ("latency_ms", "chat_latency_ms", "fanout_latency_ms"):
                 p99 = result[name]["p99"]
-                report[f"{name.removesuffix('_ms')}_p99_ratio_vs_raw"] = round(p99 / raw_p99, 2) if raw_p99 and p99 else None
+                report[f"{name.removesuffix('_ms')}_p99_ratio_vs_raw"] = (
+                    round(p99 / raw_p99, 2) if raw_p99 and p99 else None
+                )
             print(json.dumps(report, indent=2))
             return
         url = f"ws://127.0.0.1:{port}/ws/drops/{drop.pk}/"
