@@ -43,6 +43,7 @@ seed: migrate
 dev: export ANVIL_MODE := live
 dev: seed
 	@$(PY) manage.py collectstatic --no-input -v 0
+	@ops/dev-banner
 	@.venv/bin/honcho start -f Procfile
 
 lint: venv
