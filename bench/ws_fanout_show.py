@@ -47,6 +47,13 @@ async def _viewer(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
                 out["chat"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
             elif kind == "flash_drop":
                 out["launch"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
+            elif kind == "snapshot" and str(doc.get("stream", "")).startswith("drop."):
+                # A viewer that starts following the drop after it sold out gets the final state here.
+                state = doc["flash_drop"]
+                if state["state"] == "sold_out" or min(s["available"] for s in state["skus"]) == 0:
+                    out["final"] += 1
+                    out["final_by_snapshot"] = out.get("final_by_snapshot", 0) + 1
+                    stop_at = min(deadline, time.monotonic() + LINGER_S)
             elif kind == "stock":
                 out["stock"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
                 out["fanout"].append(
@@ -166,6 +173,7 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any, bench_file: str) ->
         "connected": ready,
         "connect_s": round(connect_s, 1),
         "final_delivery_ratio": round(sum(r.get("final", 0) for r in results) / args.sockets, 4),
+        "final_by_snapshot": sum(r.get("final_by_snapshot", 0) for r in results),
         "chat_posted": posted[0],
         "chat_rate_per_s": args.chat_rate,
         "chat_delivery_ratio": round(chat_frames / (posted[0] * args.sockets), 4) if posted[0] else None,
