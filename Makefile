@@ -37,6 +37,7 @@ migrate: services
 
 seed: migrate
 	@$(PY) manage.py seed_demo
+	@$(PY) manage.py seed_demo_show
 
 # In dev the chain produces a block every second like a real one (confirmations advance when idle);
 # tests use the default one-block-per-transaction mode. Switching restarts anvil with a fresh chain.
