@@ -1,7 +1,6 @@
 """`@idempotent`: applies the Idempotency-Key contract to a DRF view's creating POST handler."""
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +43,9 @@ def _request_data(request: Request) -> Any:
     return data
 
 
-def _json_body(response: Response) -> Any:
-    return json.loads(JSONRenderer().render(response.data)) if response.data is not None else None
+def _json_text(response: Response) -> str:
+    """The body as the client gets it (DRF's JSON rendering), to store verbatim."""
+    return JSONRenderer().render(response.data).decode() if response.data is not None else "null"
 
 
 def idempotent(handler: Handler) -> Handler:
@@ -81,7 +81,7 @@ def idempotent(handler: Handler) -> Handler:
                 if response.status_code >= 500:
                     raise _RollBack(response)
                 idempotency.store_response(
-                    claim=outcome, status=response.status_code, body=_json_body(response)
+                    claim=outcome, status=response.status_code, body_json=_json_text(response)
                 )
                 return response
         except _RollBack as rollback:

@@ -77,9 +77,19 @@ def claim_key(
     return StoredResponse(status=stored.response_status, body=stored.response_body)
 
 
-def store_response(*, claim: Claim, status: int, body: Any) -> None:
-    """Inside the same transaction: remember the response to replay."""
-    IdempotencyKey.objects.filter(pk=claim.key_id).update(response_status=status, response_body=body)
+def store_response(*, claim: Claim, status: int, body: Any = None, body_json: str | None = None) -> None:
+    """Inside the same transaction: remember the response to replay.
+
+    Pass the body as data, or as the JSON text already rendered for the client (`body_json`,
+    stored as is: no second encoding on the hot path).
+    """
+    text = body_json if body_json is not None else json.dumps(body)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {IdempotencyKey._meta.db_table} SET response_status = %s, "  # noqa: S608
+            "response_body = %s::jsonb WHERE id = %s",
+            [status, text, claim.key_id],
+        )
 
 
 def purge_old_keys(*, older_than: timedelta | None = None) -> int:

@@ -1,16 +1,16 @@
 """Reservation use cases: reserve (the hot path of a drop), cancel, expire.
 
-The reserve transaction is kept as short as the hot row allows: one upsert on the buyer's
-per-drop counter, one conditional UPDATE on the drop item, one INSERT, one outbox row. Reasons
-for a refusal are looked up only after it failed (rolled back), never on the way to success.
+The reserve is one SQL statement (`stock.reserve_in_one_statement`): the buyer's per-drop counter,
+the conditional UPDATE on the drop item, the reservation and its outbox row, chained so that a
+refusal writes nothing; the same statement returns what a refusal needs to explain itself. With
+BEGIN and COMMIT that is three round trips for a reservation, on a path that reads nothing first.
 """
 
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from commerce.errors import (
@@ -21,54 +21,70 @@ from commerce.errors import (
     ReservationNotActive,
     SoldOut,
 )
-from commerce.models import Drop, DropItem, DropState, Reservation, ReservationStatus
+from commerce.models import DropState, Reservation, ReservationStatus
 from commerce.models.reservations import ReleaseReason
 from commerce.services import stock
 from commerce.services.drops import advance_drops_by_time, mark_sold_out_if_empty, reopen_if_stock
 from commerce.services.stock import Counters
-from realtime.outbox import emit
+from realtime.outbox import emit, prepare
 
 MAX_QUANTITY = 1000
-
-
-class _Refused(Exception):
-    """Internal: the reserve statements matched no row; the cause is found after rollback."""
-
-    def __init__(self, step: str) -> None:
-        self.step = step
 
 
 def reservation_ttl() -> timedelta:
     return timedelta(seconds=settings.COMMERCE_RESERVATION_TTL_SECONDS)
 
 
-def _reserve_once(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) -> Reservation:
-    with transaction.atomic():
-        if stock.claim_buyer_units(drop_id=drop_id, buyer_id=buyer_id, quantity=quantity) is None:
-            raise _Refused("limit")
-        counters = stock.reserve_units(drop_id=drop_id, sku_id=sku_id, quantity=quantity)
-        if counters is None:
-            raise _Refused("stock")
-        reservation = Reservation.objects.create(
+_PLACEHOLDER_COUNTERS = {"offered": 1, "reserved": 1, "sold": 0, "available": 0}
+
+
+def _reserve_once(
+    *, drop_id: int, sku_id: int, buyer_id: int, quantity: int
+) -> Reservation | stock.ReserveOutcome:
+    """One attempt: the reservation, or what the refused statement saw (nothing was changed)."""
+    now = timezone.now()
+    reservation = Reservation(
+        id=uuid4(),
+        drop_id=drop_id,
+        buyer_id=buyer_id,
+        quantity=quantity,
+        status=ReservationStatus.ACTIVE,
+        expires_at=now + reservation_ttl(),
+        created_at=now,
+    )
+    # Validated before the transaction: the database only fills in the counters (integers).
+    event, aggregate = prepare(
+        type="inventory.reserved",
+        key=drop_id,
+        payload={
+            "drop_id": drop_id,
+            "sku_id": sku_id,
+            "reservation_id": reservation.pk,
+            "buyer_id": buyer_id,
+            "quantity": quantity,
+            "expires_at": reservation.expires_at.isoformat(),
+            **_PLACEHOLDER_COUNTERS,
+        },
+    )
+    # No savepoint when nested (Idempotency-Key): nothing raises in here short of a database
+    # error, which dooms the request's transaction anyway; a refusal returns instead.
+    with transaction.atomic(savepoint=False):
+        outcome = stock.reserve_in_one_statement(
             drop_id=drop_id,
-            item_id=counters.item_id,
+            sku_id=sku_id,
             buyer_id=buyer_id,
             quantity=quantity,
-            expires_at=timezone.now() + reservation_ttl(),
+            now=now,
+            reservation_id=reservation.pk,
+            expires_at=reservation.expires_at,
+            event=event,
+            aggregate=aggregate,
         )
-        emit(
-            type="inventory.reserved",
-            key=drop_id,
-            payload={
-                "drop_id": drop_id,
-                "sku_id": sku_id,
-                "reservation_id": reservation.pk,
-                "buyer_id": buyer_id,
-                "quantity": quantity,
-                "expires_at": reservation.expires_at.isoformat(),
-                **counters.as_payload(),
-            },
-        )
+        counters = outcome.counters
+        if counters is None:
+            if outcome.buyer_claimed:  # the item ran out between snapshot and lock: give back
+                stock.adjust_buyer_units(drop_id=drop_id, buyer_id=buyer_id, delta=-quantity)
+            return outcome
         if counters.available == 0:
             emit(
                 type="inventory.sold_out",
@@ -76,46 +92,45 @@ def _reserve_once(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
                 payload={"drop_id": drop_id, "sku_id": sku_id, **counters.as_payload()},
             )
             mark_sold_out_if_empty(drop_id=drop_id)
+    reservation.item_id = counters.item_id
+    reservation._state.adding = False
+    reservation._state.db = "default"
     return reservation
 
 
-def _explain_refusal(*, drop_id: int, sku_id: int, quantity: int, step: str) -> tuple[Exception, bool]:
+def _explain_refusal(
+    *, outcome: stock.ReserveOutcome, drop_id: int, sku_id: int, quantity: int
+) -> tuple[Exception, bool]:
     """Why a reservation was refused, and whether lazy housekeeping could change the answer.
 
-    One query on the failure path only: the item with its drop, and whether the item (or the
-    buyer limit) is held by reservations that already expired.
+    No query: the refused statement returned its snapshot of the drop, the item and the buyer.
     """
-    now = timezone.now()
-    expired = Reservation.objects.filter(
-        item_id=OuterRef("pk"), status=ReservationStatus.ACTIVE, expires_at__lte=now
-    )
-    item = (
-        DropItem.objects.filter(drop_id=drop_id, sku_id=sku_id)
-        .select_related("drop")
-        .annotate(has_expired=Exists(expired))
-        .first()
-    )
-    if item is None:
-        if not Drop.objects.filter(pk=drop_id).exists():
-            return NotFound("Drop not found.", details={"resource": "drop", "id": drop_id}), False
+    drop = outcome.drop
+    if drop is None:
+        return NotFound("Drop not found.", details={"resource": "drop", "id": drop_id}), False
+    if not outcome.item_found:
         return NotFound(
             "This SKU is not offered in this drop.", details={"resource": "sku", "id": sku_id}
         ), False
-    drop = item.drop
-    open_now = drop.starts_at <= now and (drop.ends_at is None or drop.ends_at > now)
-    if drop.state not in (DropState.LIVE, DropState.SOLD_OUT) or not open_now:
-        due = drop.state == DropState.SCHEDULED and open_now  # beat has not started it yet
-        return DropNotLive(f"The drop is {drop.state}.", details={"state": drop.state}), due
-    if step == "limit":
-        limit = LimitExceeded(
-            f"You may hold at most {drop.per_buyer_limit} units of this drop.",
-            details={"limit": drop.per_buyer_limit, "requested": quantity},
+    now = timezone.now()
+    state = drop["state"]
+    open_now = drop["starts_at"] <= now and (drop["ends_at"] is None or drop["ends_at"] > now)
+    if state not in (DropState.LIVE, DropState.SOLD_OUT) or not open_now:
+        due = state == DropState.SCHEDULED and open_now  # beat has not started it yet
+        return DropNotLive(f"The drop is {state}.", details={"state": state}), due
+    limit = drop["per_buyer_limit"]
+    # Tried and the counter refused (its check ran on the latest row, under lock), or the
+    # snapshot already shows the buyer at the limit.
+    if (outcome.attempted and not outcome.buyer_claimed) or outcome.buyer_units + quantity > limit:
+        error = LimitExceeded(
+            f"You may hold at most {limit} units of this drop.",
+            details={"limit": limit, "requested": quantity},
         )
-        return limit, True
+        return error, True
     sold_out = SoldOut(
-        "Not enough stock left.", details={"available": max(item.available, 0), "requested": quantity}
+        "Not enough stock left.", details={"available": max(outcome.available, 0), "requested": quantity}
     )
-    return sold_out, bool(item.has_expired)
+    return sold_out, outcome.has_expired
 
 
 def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) -> Reservation:
@@ -130,12 +145,12 @@ def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
             f"quantity must be between 1 and {MAX_QUANTITY}.", details={"requested": quantity}
         )
     for attempt in (1, 2):
-        try:
-            return _reserve_once(drop_id=drop_id, sku_id=sku_id, buyer_id=buyer_id, quantity=quantity)
-        except _Refused as refused:
-            error, worth_retry = _explain_refusal(
-                drop_id=drop_id, sku_id=sku_id, quantity=quantity, step=refused.step
-            )
+        result = _reserve_once(drop_id=drop_id, sku_id=sku_id, buyer_id=buyer_id, quantity=quantity)
+        if isinstance(result, Reservation):
+            return result
+        error, worth_retry = _explain_refusal(
+            outcome=result, drop_id=drop_id, sku_id=sku_id, quantity=quantity
+        )
         if attempt == 2 or not worth_retry:
             break
         if isinstance(error, SoldOut):

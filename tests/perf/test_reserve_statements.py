@@ -1,0 +1,109 @@
+"""The reserve hot path's SQL round trips, counted through the real HTTP stack (token auth).
+
+The drop stampede benchmark is bound by round trips per request on 2 cores; these tests pin the
+count so a regression shows up here rather than as a slower benchmark. Counts are statements the
+view sends to PostgreSQL (CaptureQueriesContext, BEGIN and COMMIT included), never timings.
+"""
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from commerce.api import auth
+from commerce.models import DropBuyer, DropItem, IdempotencyKey, Reservation
+from realtime.models import OutboxEvent
+from tests.commerce.conftest import client_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+URL = "/api/v1/reservations/"
+
+
+def _reserve(client: Any, drop: Any, sku: Any, key: str | None = None) -> tuple[Any, list[str]]:
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    body = {"drop_id": drop.pk, "sku_id": sku.pk, "quantity": 1}
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(URL, body, format="json", **headers)
+    return response, [q["sql"] for q in ctx.captured_queries]
+
+
+def _warm(client: Any, drop: Any, sku: Any) -> None:
+    """One refused-by-validation request: puts the token in the process's auth cache."""
+    bad = client.post(URL, {"drop_id": drop.pk, "sku_id": sku.pk, "quantity": 0}, format="json")
+    assert bad.status_code == 400
+
+
+@pytest.fixture(autouse=True)
+def _fresh_auth_cache() -> None:
+    auth.forget()
+
+
+def test_reserve_is_one_statement_between_begin_and_commit(make_user, make_drop, shop):
+    drop, sku = make_drop(live=True, offered=5), shop["tee"]
+    client = client_for(make_user())
+    _warm(client, drop, sku)
+    response, sql = _reserve(client, drop, sku)
+    assert response.status_code == 201, response.content
+    assert len(sql) == 3, sql  # BEGIN, the reserve statement, COMMIT: no auth query, no reads
+    reservation = Reservation.objects.get()
+    assert str(reservation.pk) == response.json()["id"]
+    event = OutboxEvent.objects.get(type="inventory.reserved")
+    assert event.payload["reservation_id"] == str(reservation.pk)
+    assert (event.payload["reserved"], event.payload["available"]) == (1, 4)
+    assert DropBuyer.objects.get(drop=drop).units == 1
+
+
+def test_keyed_reserve_has_no_savepoint(make_user, make_drop, shop):
+    drop, sku = make_drop(live=True), shop["tee"]
+    client = client_for(make_user())
+    _warm(client, drop, sku)
+    key = uuid.uuid4().hex
+    response, sql = _reserve(client, drop, sku, key=key)
+    assert response.status_code == 201, response.content
+    assert not any("SAVEPOINT" in s for s in sql), sql
+    assert len(sql) == 5, sql  # BEGIN, claim key, reserve, store response, COMMIT
+    replay, _ = _reserve(client, drop, sku, key=key)
+    assert replay.status_code == 201 and replay.json()["id"] == response.json()["id"]
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert Reservation.objects.count() == 1
+
+
+def test_sold_out_refusal_writes_nothing_and_needs_no_second_query(make_user, make_drop, shop):
+    drop, sku = make_drop(live=True, offered=1), shop["tee"]
+    first = client_for(make_user())
+    assert _reserve(first, drop, sku)[0].status_code == 201
+    late = client_for(make_user())
+    _warm(late, drop, sku)
+    outbox_before = OutboxEvent.objects.count()
+    response, sql = _reserve(late, drop, sku)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "sold_out"
+    assert response.json()["error"]["details"] == {"available": 0, "requested": 1}
+    assert len(sql) == 3, sql
+    assert DropBuyer.objects.filter(drop=drop).count() == 1  # the late buyer got no counter row
+    assert OutboxEvent.objects.count() == outbox_before
+    item = DropItem.objects.get(drop=drop)
+    assert (item.reserved, item.sold) == (1, 0)
+
+
+def test_limit_refusal_explained_from_the_same_statement(make_user, make_drop, shop):
+    drop, sku = make_drop(live=True, offered=5, limit=1), shop["tee"]
+    client = client_for(make_user())
+    assert _reserve(client, drop, sku)[0].status_code == 201
+    response, _ = _reserve(client, drop, sku)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "limit_exceeded"
+    assert DropBuyer.objects.get(drop=drop).units == 1
+    assert DropItem.objects.get(drop=drop).reserved == 1
+
+
+def test_deleted_token_is_refused_at_once(make_user, make_drop, shop):
+    drop, sku = make_drop(live=True), shop["tee"]
+    user = make_user()
+    client = client_for(user)
+    _warm(client, drop, sku)
+    Token.objects.filter(user=user).get().delete()  # post_delete signal clears the cache entry
+    response, _ = _reserve(client, drop, sku)
+    assert response.status_code == 403  # as with the default classes (session auth listed first)
+    assert Reservation.objects.count() == 0 and IdempotencyKey.objects.count() == 0
