@@ -32,6 +32,8 @@ async def _handshake(headers: list[tuple[bytes, bytes]]) -> str:
     return reached[0] if reached else sent[0]["type"]
 
 
+# Channels' denier closes old DB connections as it dispatches, so database access must be allowed.
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "headers, outcome",
     [
