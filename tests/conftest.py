@@ -4,9 +4,15 @@ import os
 import uuid
 
 import pytest
+from django.conf import settings
 
-# Each run gets its own topic and consumer-group namespace on the shared local Kafka.
-os.environ.setdefault("KAFKA_TOPIC_PREFIX", f"test.{uuid.uuid4().hex[:8]}.")
+# Each run gets its own namespace for Kafka topics, consumer groups and Redis stream keys, apart
+# from `make dev` (prefix "mintdrop.") and from other runs. pytest-django has already loaded the
+# settings by the time this file is imported, so set both the setting and the environment that
+# subprocesses started by tests inherit.
+TEST_PREFIX = f"test.{uuid.uuid4().hex[:8]}."
+os.environ["KAFKA_TOPIC_PREFIX"] = TEST_PREFIX
+settings.KAFKA_TOPIC_PREFIX = TEST_PREFIX
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
