@@ -1,13 +1,12 @@
 """What a show socket's client may send; anything else gets an `error` frame and changes nothing."""
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from realtime.shows.presence import REACTIONS
 from realtime.ws.errors import MalformedMessage, UnknownMessageType
+from realtime.ws.protocol import decode_client_frame
 
-MAX_BYTES = 4096
 VIEWER_TYPES = ("ping", "resume", "chat", "react", "delete", "mute", "unmute")
 VENUE_TYPES = ("ping", "resume")
 
@@ -28,17 +27,7 @@ def _int(doc: dict[str, Any], name: str) -> int:
 
 def parse(text: str | None, data: bytes | None = None, *, venue: bool = False) -> ClientMessage:
     """Validate one client frame (raises MalformedMessage / UnknownMessageType, nothing else)."""
-    if data is not None or text is None:
-        raise MalformedMessage("Binary frames are not part of the protocol; send JSON text.")
-    if len(text) > MAX_BYTES:
-        raise MalformedMessage("Message too large.", details={"max_bytes": MAX_BYTES})
-    try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError):
-        raise MalformedMessage("Message is not valid JSON.") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
-        raise MalformedMessage('Message must be a JSON object with a string "type".')
-    kind = doc["type"]
+    kind, doc = decode_client_frame(text, data)
     allowed = VENUE_TYPES if venue else VIEWER_TYPES
     if kind not in allowed:
         raise UnknownMessageType(f"Unknown message type {kind[:40]!r}.", details={"allowed": list(allowed)})

@@ -50,8 +50,11 @@ class ClientMessage:
     last_seq: int | None = None
 
 
-def parse_client_message(text: str | None, data: bytes | None = None) -> ClientMessage:
-    """Validate one client frame; raise MalformedMessage / UnknownMessageType (never anything else)."""
+def decode_client_frame(text: str | None, data: bytes | None = None) -> tuple[str, dict[str, Any]]:
+    """The `type` and the JSON object of one client text frame; MalformedMessage if it is not one.
+
+    Shared by every socket of the protocol (drops, orders, dashboards, shows).
+    """
     if data is not None or text is None:
         raise MalformedMessage("Binary frames are not part of the protocol; send JSON text.")
     if len(text) > MAX_CLIENT_MESSAGE_BYTES:
@@ -62,7 +65,12 @@ def parse_client_message(text: str | None, data: bytes | None = None) -> ClientM
         raise MalformedMessage("Message is not valid JSON.") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
         raise MalformedMessage('Message must be a JSON object with a string "type".')
-    kind = doc["type"]
+    return doc["type"], doc
+
+
+def parse_client_message(text: str | None, data: bytes | None = None) -> ClientMessage:
+    """Validate one client frame; raise MalformedMessage / UnknownMessageType (never anything else)."""
+    kind, doc = decode_client_frame(text, data)
     if kind == "ping":
         return ClientMessage("ping")
     if kind == "resume":
