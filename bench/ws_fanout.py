@@ -112,8 +112,14 @@ async def _raw_server(port: int, sockets: int, frames: int, interval: float, siz
 
 # --- orchestration ----------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
+    """CPU time of `pid` and its live descendants (uvicorn --workers N runs the work in children)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / CLK
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def free_port() -> int:
