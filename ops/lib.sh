@@ -557,13 +557,17 @@ start_kafka() {
 # anvil_args: the flags for the chosen mode.
 #   ANVIL_MODE=auto (default): one block per transaction, nothing else (deterministic tests)
 #   ANVIL_MODE=live: like a real chain, a block every ANVIL_BLOCK_TIME seconds even when idle,
-#                    and each transaction still mined at once (--mixed-mining); `make dev` uses it
+#                    and each transaction still mined at once (--mixed-mining), state kept in
+#                    .local/anvil/dev-chain.json; `make dev` uses it
 anvil_args() {
     ANVIL_ARGS=(--host "$BIND" --port "$ANVIL_PORT" --chain-id "$CHAIN_ID" --mnemonic "$ANVIL_MNEMONIC" \
         --prune-history 64)  # --prune-history keeps memory bounded (without it anvil ballooned under load)
     case "${ANVIL_MODE:-auto}" in
         auto) ;;
-        live) ANVIL_ARGS+=(--block-time "${ANVIL_BLOCK_TIME:-1}" --mixed-mining) ;;
+        # The dev chain is kept on disk (dumped on SIGTERM, loaded at start) so it stays in step
+        # with the dev database when anvil restarts, e.g. after a `make test` switched modes.
+        live) mkdir -p "$LOCAL_DIR/anvil"
+            ANVIL_ARGS+=(--block-time "${ANVIL_BLOCK_TIME:-1}" --mixed-mining --state "$LOCAL_DIR/anvil/dev-chain.json") ;;
         *) die "anvil: ANVIL_MODE must be auto or live, not ${ANVIL_MODE}" ;;
     esac
     local -a extra=()
@@ -576,8 +580,8 @@ start_anvil() {
     local args_file="$RUN_DIR/anvil.args" wanted
     wanted="${ANVIL_ARGS[*]}"
     if is_running anvil && [[ "$(cat "$args_file" 2>/dev/null)" != "$wanted" ]]; then
-        # The chain is in memory only: a restart in another mode starts a fresh chain.
-        note anvil "restarting in mode ${ANVIL_MODE:-auto} (fresh chain)"
+        # auto mode keeps the chain in memory only; live mode reloads the dev chain from disk.
+        note anvil "restarting in mode ${ANVIL_MODE:-auto}"
         stop_one_locked anvil >/dev/null
     fi
     if ! is_running anvil; then

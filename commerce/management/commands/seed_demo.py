@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -69,8 +69,8 @@ PRODUCTS: list[dict[str, Any]] = [
 def _demo_contract_address() -> str:
     """A demo collection that really exists on the configured chain, deployed if needed.
 
-    A dev chain (anvil) lives in memory: after a restart the recorded contract has no code any
-    more, so it is deployed again and the demo catalog follows the new address.
+    The dev chain is kept on disk by `ops/` (ANVIL_MODE=live); if it was lost anyway, the chain state
+    this database recorded (nonces, transactions, tokens) is meaningless, so say how to start afresh.
     """
     from nft.chain import client
     from nft.keys import signer_account
@@ -83,6 +83,11 @@ def _demo_contract_address() -> str:
     for collection in recorded[:1]:
         if client().w3.eth.get_code(collection.address):
             return str(collection.address)
+        # Nonces, transactions and tokens recorded here belong to a chain that is gone.
+        raise CommandError(
+            f"the demo collection {collection.address} recorded in this database is not on the chain at "
+            f"{settings.CHAIN_RPC_URL} (the local chain was reset); start afresh with: ops/reset-dev && make dev"
+        )
     deployed = deploy_collection(
         name=DEMO_COLLECTION_NAME,
         symbol="MDEMO",
