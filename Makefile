@@ -40,7 +40,8 @@ seed: migrate
 	@$(PY) manage.py seed_demo_show
 
 # In dev the chain produces a block every second like a real one (confirmations advance when idle);
-# tests use the default one-block-per-transaction mode. Switching restarts anvil with a fresh chain.
+# tests use the default one-block-per-transaction mode. Switching restarts anvil; the dev chain is
+# kept on disk (.local/anvil/dev-chain.json) so it stays in step with the dev database.
 dev: export ANVIL_MODE := live
 dev: seed
 	@$(PY) manage.py collectstatic --no-input -v 0
