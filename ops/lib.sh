@@ -368,10 +368,11 @@ install_ffmpeg() {
     installed_ffmpeg || die "ffmpeg: still missing after apt-get install ffmpeg"
 }
 
-installed_browser() { [[ -x /usr/bin/chromium ]]; }
+installed_browser() { [[ -x /usr/bin/chromium && -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]]; }
 install_browser() {
     installed_browser && return 0
-    run_logged browser apt_install chromium fonts-dejavu-core
+    # the emoji font renders the show reaction buttons (boxes otherwise)
+    run_logged browser apt_install chromium fonts-dejavu-core fonts-noto-color-emoji
     installed_browser || die "browser: /usr/bin/chromium still missing after apt-get install chromium"
 }
 
