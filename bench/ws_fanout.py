@@ -62,14 +62,17 @@ async def _client(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
         out["frames"].append(frames)
 
 
-async def _worker(url: str, count: int, timeout: float) -> None:
-    out: dict[str, Any] = {"connected": 0, "final": 0, "latencies": [], "fanout": [], "frames": []}
+async def run_client_pool(client: Any, url: str, out: dict[str, Any], count: int, timeout: float) -> None:
+    """In a client subprocess: run `count` clients, print {"ready": n} once connected, then `out`, exit.
+
+    `client(url, out, sem, deadline)` is one socket's coroutine (drop watcher or show viewer).
+    """
     deadline = time.monotonic() + timeout
     sem = asyncio.Semaphore(50)
 
     async def one() -> None:
         try:
-            await _client(url, out, sem, deadline)
+            await client(url, out, sem, deadline)
         except Exception as exc:
             out.setdefault("errors", []).append(repr(exc)[:200])
 
@@ -81,6 +84,11 @@ async def _worker(url: str, count: int, timeout: float) -> None:
     out["errors"] = out.get("errors", [])[:5]
     print(json.dumps(out), flush=True)
     os._exit(0)
+
+
+async def _worker(url: str, count: int, timeout: float) -> None:
+    out: dict[str, Any] = {"connected": 0, "final": 0, "latencies": [], "fanout": [], "frames": []}
+    await run_client_pool(_client, url, out, count, timeout)
 
 
 # --- raw baseline server (a subprocess): websockets.broadcast of same-sized frames ------------

@@ -13,7 +13,6 @@ measured in the same run with the same clients.
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -66,24 +65,10 @@ async def _viewer(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
 
 async def worker(url: str, count: int, timeout: float) -> None:
     """A client subprocess: `count` viewers; prints {"ready": n}, then its measurements."""
+    from ws_fanout import run_client_pool  # bench/ is sys.path[0] when run as a script
+
     out: dict[str, Any] = {"connected": 0, "final": 0, "chat": [], "launch": [], "stock": [], "fanout": []}
-    deadline = time.monotonic() + timeout
-    sem = asyncio.Semaphore(50)
-
-    async def one() -> None:
-        try:
-            await _viewer(url, out, sem, deadline)
-        except Exception as exc:
-            out.setdefault("errors", []).append(repr(exc)[:200])
-
-    tasks = [asyncio.ensure_future(one()) for _ in range(count)]
-    while out["connected"] < count and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    print(json.dumps({"ready": out["connected"]}), flush=True)
-    await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
-    out["errors"] = out.get("errors", [])[:5]
-    print(json.dumps(out), flush=True)
-    os._exit(0)
+    await run_client_pool(_viewer, url, out, count, timeout)
 
 
 def run(args: Any, env: dict[str, str], port: int, pct: Any, bench_file: str) -> dict[str, Any]:
