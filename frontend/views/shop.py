@@ -17,7 +17,6 @@ from config.errors import ApplicationError
 from frontend import selectors as pages
 from frontend.messages import friendly
 from frontend.views import user_id
-from nft.services.wallets import custodial_wallet
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -125,9 +124,6 @@ def cart_release(request: HttpRequest, reservation_id: str) -> HttpResponse:
 def checkout(request: HttpRequest) -> HttpResponse:
     """Turn the cart into an order awaiting payment, then go to the payment page."""
     try:
-        # The saga mints to the buyer's wallet; make sure a new shopper has their custodial one
-        # (commerce.payments.wallets looks for a helper name the nft app does not offer).
-        custodial_wallet(user=request.user)
         order = place_order(buyer_id=user_id(request))
     except ApplicationError as exc:
         messages.error(request, friendly(exc.code, exc.message))

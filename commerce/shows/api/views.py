@@ -16,7 +16,6 @@ from commerce.shows import selectors
 from commerce.shows.api import inputs
 from commerce.shows.models import Show
 from commerce.shows.services import chat, flash, lifecycle, pins
-from nft.services.wallets import custodial_wallet
 
 
 def _valid(serializer: type, request: Request) -> dict[str, Any]:
@@ -85,8 +84,6 @@ class ShowCheckoutView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(inputs.ShowCheckoutInput, request)
         selectors.get_show(show_id=pk)
-        # The saga mints NFT lines to the buyer's wallet: make sure a new shopper has one.
-        custodial_wallet(user=request.user)
         order = place_order(buyer_id=request.user.pk, reservation_ids=[data["reservation_id"]])  # type: ignore[arg-type]
         return Response(
             {"order_id": order.pk, "status": order.status, "total": order.total, "currency": order.currency},
