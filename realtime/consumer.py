@@ -226,6 +226,23 @@ class ConsumerRunner:
             for handler in self._handlers_for(event.type):
                 handler(event)
 
+    def _run_handlers_in_order(self, events: list[Event]) -> None:
+        """Every handler of every event, in log order; a run of consecutive events whose only
+        handler has a batch form goes to that form in one call (same effect, far fewer queries)."""
+        i = 0
+        while i < len(events):
+            handlers = self._handlers_for(events[i].type)
+            batch = registry.batch_form(handlers[0]) if len(handlers) == 1 else None
+            if batch is None:
+                self._run_handlers(events[i])
+                i += 1
+                continue
+            end = i + 1
+            while end < len(events) and self._handlers_for(events[end].type) == handlers:
+                end += 1
+            batch(events[i:end])
+            i = end
+
     def _apply_batch(self, batch: list[Decoded]) -> None:
         """One transaction: inbox rows for the whole batch + the handlers of the new events."""
         if not batch:
@@ -233,13 +250,15 @@ class ConsumerRunner:
         events = [d.event for d in batch if d.event is not None]
         with transaction.atomic():
             new_ids = claim_events(group=self.group, events=events)
+            fresh: list[Event] = []
             for event in events:
                 if event.id in new_ids:
                     new_ids.discard(event.id)  # a duplicate inside the batch runs once
-                    self._run_handlers(event)
-                    self.stats.processed += 1
-                else:
-                    self.stats.duplicates += 1
+                    fresh.append(event)
+            self._run_handlers_in_order(fresh)
+        # Counted only once committed: a failed batch is replayed one by one and counted there.
+        self.stats.processed += len(fresh)
+        self.stats.duplicates += len(events) - len(fresh)
         self._after_commit()
 
     def _apply_one(self, decoded: Decoded) -> None:

@@ -10,6 +10,16 @@ A handler runs inside the consumer's database transaction, in which the inbox ro
 so a redelivered event is a no-op. Types may be patterns (`inventory.*`) for projections.
 Raise an error whose `retriable` is True to have the event retried with backoff; any other
 error sends it to the dead-letter topic.
+
+A handler may also have a batch form, for throughput:
+
+    @batch_form_of(on_inventory_sold)
+    def on_inventory_sold_batch(events: list[Event]) -> None: ...
+
+It must have exactly the effect of calling the handler on each event in order. The runner uses it
+for runs of consecutive new events whose only handler is that one, in the same transaction; if the
+batch fails, every event is replayed one by one through the plain handler (so the plain handler
+decides what is retried and what is dead-lettered).
 """
 
 from collections.abc import Callable
@@ -21,6 +31,7 @@ from django.utils.module_loading import autodiscover_modules
 from realtime.events import Event
 
 Handler = Callable[[Event], None]
+BatchHandler = Callable[[list[Event]], None]
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,7 @@ class Registration:
 
 
 _registrations: list[Registration] = []
+_batch_forms: dict[Handler, BatchHandler] = {}
 
 
 def handles(group: str, *patterns: str) -> Callable[[Handler], Handler]:
@@ -44,6 +56,21 @@ def handles(group: str, *patterns: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+def batch_form_of(handler: Handler) -> Callable[[BatchHandler], BatchHandler]:
+    """Declare the decorated function as `handler` applied to a list of events, in order."""
+
+    def register(batch: BatchHandler) -> BatchHandler:
+        _batch_forms[handler] = batch
+        return batch
+
+    return register
+
+
+def batch_form(handler: Handler) -> BatchHandler | None:
+    """The batch form of `handler`, if it has one."""
+    return _batch_forms.get(handler)
 
 
 def autodiscover() -> None:
