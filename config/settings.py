@@ -219,6 +219,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django logs every 4xx here at WARNING, bypassing the root level (its `django` logger
+        # has its own): a drop's stampede would write one line per sold_out. 5xx stay logged.
+        "django.request": {"level": "ERROR"},
         "kafka": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},  # stripe-python logs every request at INFO
     },
@@ -227,6 +230,9 @@ LOGGING = {
 # --- Commerce (catalog, drops, reservations, orders) -------------------------------------------
 # How long a reservation holds stock before it is released (beat task + lazily on read).
 COMMERCE_RESERVATION_TTL_SECONDS = env.int("COMMERCE_RESERVATION_TTL_SECONDS", default=600)
+# A web process that saw a SKU sold out answers sold_out from memory this long (0 = off); units
+# given back in another process are offered here again at most this much later.
+COMMERCE_SOLD_OUT_MEMO_SECONDS = env.float("COMMERCE_SOLD_OUT_MEMO_SECONDS", default=1.0)
 # At checkout the hold is extended to at least this long, so a payment in progress keeps its stock.
 COMMERCE_CHECKOUT_HOLD_SECONDS = env.int("COMMERCE_CHECKOUT_HOLD_SECONDS", default=900)
 # Stored Idempotency-Key responses are kept this long.
@@ -276,6 +282,8 @@ LOGIN_REDIRECT_URL = "/"
 # Figures behind these numbers: realtime/ws/README.md (bench/ws_fanout.py on this machine).
 # Stock frames per drop are coalesced to at most one per window (last value wins).
 WS_COALESCE_WINDOW_MS = env.int("WS_COALESCE_WINDOW_MS", default=100)
+# While a drop stays busy its window doubles per frame up to this (fewer, fuller frames in a stampede).
+WS_COALESCE_MAX_WINDOW_MS = env.int("WS_COALESCE_MAX_WINDOW_MS", default=500)
 # Dashboards are recomputed from the database at most this often per merchant.
 WS_DASHBOARD_INTERVAL_MS = env.int("WS_DASHBOARD_INTERVAL_MS", default=500)
 # Frames kept per stream for `resume` (older last_seq values get a fresh snapshot), and how long
@@ -296,6 +304,8 @@ SHOWS_CHAT_RATE_WINDOW_SECONDS = env.int("SHOWS_CHAT_RATE_WINDOW_SECONDS", defau
 # Viewer counts: each ws process reports and pushes at most once per interval; a process not
 # heard from for STALE seconds no longer counts (it was killed).
 SHOWS_PRESENCE_INTERVAL_SECONDS = env.float("SHOWS_PRESENCE_INTERVAL_SECONDS", default=1.0)
+# Chat frames are batched per show in each ws process: at most one `chat_batch` per socket per this.
+SHOWS_CHAT_BATCH_MS = env.int("SHOWS_CHAT_BATCH_MS", default=100)
 SHOWS_PRESENCE_STALE_SECONDS = env.float("SHOWS_PRESENCE_STALE_SECONDS", default=5.0)
 # The demo show's HLS video (made with ffmpeg by `manage.py seed_demo_show`), served under /media/shows/ in dev.
 SHOWS_MEDIA_DIR = env.str("SHOWS_MEDIA_DIR", default=str(BASE_DIR / ".local" / "media"))

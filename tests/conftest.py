@@ -25,3 +25,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     down = [r for r in probe_all() if not r.ok]
     if down:
         pytest.exit("\n".join(r.hint() for r in down), returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sold_out_memo() -> None:
+    """The sold-out memo lives in the process: one test's sold-out SKU must not leak into the next."""
+    from commerce.services import soldout_memo
+
+    soldout_memo.clear()

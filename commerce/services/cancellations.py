@@ -5,7 +5,7 @@ from django.db import transaction
 from commerce.errors import InvalidTransition, NotFound
 from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus, ReservationStatus
 from commerce.models.reservations import ReleaseReason
-from commerce.services import stock
+from commerce.services import soldout_memo, stock
 from commerce.services.fulfilment import complete_if_done
 from commerce.services.locks import lock_order, lock_reservations
 from commerce.services.orders import transition_order
@@ -58,6 +58,7 @@ def _restock_line(line: OrderLine) -> None:
     assert reservation is not None
     stock.adjust_buyer_units(drop_id=reservation.drop_id, buyer_id=reservation.buyer_id, delta=-line.quantity)
     counters = stock.adjust_units(item_id=line.drop_item_id, sold=-line.quantity)
+    soldout_memo.forget_drop(reservation.drop_id)
     emit(
         type="inventory.released",
         key=reservation.drop_id,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from commerce.errors import DropNotEditable, EditionExceeded, InvalidCatalogData, InvalidTransition, NotFound
 from commerce.models import Drop, DropItem, DropState, Sku
 from commerce.models.drops import DROP_TRANSITIONS
-from commerce.services import stock
+from commerce.services import soldout_memo, stock
 from commerce.services.locks import lock_drop
 from realtime.outbox import emit
 
@@ -206,6 +206,7 @@ def restock_drop_item(*, drop_id: int, sku_id: int, added: int, merchant_id: int
             payload={"drop_id": drop_id, "sku_id": sku_id, "added": added, **counters.as_payload()},
         )
         reopen_if_stock(drop_id=drop_id, reason="restocked")
+        soldout_memo.forget_drop(drop_id)
         item.refresh_from_db()
     return item
 

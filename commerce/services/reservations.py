@@ -23,7 +23,7 @@ from commerce.errors import (
 )
 from commerce.models import DropState, Reservation, ReservationStatus
 from commerce.models.reservations import ReleaseReason
-from commerce.services import stock
+from commerce.services import soldout_memo, stock
 from commerce.services.drops import advance_drops_by_time, mark_sold_out_if_empty, reopen_if_stock
 from commerce.services.stock import Counters
 from realtime.outbox import emit, prepare
@@ -92,6 +92,7 @@ def _reserve_once(
                 payload={"drop_id": drop_id, "sku_id": sku_id, **counters.as_payload()},
             )
             mark_sold_out_if_empty(drop_id=drop_id)
+            soldout_memo.remember_sold_out(drop_id=drop_id, sku_id=sku_id)
     reservation.item_id = counters.item_id
     reservation._state.adding = False
     reservation._state.db = "default"
@@ -144,6 +145,8 @@ def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
         raise InvalidQuantity(
             f"quantity must be between 1 and {MAX_QUANTITY}.", details={"requested": quantity}
         )
+    if soldout_memo.is_sold_out(drop_id=drop_id, sku_id=sku_id):
+        raise SoldOut("Not enough stock left.", details={"available": 0, "requested": quantity})
     for attempt in (1, 2):
         result = _reserve_once(drop_id=drop_id, sku_id=sku_id, buyer_id=buyer_id, quantity=quantity)
         if isinstance(result, Reservation):
@@ -161,6 +164,8 @@ def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
             retry = advance_drops_by_time() > 0
         if not retry:
             break
+    if isinstance(error, SoldOut) and error.details.get("available") == 0:
+        soldout_memo.remember_sold_out(drop_id=drop_id, sku_id=sku_id)
     raise error
 
 
@@ -189,6 +194,7 @@ def release_locked_reservation(reservation: Reservation, *, reason: str) -> Coun
         },
     )
     reopen_if_stock(drop_id=reservation.drop_id, reason="stock released")
+    soldout_memo.forget_drop(reservation.drop_id)
     return counters
 
 
