@@ -15,12 +15,10 @@ delivered at commit) with a short poll as fallback, and prunes rows published lo
 OUTBOX_RETENTION_HOURS.
 """
 
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -39,8 +37,15 @@ NOTIFY_CHANNEL = "realtime_outbox"
 PRUNE_EVERY_S = 60.0
 PRUNE_CHUNK = 10_000
 
+# PostgreSQL writes each message value (the event envelope, same content as `Event.to_json()`)
+# with the payload spliced in as stored: no decoding, re-encoding or date parsing per row in
+# Python, where that was a third of the relay's time. to_json() quotes the strings;
+# `occurred_at` comes out as ISO 8601 with its offset.
 _FETCH_SQL = """
-SELECT id, sequence, aggregatetype, aggregateid, type, version, payload::text, trace_id, created_at
+SELECT sequence, id::text, aggregatetype, aggregateid, type, version, trace_id,
+    '{"id":"' || id::text || '","type":' || to_json(type)::text || ',"version":' || version::text
+    || ',"occurred_at":' || to_json(created_at)::text || ',"key":' || to_json(aggregateid)::text
+    || ',"trace_id":' || to_json(trace_id)::text || ',"payload":' || payload::text || '}'
 FROM realtime_outboxevent WHERE published_at IS NULL ORDER BY sequence LIMIT %s
 """
 _MARK_SQL = "UPDATE realtime_outboxevent SET published_at = now() WHERE sequence = ANY(%s)"
@@ -58,27 +63,6 @@ class RelayStats:
     batches: int = 0
     failed_deliveries: int = 0
     pruned: int = 0
-
-
-def envelope_json(
-    *, id: Any, type: str, version: int, created_at: datetime, key: str, trace_id: str, payload_json: str
-) -> bytes:
-    """The Kafka message value: the event envelope, with the payload JSON spliced in as stored.
-
-    Equal to `Event.to_json()` in content; splicing avoids decoding and re-encoding every payload.
-    """
-    head = json.dumps(
-        {
-            "id": str(id),
-            "type": type,
-            "version": version,
-            "occurred_at": created_at.isoformat(),
-            "key": key,
-            "trace_id": trace_id,
-        },
-        separators=(",", ":"),
-    )
-    return f'{head[:-1]},"payload":{payload_json}}}'.encode()
 
 
 class Relay:
@@ -111,7 +95,7 @@ class Relay:
         errors: dict[int, KafkaError] = {}
         delivered: list[int] = []
 
-        for row_id, sequence, aggregate, key, type_, version, payload_json, trace_id, created_at in rows:
+        for sequence, row_id, aggregate, key, type_, version, trace_id, value in rows:
 
             def on_delivery(err: KafkaError | None, _msg: Message, sequence: int = sequence) -> None:
                 if err is None:
@@ -119,23 +103,14 @@ class Relay:
                 else:
                     errors[sequence] = err
 
-            value = envelope_json(
-                id=row_id,
-                type=type_,
-                version=version,
-                created_at=created_at,
-                key=key,
-                trace_id=trace_id,
-                payload_json=payload_json,
-            )
             headers = [
-                ("event-id", str(row_id).encode()),
+                ("event-id", row_id.encode()),
                 ("event-type", type_.encode()),
                 ("event-version", str(version).encode()),
                 ("trace-id", trace_id.encode()),
                 ("content-type", b"application/json"),
             ]
-            self._produce(topic_for_aggregate(aggregate).full_name, key, value, headers, on_delivery)
+            self._produce(topic_for_aggregate(aggregate).full_name, key, value.encode(), headers, on_delivery)
         self._flush()
         if errors:
             self.stats.failed_deliveries += len(errors)

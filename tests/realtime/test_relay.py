@@ -1,5 +1,6 @@
 """The relay publishes every committed outbox row to the real Kafka, in order per key, exactly as stored."""
 
+import json
 import threading
 from datetime import timedelta
 
@@ -8,9 +9,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from realtime.contracts import validate_envelope
+from realtime.events import Event
 from realtime.models import OutboxEvent
 from realtime.outbox import emit
 from realtime.relay import Relay
+from realtime.tracing import trace
 from tests.realtime.conftest import wait_for
 from tests.realtime.helpers import emit_pings, envelope, first_occurrence_seqs_by_key, headers_of, read_topic
 
@@ -120,3 +123,20 @@ def test_published_rows_are_pruned_after_retention(kafka_prefix: str) -> None:
     relay.close()
     assert OutboxEvent.objects.count() == 2
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 1
+
+
+def test_message_value_is_the_event_envelope_as_emitted(kafka_prefix: str) -> None:
+    """The relay writes the envelope in SQL: it must carry what emit() returned, escapes included."""
+    payload = {"seq": 5, "sent_at": "2026-01-01T00:00:00+00:00", "note": 'quote " back\\slash é 🎉 \n tab\t'}
+    with transaction.atomic(), trace('trace "with" quotes'):
+        event = emit(type="diagnostics.ping", key='k "é" \\ 1', payload=payload)
+    relay = Relay()
+    assert relay.try_become_leader()
+    assert relay.drain() == 1
+    relay.close()
+    (msg,) = read_topic("diagnostics")
+    doc = envelope(msg)
+    validate_envelope(doc)
+    assert Event.from_dict(doc) == event
+    assert doc == json.loads(event.to_json())
+    assert (msg.key() or b"").decode() == event.key
