@@ -12,6 +12,9 @@ strictly increases on every socket. A socket still taking its snapshot (`syncing
 frames queued and flushed after the snapshot. A socket whose send blocks (full TCP buffer) does
 not stall the others: its send finishes in a task and later frames queue behind it, up to
 `WS_SLOW_SOCKET_BACKLOG`, after which it is closed so the client reconnects and resumes.
+Frames that only restate a current value (coalesced `stock`, `presence`) carry a `Slot`: one
+queued behind a blocked send is replaced by a newer frame of the same slot (last value wins),
+so a slow reader gets the latest counters, not every intermediate one, and is rarely cut off.
 
 A heal loop compares each stream's head in Redis with the last seq the hub saw; if the hub stays
 behind (a pub/sub message lost in a Redis reconnect, a projector killed between buffering and
@@ -19,22 +22,37 @@ publishing) it replays the missing frames from the resume buffer, or re-snapshot
 """
 
 import asyncio
+import json
 import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from realtime.ws import store
+from realtime.ws.wire import RawSocket, raw_socket
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 CLOSE_TOO_SLOW = 4408
+
+# What a replaceable frame restates: (what, of which parts). A newer frame of the same `what`
+# that covers at least the same parts makes the older one worthless (e.g. ("stock:drop.7", {sku ids})).
+Slot = tuple[str, frozenset[int]]
+
+
+class Batcher(Protocol):
+    """Holds some frames of a stream back and sends them later, combined, through `Hub.fanout`."""
+
+    def offer(self, stream: str, seq: int, text: str) -> None: ...
+
+    def forget(self, stream: str) -> None: ...
+
 
 # Strong references to fire-and-forget tasks (asyncio keeps only weak ones).
 _background: set["asyncio.Future[Any]"] = set()
@@ -55,30 +73,42 @@ class Subscriber:
     resync: Callable[[], Awaitable[None]]
     last_sent: int = 0
     syncing: bool = True
-    pending: list[tuple[int, str]] = field(default_factory=list)
+    pending: list[tuple[int, str, Slot | None]] = field(default_factory=list)
     inflight: "asyncio.Task[None] | None" = None
-    backlog: list[str] = field(default_factory=list)
+    backlog: list[tuple[str, Slot | None]] = field(default_factory=list)
+    replaced: int = 0  # queued frames dropped for a newer one of the same slot
+    raw: RawSocket | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.raw = raw_socket(self.send)
+
     closed: bool = False
     joined_ns: int = field(default_factory=time.monotonic_ns)
 
-    def deliver(self, seq: int, text: str) -> None:
+    def deliver(self, seq: int, text: str, slot: Slot | None = None) -> None:
         """Hand one frame to this socket (never blocks the caller)."""
         if self.closed:
             return
         if self.syncing:
-            self.pending.append((seq, text))
+            self.pending.append((seq, text, slot))
             return
         if seq <= self.last_sent:
             return
         self.last_sent = seq
-        self._write(text)
+        self._write(text, slot)
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, slot: Slot | None = None) -> None:
         if self.inflight is not None:
-            if len(self.backlog) >= settings.WS_SLOW_SOCKET_BACKLOG:
+            if slot is not None and self.backlog and _supersedes(slot, self.backlog[-1][1]):
+                # Only the newest queued frame may go: anything older would change the order.
+                self.backlog[-1] = (text, slot)
+                self.replaced += 1
+            elif len(self.backlog) >= settings.WS_SLOW_SOCKET_BACKLOG:
                 self._give_up()
             else:
-                self.backlog.append(text)
+                self.backlog.append((text, slot))
+            return
+        if self.raw is not None and self.raw.write(text):
             return
         coro = self.send({"type": "websocket.send", "text": text})
         outcome = _run_eagerly(coro)
@@ -92,7 +122,7 @@ class Subscriber:
         try:
             await first
             while self.backlog and not self.closed:
-                await self.send({"type": "websocket.send", "text": self.backlog.pop(0)})
+                await self.send({"type": "websocket.send", "text": self.backlog.pop(0)[0]})
         except Exception:  # the client went away; its consumer cleans up on disconnect
             self.closed = True
         finally:
@@ -109,8 +139,26 @@ class Subscriber:
         self.last_sent = max(self.last_sent, seq) if not self.syncing else seq
         self.syncing = False
         queued, self.pending = sorted(self.pending, key=lambda p: p[0]), []
-        for s, text in queued:
-            self.deliver(s, text)
+        for s, text, slot in queued:
+            self.deliver(s, text, slot)
+
+
+def _supersedes(new: Slot, queued: Slot | None) -> bool:
+    return queued is not None and new[0] == queued[0] and queued[1] <= new[1]
+
+
+def stock_slot(stream: str, text: str) -> Slot | None:
+    """The slot of a coalesced `stock` frame (its SKUs' counters are absolute); None for others.
+
+    Parsed once per frame per process, not per socket.
+    """
+    if not text.startswith('{"type":"stock"'):
+        return None
+    try:
+        skus = json.loads(text)["skus"]
+        return ("stock:" + stream, frozenset(int(s["sku_id"]) for s in skus))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 _DONE = object()
@@ -173,6 +221,7 @@ class Hub:
         self._behind: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._start_lock = asyncio.Lock()
+        self.batchers: dict[str, Batcher] = {}
 
     async def _start(self) -> None:
         async with self._start_lock:
@@ -186,13 +235,23 @@ class Hub:
                 asyncio.ensure_future(self._heal_loop()),
             ]
 
+    def attach(self, sub: Subscriber) -> None:
+        """Count a socket (syncing) as a member of its stream now; `join` completes the subscription.
+
+        Synchronous so a frame handler can attach many sockets in one go: they then share one
+        snapshot (`shared_snapshot` shares loads that began after a socket attached).
+        """
+        sub.joined_ns = time.monotonic_ns()
+        self.streams.setdefault(sub.stream, set()).add(sub)
+
     async def join(self, sub: Subscriber) -> None:
         """Subscribe a socket (syncing) to its stream; returns once the process receives that stream."""
         await self._start()
         assert self.layer is not None and self.channel is not None
         stream = sub.stream
         members = self.streams.setdefault(stream, set())
-        members.add(sub)
+        if sub not in members:
+            self.attach(sub)
         ready = self._joining.get(stream)
         if ready is None:
             ready = asyncio.get_running_loop().create_future()
@@ -219,6 +278,9 @@ class Hub:
             del self._joining[sub.stream]
             self.last_seq.pop(sub.stream, None)
             self._behind.pop(sub.stream, None)
+            for prefix, batcher in self.batchers.items():
+                if sub.stream.startswith(prefix):
+                    batcher.forget(sub.stream)
             assert self.layer is not None and self.channel is not None
             await self.layer.group_discard(store.group_name(sub.stream), self.channel)
 
@@ -238,12 +300,28 @@ class Hub:
             if self._snapshots.get(sub.stream, (0, None))[1] is future:
                 del self._snapshots[sub.stream]
 
+    def set_batcher(self, prefix: str, batcher: Batcher) -> None:
+        """Route frames of streams starting with `prefix` through `batcher` (which calls `fanout`)."""
+        self.batchers[prefix] = batcher
+
     def dispatch(self, stream: str, seq: int, text: str) -> None:
-        """Deliver a frame to every local socket of `stream`."""
+        """Deliver a frame to every local socket of `stream` (through its batcher, if any)."""
         if seq > self.last_seq.get(stream, 0):
             self.last_seq[stream] = seq
-        for sub in tuple(self.streams.get(stream, ())):
-            sub.deliver(seq, text)
+        for prefix, batcher in self.batchers.items():
+            if stream.startswith(prefix):
+                batcher.offer(stream, seq, text)
+                return
+        self.fanout(stream, seq, text)
+
+    def fanout(self, stream: str, seq: int, text: str) -> None:
+        """Write one frame to every local socket of `stream`, now."""
+        members = self.streams.get(stream)
+        if not members:
+            return
+        slot = stock_slot(stream, text)
+        for sub in tuple(members):
+            sub.deliver(seq, text, slot)
 
     async def _receive_loop(self) -> None:
         assert self.layer is not None and self.channel is not None

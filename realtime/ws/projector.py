@@ -44,12 +44,19 @@ BATCH = 1000
 
 
 class Projector:
-    def __init__(self, *, window_ms: int | None = None, dashboard_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        window_ms: int | None = None,
+        dashboard_ms: int | None = None,
+        max_window_ms: int | None = None,
+    ) -> None:
         self.window_s = (window_ms if window_ms is not None else settings.WS_COALESCE_WINDOW_MS) / 1000
+        max_ms = max_window_ms if max_window_ms is not None else settings.WS_COALESCE_MAX_WINDOW_MS
         self.dashboard_s = (
             dashboard_ms if dashboard_ms is not None else settings.WS_DASHBOARD_INTERVAL_MS
         ) / 1000
-        self.coalescer = StockCoalescer(self.window_s)
+        self.coalescer = StockCoalescer(self.window_s, max_window_s=max_ms / 1000)
         self.topics = sorted({topic_for_aggregate(a).full_name for a in TOPIC_AGGREGATES})
         self.consumer = Consumer(consumer_config(GROUP))
         self.kafka = ThreadPoolExecutor(1, thread_name_prefix="projector-kafka")

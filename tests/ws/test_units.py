@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from realtime.ws import protocol
+from realtime.ws import protocol, wire
 from realtime.ws.coalesce import StockCoalescer
 from realtime.ws.errors import MalformedMessage, UnknownMessageType
-from realtime.ws.hub import Subscriber
+from realtime.ws.hub import Hub, Subscriber, stock_slot
 
 
 @pytest.mark.parametrize(
@@ -66,6 +66,27 @@ def test_coalescer_sends_first_change_at_once_then_one_per_window_last_value_win
     (entry,) = c.due(now=10.1)
     assert entry.skus[5]["available"] == 6 and entry.seq == 4
     assert c.holds() == {} and c.next_due_in(10.1) is None
+
+
+def test_coalescer_widens_the_window_while_a_drop_stays_busy_and_resets_after_quiet() -> None:
+    c = StockCoalescer(window_s=0.1, max_window_s=0.4)
+    pos, seq = ("t", 0), 0
+    flushed: list[float] = []
+
+    def change(now: float) -> None:
+        nonlocal seq
+        seq += 1
+        c.add(drop_id=1, payload=_stock(5, 9), seq=seq, at="a", position=pos, offset=seq - 1)
+        flushed.extend(round(now, 2) for _ in c.due(now))
+
+    for step in range(200):  # a change every 10 ms for 2 s
+        change(10.0 + step * 0.01)
+    # at once, then windows of 0.1, 0.2, 0.4, 0.4, ... (capped)
+    assert flushed[:5] == [10.0, 10.1, 10.3, 10.7, 11.1]
+    assert c.window_of(1) == 0.4
+    flushed.clear()
+    change(20.0)  # after a quiet spell: at once, and back to the base window
+    assert flushed == [20.0] and c.window_of(1) == 0.1
 
 
 def test_coalescer_take_flushes_a_final_state_immediately() -> None:
@@ -129,7 +150,68 @@ def test_a_blocked_socket_does_not_block_delivery_and_keeps_its_order() -> None:
     assert slow_frames == fast_frames == ["f1", "f2", "f3"]
 
 
+def _stock_text(seq: int, skus: dict[int, int], sold_out: bool = False) -> str:
+    rows = [{"sku_id": k, "available": v} for k, v in skus.items()]
+    return protocol.encode(protocol.frame("stock", seq=seq, stream="drop.1", skus=rows, sold_out=sold_out))
+
+
+def test_a_blocked_socket_gets_the_newest_stock_not_every_intermediate_one() -> None:
+    """Last value wins behind a blocked send; frames of other kinds and partial stock keep their place."""
+
+    async def scenario() -> tuple[list[str], list[str], int]:
+        slow, fast = FakeSocket(), FakeSocket()
+        slow.gate = asyncio.Event()
+        subs = [Subscriber(stream="drop.1", send=s.send, resync=_noop) for s in (slow, fast)]
+        hub = Hub.__new__(Hub)  # dispatch only: no channel layer needed
+        hub.streams, hub.last_seq, hub.batchers = {"drop.1": set(subs)}, {}, {}
+        for sub in subs:
+            sub.finish_sync(0)
+        texts = [
+            _stock_text(1, {5: 9, 6: 9}),  # written at once; the slow socket's send blocks on it
+            _stock_text(2, {5: 8, 6: 9}),  # queued
+            _stock_text(3, {5: 7, 6: 8}),  # replaces 2 (same SKUs)
+            '{"type":"drop_state","seq":4,"stream":"drop.1","state":"paused"}',  # not a value: queued
+            _stock_text(5, {5: 6}),  # covers fewer SKUs than nothing before it: queued
+            _stock_text(6, {5: 5, 6: 7}),  # covers 5's SKUs: replaces it
+            _stock_text(7, {5: 0, 6: 0}, sold_out=True),  # the final state replaces 6
+        ]
+        for seq, text in enumerate(texts, start=1):
+            hub.dispatch("drop.1", seq, text)
+        slow.gate.set()
+        await asyncio.sleep(0.01)
+        return slow.frames, fast.frames, subs[0].replaced
+
+    slow_frames, fast_frames, replaced = asyncio.run(scenario())
+    assert [json.loads(f)["seq"] for f in fast_frames] == [1, 2, 3, 4, 5, 6, 7]
+    assert [json.loads(f)["seq"] for f in slow_frames] == [1, 3, 4, 7]
+    assert json.loads(slow_frames[-1])["sold_out"] is True
+    assert replaced == 3
+
+
+def test_stock_slot_only_for_stock_frames() -> None:
+    assert stock_slot("drop.1", _stock_text(1, {5: 1, 6: 2})) == ("stock:drop.1", frozenset({5, 6}))
+    assert stock_slot("drop.1", '{"type":"drop_state","seq":1}') is None
+    assert stock_slot("drop.1", '{"type":"stock","seq":1}') is None  # malformed: never replaced
+
+
 def test_frames_are_compact_json_with_type_seq_stream_first() -> None:
     text = protocol.encode(protocol.frame("stock", seq=3, stream="drop.1", drop_id=1))
     assert text.startswith('{"type":"stock","seq":3,"stream":"drop.1"')
     assert json.loads(text)["drop_id"] == 1
+
+
+def test_the_prebuilt_frame_is_what_the_websockets_protocol_would_send() -> None:
+    from websockets.protocol import State
+    from websockets.server import ServerProtocol
+
+    server = ServerProtocol()
+    server.state = State.OPEN
+    for text in ('{"type":"stock","seq":1}', "é" * 200, "x" * 70000):  # short, 16-bit and 64-bit lengths
+        server.send_text(text.encode())
+        assert wire.text_frame(text) == b"".join(server.data_to_send())
+
+
+def test_sockets_not_served_by_uvicorn_sansio_take_the_asgi_send() -> None:
+    sock = FakeSocket()
+    assert wire.raw_socket(sock.send) is None
+    assert Subscriber(stream="d", send=sock.send, resync=_noop).raw is None
