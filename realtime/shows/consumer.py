@@ -15,29 +15,35 @@ subscription per stream per process, not per socket.
 import asyncio
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from commerce.shows import selectors
 from commerce.shows.services import chat
 from commerce.shows.services.common import is_host
 from config.errors import ApplicationError
 from realtime.shows import client_messages as messages
+from realtime.shows.chat_batch import ChatBatcher
 from realtime.shows.presence import get_presence
 from realtime.shows.publish import stream_of
 from realtime.ws import protocol, store
 from realtime.ws.auth import accepted_subprotocol
-from realtime.ws.hub import Subscriber, get_hub
+from realtime.ws.hub import Hub, Slot, Subscriber, get_hub
 
 log = logging.getLogger(__name__)
 
+_SHOW_PREFIX = "show."
 _FLASH_PREFIX = '{"type":"flash_drop",'
 REACTIONS_PER_SECOND = 5
-_CHAT_PREFIXES = ('{"type":"chat', '{"type":"muted"', '{"type":"unmuted"')
+_CHAT_PREFIXES = ('{"type":"chat', '{"type":"muted"', '{"type":"unmuted"')  # chat_batch too
+# The flash drop's id, without parsing the whole frame for every socket it is written to.
+_FLASH_DROP_ID = re.compile(r'"flash_drop":\{"drop_id":(\d+)')
 
 
 @dataclass(eq=False)
@@ -47,20 +53,41 @@ class ShowSubscriber(Subscriber):
     venue: bool = False
     consumer: "ShowConsumer | None" = None
 
-    def deliver(self, seq: int, text: str) -> None:
+    def deliver(self, seq: int, text: str, slot: Slot | None = None) -> None:
         if self.venue and text.startswith(_CHAT_PREFIXES):
             return
         before = self.last_sent
-        super().deliver(seq, text)
+        super().deliver(seq, text, slot)
         if self.consumer is not None and self.last_sent > before and text.startswith(_FLASH_PREFIX):
             self.consumer.flash_drop_seen(text)
 
 
-@database_sync_to_async
-def _show_merchant(show_id: int) -> int | None:
+# A show's merchant never changes: one database hop per show per process, not one per connect
+# (2,000 viewers arriving queued behind each other on the thread-sensitive executor).
+_merchant_of_show: dict[int, int] = {}
+
+
+async def _show_merchant(show_id: int) -> int | None:
+    merchant_id = _merchant_of_show.get(show_id)
+    if merchant_id is None:
+        merchant_id = await database_sync_to_async(_read_show_merchant)(show_id)
+        if merchant_id is not None:
+            _merchant_of_show[show_id] = merchant_id
+    return merchant_id
+
+
+def _read_show_merchant(show_id: int) -> int | None:
     from commerce.shows.models import Show
 
     return Show.objects.filter(pk=show_id).values_list("merchant_id", flat=True).first()
+
+
+def _hub() -> Hub:
+    """The process hub, with show streams' chat batched (once per process)."""
+    hub = get_hub()
+    if _SHOW_PREFIX not in hub.batchers:
+        hub.set_batcher(_SHOW_PREFIX, ChatBatcher(settings.SHOWS_CHAT_BATCH_MS / 1000, hub.fanout))
+    return hub
 
 
 class ShowConsumer(AsyncWebsocketConsumer):
@@ -90,22 +117,25 @@ class ShowConsumer(AsyncWebsocketConsumer):
             user_id=self.user.pk if self.user else None, merchant_id=merchant_id
         )
         self._drop_lock = asyncio.Lock()
+        self._leaving: list[Subscriber] = []
         self.show_sub = ShowSubscriber(stream=stream_of(self.show_id), send=self.base_send,
                                        resync=self._resync_show, venue=self.venue, consumer=self)  # fmt: skip
-        await get_hub().join(self.show_sub)
+        await _hub().join(self.show_sub)
         if not self.venue:
             get_presence().add(self.show_id, self.show_sub)
             await self._send_you()
         await self._show_snapshot()
 
     async def disconnect(self, code: int) -> None:
-        hub = get_hub()
+        hub = _hub()
         if self.show_sub is not None:
             if not self.venue:
                 get_presence().remove(self.show_id, self.show_sub)
             await hub.leave(self.show_sub)
         if self.drop_sub is not None:
             await hub.leave(self.drop_sub)
+        for sub in getattr(self, "_leaving", ()):
+            await hub.leave(sub)
 
     async def _close_with(self, code: str, message: str, close_code: int) -> None:
         await self.send(
@@ -137,7 +167,7 @@ class ShowConsumer(AsyncWebsocketConsumer):
     async def _show_snapshot(self) -> None:
         sub = self.show_sub
         assert sub is not None
-        head, text = await get_hub().shared_snapshot(sub, self._load_show)
+        head, text = await _hub().shared_snapshot(sub, self._load_show)
         await self.send(text_data=text)
         sub.finish_sync(head)
         drop_id = json.loads(text).get("flash_drop") or {}
@@ -151,28 +181,53 @@ class ShowConsumer(AsyncWebsocketConsumer):
 
     # --- the flash drop's stream -------------------------------------------------------------------
     def flash_drop_seen(self, text: str) -> None:
-        """A `flash_drop` frame was written to this socket: follow that drop's stock stream."""
+        """A `flash_drop` frame was written to this socket: follow that drop's stock stream.
+
+        Runs inside the hub's fan-out of that frame, for every local viewer in the same loop turn:
+        each socket is attached to the drop's stream right here, synchronously, so the snapshot
+        the first of them loads afterwards is shared by all (one database read per process at a
+        flash launch, not one per viewer).
+        """
+        found = _FLASH_DROP_ID.search(text)
         try:
-            drop_id = int(json.loads(text)["flash_drop"]["drop_id"])
+            drop_id = int(found.group(1) if found else json.loads(text)["flash_drop"]["drop_id"])
         except (ValueError, KeyError, TypeError):
             return
-        task = asyncio.ensure_future(self.follow_drop(drop_id))
-        task.add_done_callback(_log_failure)
+        sub = self._switch_drop(drop_id)
+        if sub is not None:
+            task = asyncio.ensure_future(self._complete_follow(sub, drop_id))
+            task.add_done_callback(_log_failure)
+
+    def _switch_drop(self, drop_id: int) -> Subscriber | None:
+        """Attach this socket to `drop.<id>` (detaching the previous flash drop); None if already there."""
+        stream = f"drop.{drop_id}"
+        if self.drop_sub is not None and self.drop_sub.stream == stream:
+            return None
+        if self.show_sub is None or self.show_sub.closed:
+            return None
+        old = self.drop_sub
+        if old is not None:
+            old.closed = True  # stops writing now; leaving the group happens in _complete_follow
+            self._leaving.append(old)
+        sub = self.drop_sub = Subscriber(stream=stream, send=self.base_send, resync=self._resync_drop)
+        _hub().attach(sub)
+        return sub
+
+    async def _complete_follow(self, sub: Subscriber, drop_id: int) -> None:
+        hub = _hub()
+        async with self._drop_lock:
+            while self._leaving:
+                await hub.leave(self._leaving.pop())
+            if sub.closed or self.drop_sub is not sub:
+                return  # a newer flash drop replaced it meanwhile
+            await hub.join(sub)
+            await self._drop_snapshot(sub, drop_id)
 
     async def follow_drop(self, drop_id: int) -> None:
         """Join `drop.<id>` in the hub (leaving the previous flash drop) and send its snapshot."""
-        stream = f"drop.{drop_id}"
-        async with self._drop_lock:
-            if self.drop_sub is not None and self.drop_sub.stream == stream:
-                return
-            if self.show_sub is None or self.show_sub.closed:
-                return
-            hub = get_hub()
-            if self.drop_sub is not None:
-                await hub.leave(self.drop_sub)
-            sub = self.drop_sub = Subscriber(stream=stream, send=self.base_send, resync=self._resync_drop)
-            await hub.join(sub)
-            await self._drop_snapshot(sub, drop_id)
+        sub = self._switch_drop(drop_id)
+        if sub is not None:
+            await self._complete_follow(sub, drop_id)
 
     async def _drop_snapshot(self, sub: Subscriber, drop_id: int) -> None:
         async def load() -> tuple[int, str]:
@@ -182,7 +237,7 @@ class ShowConsumer(AsyncWebsocketConsumer):
                 protocol.frame("snapshot", seq=head, stream=sub.stream, flash_drop=data)
             )
 
-        head, text = await get_hub().shared_snapshot(sub, load)
+        head, text = await _hub().shared_snapshot(sub, load)
         await self.send(text_data=text)
         sub.finish_sync(head)
 

@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from realtime.ws import protocol, store
-from realtime.ws.hub import Subscriber
+from realtime.ws.hub import Slot, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +141,12 @@ class Presence:
 
     def _write(self, subs: Iterable[Subscriber], show_id: int, kind: str, **fields: Any) -> None:
         # Same seq-less frame to every socket; the hub's writer handles slow sockets (backlog, close).
+        # A viewer count only restates the current value: a newer one replaces a queued one.
         text = protocol.encode({"type": kind, "stream": f"show.{show_id}", **fields})
+        slot: Slot | None = (f"presence:show.{show_id}", frozenset()) if kind == "presence" else None
         for sub in tuple(subs):
             if not sub.closed and not sub.syncing:
-                sub._write(text)
+                sub._write(text, slot)
 
 
 _presences: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Presence]" = weakref.WeakKeyDictionary()

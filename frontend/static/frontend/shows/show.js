@@ -40,6 +40,11 @@
     receive(text) {
       let frame;
       try { frame = JSON.parse(text); } catch (e) { return; }
+      this.apply(frame);
+    }
+    apply(frame) {
+      // Chat that arrived within one batching window: the unchanged chat frames, each with its own seq.
+      if (frame.type === "chat_batch" && Array.isArray(frame.frames)) { frame.frames.forEach((f) => this.apply(f)); return; }
       if (typeof frame.seq === "number" && frame.stream) {
         const last = this.seqs[frame.stream];
         if (frame.type !== "snapshot" && last !== undefined && frame.seq <= last) return;  // seen already

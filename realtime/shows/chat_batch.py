@@ -1,0 +1,84 @@
+"""Chat frames batched per show in each ws process: at most one chat frame per socket per window.
+
+At 20 messages/s a frame per message per viewer is 40,000 socket writes a second for 2,000 viewers,
+more than two cores fan out (bench/ws_fanout.py --mode show: p99 over 10 s). The hub hands every
+frame of a `show.<id>` stream to this batcher once per process (not per socket). A chat message
+after a quiet window goes out at once, as the plain `chat` frame it always was; messages arriving
+within `SHOWS_CHAT_BATCH_MS` of the last chat frame wait for the window's end and go out together
+as one `chat_batch` frame:
+
+    {"type":"chat_batch","seq":<last inner seq>,"stream":"show.7","frames":[<chat frame>, ...]}
+
+Each inner frame is the unchanged `chat` frame with its own seq, so a client applies them one by one
+with its usual "ignore seq <= last applied" rule (a socket whose snapshot already held the first
+messages skips just those). Any other frame of the stream (deleted, muted, pinned, flash drop...)
+first flushes the waiting chat, so the order of the stream never changes. The text of the batch is
+built by concatenation, once per process, and written as is to every local socket.
+"""
+
+import asyncio
+from collections.abc import Callable
+
+CHAT_PREFIX = '{"type":"chat",'
+
+Fanout = Callable[[str, int, str], None]
+
+
+def batch_text(stream: str, frames: list[tuple[int, str]]) -> str:
+    """One `chat_batch` frame holding `frames` (seq, chat frame text), oldest first."""
+    inner = ",".join(text for _, text in frames)
+    return f'{{"type":"chat_batch","seq":{frames[-1][0]},"stream":"{stream}","frames":[{inner}]}}'
+
+
+class ChatBatcher:
+    """Per stream: the chat frames waiting for the end of the window, and when chat last went out."""
+
+    def __init__(self, window_s: float, fanout: Fanout) -> None:
+        self.window_s = window_s
+        self.fanout = fanout
+        self.pending: dict[str, list[tuple[int, str]]] = {}
+        self.last_sent: dict[str, float] = {}
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.batches = 0  # chat_batch frames built (for tests and logs)
+
+    def offer(self, stream: str, seq: int, text: str) -> None:
+        """Take one frame of `stream`: send it now, or hold it (chat within the window)."""
+        if not text.startswith(CHAT_PREFIX):
+            self.flush(stream)  # what came before goes first
+            self.fanout(stream, seq, text)
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        queued = self.pending.get(stream)
+        if queued is None:
+            due = self.last_sent.get(stream, float("-inf")) + self.window_s
+            if now >= due:
+                self.last_sent[stream] = now
+                self.fanout(stream, seq, text)
+                return
+            queued = self.pending[stream] = []
+            self.timers[stream] = loop.call_at(due, self.flush, stream)
+        queued.append((seq, text))
+
+    def flush(self, stream: str) -> None:
+        """Send the chat waiting on `stream` now (one plain frame, or one batch)."""
+        timer = self.timers.pop(stream, None)
+        if timer is not None:
+            timer.cancel()
+        queued = self.pending.pop(stream, None)
+        if not queued:
+            return
+        self.last_sent[stream] = asyncio.get_running_loop().time()
+        if len(queued) == 1:
+            self.fanout(stream, *queued[0])
+        else:
+            self.batches += 1
+            self.fanout(stream, queued[-1][0], batch_text(stream, queued))
+
+    def forget(self, stream: str) -> None:
+        """The process left the stream: drop its state (nobody here to send to)."""
+        timer = self.timers.pop(stream, None)
+        if timer is not None:
+            timer.cancel()
+        self.pending.pop(stream, None)
+        self.last_sent.pop(stream, None)

@@ -1,0 +1,82 @@
+"""Chat batching in the ws process (fakes only): one frame per window, order kept, inner frames unchanged."""
+
+import asyncio
+import json
+from typing import Any
+
+from realtime.shows.chat_batch import ChatBatcher
+from realtime.ws import protocol
+from realtime.ws.hub import Hub, Subscriber
+
+WINDOW_S = 0.05
+
+
+def _chat(seq: int, text: str) -> str:
+    return protocol.encode(
+        protocol.frame("chat", seq=seq, stream="show.1", message={"id": seq, "text": text})
+    )
+
+
+def _other(seq: int, kind: str) -> str:
+    return protocol.encode(protocol.frame(kind, seq=seq, stream="show.1", message_id=2))
+
+
+def test_chat_within_a_window_goes_out_as_one_batch_and_other_frames_keep_their_place() -> None:
+    sent: list[tuple[int, str]] = []
+
+    async def scenario() -> None:
+        batcher = ChatBatcher(WINDOW_S, lambda stream, seq, text: sent.append((seq, text)))
+        batcher.offer("show.1", 1, _chat(1, "first"))  # quiet stream: at once, as a plain chat frame
+        assert [s for s, _ in sent] == [1]
+        for seq in (2, 3, 4):
+            batcher.offer("show.1", seq, _chat(seq, f"line {seq}"))
+        assert len(sent) == 1  # held for the rest of the window
+        batcher.offer("show.1", 5, _other(5, "chat_deleted"))  # flushes the waiting chat first
+        batcher.offer("show.1", 6, _chat(6, "after"))  # the window restarted with the flush: held
+        await asyncio.sleep(WINDOW_S * 4)  # the window's timer sends it (alone: a plain frame)
+
+    asyncio.run(scenario())
+    assert [seq for seq, _ in sent] == [1, 4, 5, 6]
+    batch = json.loads(sent[1][1])
+    assert batch["type"] == "chat_batch" and batch["stream"] == "show.1" and batch["seq"] == 4
+    assert [f["seq"] for f in batch["frames"]] == [2, 3, 4]
+    assert batch["frames"][0] == json.loads(_chat(2, "line 2"))  # inner frames unchanged
+    assert json.loads(sent[2][1])["type"] == "chat_deleted"
+    assert json.loads(sent[3][1])["type"] == "chat"
+
+
+class _Socket:
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.frames.append(json.loads(message["text"]))
+
+
+async def _noop() -> None:
+    return None
+
+
+def test_the_hub_routes_show_streams_through_the_batcher_once_per_process() -> None:
+    async def scenario() -> list[list[dict[str, Any]]]:
+        hub = Hub.__new__(Hub)  # fan-out only: no channel layer
+        hub.streams, hub.last_seq, hub.batchers = {}, {}, {}
+        hub.set_batcher("show.", ChatBatcher(WINDOW_S, hub.fanout))
+        sockets = [_Socket() for _ in range(3)]
+        subs = [Subscriber(stream="show.1", send=s.send, resync=_noop) for s in sockets]
+        drop = Subscriber(stream="drop.9", send=sockets[0].send, resync=_noop)
+        for sub in (*subs, drop):
+            hub.attach(sub)
+            sub.finish_sync(0)
+        for seq in range(1, 11):
+            hub.dispatch("show.1", seq, _chat(seq, f"line {seq}"))
+        hub.dispatch("drop.9", 1, '{"type":"stock","seq":1,"stream":"drop.9","skus":[]}')  # not batched
+        await asyncio.sleep(WINDOW_S * 4)
+        return [s.frames for s in sockets]
+
+    per_socket = asyncio.run(scenario())
+    for frames in per_socket:
+        chat = [f for f in frames if f["stream"] == "show.1"]
+        assert [f["type"] for f in chat] == ["chat", "chat_batch"]
+        assert [m["seq"] for m in chat[1]["frames"]] == list(range(2, 11))  # nothing lost, in order
+    assert [f["type"] for f in per_socket[0] if f["stream"] == "drop.9"] == ["stock"]
