@@ -82,6 +82,8 @@ async def run_client_pool(client: Any, url: str, out: dict[str, Any], count: int
     print(json.dumps({"ready": out["connected"]}), flush=True)
     await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
     out["errors"] = out.get("errors", [])[:5]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_s"] = usage.ru_utime + usage.ru_stime  # the clients share the 2 cores with the server
     print(json.dumps(out), flush=True)
     os._exit(0)
 
@@ -174,6 +176,7 @@ def run_clients(url: str, sockets: int, workers: int, timeout: float, start: Any
             "max": max(frames) if frames else None,
         },
         "client_errors": [e for r in results for e in r.get("errors", [])][:3],
+        "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2),
     }
 
 
@@ -304,6 +307,7 @@ def main() -> None:
                 report[f"{name.removesuffix('_ms')}_p99_ratio_vs_raw"] = (
                     round(p99 / raw_p99, 2) if raw_p99 and p99 else None
                 )
+            report["load_average"] = [round(x, 2) for x in os.getloadavg()]
             print(json.dumps(report, indent=2))
             return
         url = f"ws://127.0.0.1:{port}/ws/drops/{drop.pk}/"
@@ -328,6 +332,7 @@ def main() -> None:
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
+    report["load_average"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2))
 
 

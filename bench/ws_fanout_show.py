@@ -34,6 +34,7 @@ async def _viewer(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
     async with ws:
         out["connected"] += 1
         stop_at = deadline
+        reached = False  # a viewer counts once, whether the final state came by snapshot, frame or both
         while time.monotonic() < stop_at:
             try:
                 raw = await asyncio.wait_for(ws.recv(), timeout=max(0.05, stop_at - time.monotonic()))
@@ -42,14 +43,21 @@ async def _viewer(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
             now = time.time()
             doc = json.loads(raw)
             kind = doc.get("type")
+            out["frames"] += 1
             if kind == "chat":
                 out["chat"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
+            elif kind == "chat_batch":  # each message's own commit time: the wait in the batch counts
+                out["chat"].extend(now - datetime.fromisoformat(f["at"]).timestamp() for f in doc["frames"])
+                out["chat_batches"] = out.get("chat_batches", 0) + 1
             elif kind == "flash_drop":
                 out["launch"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
             elif kind == "snapshot" and str(doc.get("stream", "")).startswith("drop."):
                 # A viewer that starts following the drop after it sold out gets the final state here.
                 state = doc["flash_drop"]
-                if state["state"] == "sold_out" or min(s["available"] for s in state["skus"]) == 0:
+                if not reached and (
+                    state["state"] == "sold_out" or min(s["available"] for s in state["skus"]) == 0
+                ):
+                    reached = True
                     out["final"] += 1
                     out["final_by_snapshot"] = out.get("final_by_snapshot", 0) + 1
                     stop_at = min(deadline, time.monotonic() + LINGER_S)
@@ -58,7 +66,8 @@ async def _viewer(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
                 out["fanout"].append(
                     now - datetime.fromisoformat(doc.get("published_at", doc["at"])).timestamp()
                 )
-                if doc["sold_out"] or min(s["available"] for s in doc["skus"]) == 0:
+                if not reached and (doc["sold_out"] or min(s["available"] for s in doc["skus"]) == 0):
+                    reached = True
                     out["final"] += 1
                     stop_at = min(deadline, time.monotonic() + LINGER_S)
 
@@ -67,7 +76,8 @@ async def worker(url: str, count: int, timeout: float) -> None:
     """A client subprocess: `count` viewers; prints {"ready": n}, then its measurements."""
     from ws_fanout import run_client_pool  # bench/ is sys.path[0] when run as a script
 
-    out: dict[str, Any] = {"connected": 0, "final": 0, "chat": [], "launch": [], "stock": [], "fanout": []}
+    out: dict[str, Any] = {"connected": 0, "final": 0, "frames": 0, "chat": [], "launch": [], "stock": [],
+                           "fanout": []}  # fmt: skip
     await run_client_pool(_viewer, url, out, count, timeout)
 
 
@@ -166,5 +176,10 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any, bench_file: str) ->
         "flash_launch_latency_ms": summary(joined("launch")),
         "latency_ms": summary(joined("stock")),
         "fanout_latency_ms": summary(joined("fanout")),
+        "frames_per_socket": round(sum(r.get("frames", 0) for r in results) / max(1, ready), 1),
+        "chat_batch_frames_per_socket": round(
+            sum(r.get("chat_batches", 0) for r in results) / max(1, ready), 1
+        ),
         "client_errors": [e for r in results for e in r.get("errors", [])][:3],
+        "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2),
     }
