@@ -16,7 +16,8 @@ A handler may also have a batch form, for throughput:
     @batch_form_of(on_inventory_sold)
     def on_inventory_sold_batch(events: list[Event]) -> None: ...
 
-It must have exactly the effect of calling the handler on each event in order. The runner uses it
+It must have exactly the effect of calling the handler on each event in order (it runs without a
+per-event trace context: one that emits events sets `trace(event.trace_id)` itself). The runner uses it
 for runs of consecutive new events whose only handler is that one, in the same transaction; if the
 batch fails, every event is replayed one by one through the plain handler (so the plain handler
 decides what is retried and what is dead-lettered).
