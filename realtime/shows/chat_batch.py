@@ -14,12 +14,18 @@ with its usual "ignore seq <= last applied" rule (a socket whose snapshot alread
 messages skips just those). Any other frame of the stream (deleted, muted, pinned, flash drop...)
 first flushes the waiting chat, so the order of the stream never changes. The text of the batch is
 built by concatenation, once per process, and written as is to every local socket.
+
+While chat stays busy the window doubles with every batch that waited for its end, up to
+`MAX_WIDENING` times the base; a message after a quiet window resets it. Every frame costs one
+write per viewer: measured with 2,000 viewers on 2 cores, 10 chat frames/s per socket queued up for
+seconds, so under sustained chat a message waits up to a few hundred ms in a batch instead.
 """
 
 import asyncio
 from collections.abc import Callable
 
 CHAT_PREFIX = '{"type":"chat",'
+MAX_WIDENING = 4  # a busy show's window: at most 4x SHOWS_CHAT_BATCH_MS
 
 Fanout = Callable[[str, int, str], None]
 
@@ -39,7 +45,11 @@ class ChatBatcher:
         self.pending: dict[str, list[tuple[int, str]]] = {}
         self.last_sent: dict[str, float] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.windows: dict[str, float] = {}  # a stream's current (possibly widened) window
         self.batches = 0  # chat_batch frames built (for tests and logs)
+
+    def window_of(self, stream: str) -> float:
+        return self.windows.get(stream, self.window_s)
 
     def offer(self, stream: str, seq: int, text: str) -> None:
         """Take one frame of `stream`: send it now, or hold it (chat within the window)."""
@@ -51,14 +61,21 @@ class ChatBatcher:
         now = loop.time()
         queued = self.pending.get(stream)
         if queued is None:
-            due = self.last_sent.get(stream, float("-inf")) + self.window_s
+            last = self.last_sent.get(stream, float("-inf"))
+            due = last + self.window_of(stream)
             if now >= due:
+                self.windows.pop(stream, None)  # quiet for a whole window: back to the base window
                 self.last_sent[stream] = now
                 self.fanout(stream, seq, text)
                 return
             queued = self.pending[stream] = []
-            self.timers[stream] = loop.call_at(due, self.flush, stream)
+            self.timers[stream] = loop.call_at(due, self._window_ended, stream)
         queued.append((seq, text))
+
+    def _window_ended(self, stream: str) -> None:
+        # Chat waited for the whole window: the show is busy, widen its next window.
+        self.windows[stream] = min(self.window_s * MAX_WIDENING, self.window_of(stream) * 2)
+        self.flush(stream)
 
     def flush(self, stream: str) -> None:
         """Send the chat waiting on `stream` now (one plain frame, or one batch)."""
@@ -82,3 +99,4 @@ class ChatBatcher:
             timer.cancel()
         self.pending.pop(stream, None)
         self.last_sent.pop(stream, None)
+        self.windows.pop(stream, None)

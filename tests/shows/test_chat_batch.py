@@ -45,6 +45,35 @@ def test_chat_within_a_window_goes_out_as_one_batch_and_other_frames_keep_their_
     assert json.loads(sent[3][1])["type"] == "chat"
 
 
+def test_busy_chat_widens_the_window_up_to_a_cap_and_a_quiet_window_resets_it() -> None:
+    sent: list[int] = []
+    window = 0.2  # wide enough that a loaded machine's scheduling never looks like a quiet spell
+
+    async def scenario() -> list[float]:
+        def collect(stream: str, seq: int, text: str) -> None:
+            doc = json.loads(text)
+            sent.extend([f["seq"] for f in doc["frames"]] if doc["type"] == "chat_batch" else [seq])
+
+        batcher = ChatBatcher(window, collect)
+        windows, seq = [], 0
+        for _ in range(4):  # each round: chat arrives while a window is open, so the window ends busy
+            seq += 1
+            batcher.offer("show.1", seq, _chat(seq, "x"))
+            seq += 1
+            batcher.offer("show.1", seq, _chat(seq, "y"))
+            while "show.1" in batcher.pending:
+                await asyncio.sleep(window / 5)
+            windows.append(batcher.window_of("show.1"))
+        await asyncio.sleep(batcher.window_of("show.1") * 2)  # a quiet spell longer than the window
+        batcher.offer("show.1", seq + 1, _chat(seq + 1, "after a pause"))  # goes at once
+        windows.append(batcher.window_of("show.1"))
+        return windows
+
+    windows = asyncio.run(scenario())
+    assert windows == [window * 2, window * 4, window * 4, window * 4, window]
+    assert sent == list(range(1, 10))  # every message, in order
+
+
 class _Socket:
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
