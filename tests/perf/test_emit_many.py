@@ -23,7 +23,7 @@ def _pings(n: int, first: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
 def test_one_insert_rows_in_order() -> None:
     with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
         events = emit_many(_pings(25))
-    inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
+    inserts = [q for q in ctx.captured_queries if q["sql"].lstrip().startswith("INSERT")]
     assert len(inserts) == 1
     rows = list(OutboxEvent.objects.order_by("sequence"))
     assert [r.id for r in rows] == [e.id for e in events]
