@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from commerce.api import auth
-from commerce.services import soldout_memo
 from commerce.models import DropBuyer, DropItem, IdempotencyKey, Reservation
+from commerce.services import soldout_memo
 from realtime.models import OutboxEvent
 from tests.commerce.conftest import client_for
 
