@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -145,11 +146,41 @@ def pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
 
 
-def run_clients(url: str, sockets: int, workers: int, timeout: float, start: Any) -> dict[str, Any]:
-    """Start client workers, wait until all are connected, call `start()`, then gather results."""
+def go_client() -> str | None:
+    """Build the Go client pool (bench/wsclient) once; None when there is no Go toolchain."""
+    if not shutil.which("go"):
+        return None
+    binary = ROOT / ".local" / "bench" / "wsclient"
+    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=ROOT / "bench" / "wsclient", check=True)
+    return str(binary)
+
+
+def start_client_pools(
+    mode: str, url: str, sockets: int, workers: int, timeout: float, impl: str
+) -> list[subprocess.Popen[str]]:
+    """Start `workers` client processes sharing `sockets` sockets; each prints {"ready": n}, then results.
+
+    impl "go" (bench/wsclient) measures with a fraction of the Python pool's CPU, which otherwise
+    competes with the server on the same 2 cores; "python" is the pool below, same output.
+    """
     per = [sockets // workers + (1 if i < sockets % workers else 0) for i in range(workers)]
-    procs = [subprocess.Popen([sys.executable, __file__, "--client", url, str(n), str(timeout)],
-                              stdout=subprocess.PIPE, text=True) for n in per]  # fmt: skip
+    if impl == "go":
+        binary = go_client()
+        if binary is None:
+            raise SystemExit("--client-impl go needs the go toolchain (or use --client-impl python)")
+        argv = [binary, mode]
+    else:
+        argv = [sys.executable, __file__, "--client" if mode == "drop" else "--show-client"]
+    return [
+        subprocess.Popen([*argv, url, str(n), str(timeout)], stdout=subprocess.PIPE, text=True) for n in per
+    ]
+
+
+def run_clients(
+    url: str, sockets: int, workers: int, timeout: float, start: Any, impl: str
+) -> dict[str, Any]:
+    """Start client workers, wait until all are connected, call `start()`, then gather results."""
+    procs = start_client_pools("drop", url, sockets, workers, timeout, impl)
     t0 = time.monotonic()
     ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
     connect_s = time.monotonic() - t0
@@ -199,6 +230,8 @@ def main() -> None:
     parser.add_argument("--reservations", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=4, help="reservation threads")
     parser.add_argument("--client-workers", type=int, default=2)
+    parser.add_argument("--client-impl", choices=("go", "python"), default="go" if shutil.which("go") else "python",
+                        help="client pool: Go (bench/wsclient, light on CPU) or the Python websockets pool")  # fmt: skip
     parser.add_argument("--asgi-workers", type=int, default=1)
     parser.add_argument("--raw-frames", type=int, default=50, help="baseline broadcasts, one per 100 ms")
     parser.add_argument("--timeout", type=float, default=240.0, help="bound per phase, seconds")
@@ -240,7 +273,8 @@ def main() -> None:
     buyers = [User.objects.create_user(username=f"bench-{tag}-{i}").pk for i in range(args.threads)]
 
     report: dict[str, Any] = {"sockets": args.sockets, "reservations": args.reservations,
-                              "asgi_workers": args.asgi_workers, "client_workers": args.client_workers}  # fmt: skip
+                              "asgi_workers": args.asgi_workers, "client_workers": args.client_workers,
+                              "client_impl": args.client_impl}  # fmt: skip
     children: list[subprocess.Popen[bytes]] = []
     try:
         # Raw floor first: same clients, frames of the same size, one per 100 ms.
@@ -252,7 +286,7 @@ def main() -> None:
         time.sleep(1.0)
         cpu0 = cpu_seconds(raw.pid)
         report["raw_websockets"] = run_clients(f"ws://127.0.0.1:{raw_port}/", args.sockets, args.client_workers,
-                                               args.timeout, lambda: None)  # fmt: skip
+                                               args.timeout, lambda: None, args.client_impl)  # fmt: skip
         report["raw_websockets"]["server_cpu_s"] = round(cpu_seconds(raw.pid) - cpu0, 2)
         raw.kill()
 
@@ -299,7 +333,7 @@ def main() -> None:
 
             cpu_asgi = cpu_seconds(asgi.pid)
             report["mode"] = "show"
-            report["mintdrop"] = result = run_show(args, env, port, pct, __file__)
+            report["mintdrop"] = result = run_show(args, env, port, pct)
             result["server_cpu_s"] = round(cpu_seconds(asgi.pid) - cpu_asgi, 2)
             raw_p99 = report["raw_websockets"]["latency_ms"]["p99"]
             for name in ("latency_ms", "chat_latency_ms", "fanout_latency_ms"):
@@ -312,7 +346,9 @@ def main() -> None:
             return
         url = f"ws://127.0.0.1:{port}/ws/drops/{drop.pk}/"
         driver = threading.Thread(target=reserve_all)
-        result = run_clients(url, args.sockets, args.client_workers, args.timeout, driver.start)
+        result = run_clients(
+            url, args.sockets, args.client_workers, args.timeout, driver.start, args.client_impl
+        )
         driver.join()
         wall = time.monotonic() - marks["t0"]
         result["reservation_rate_per_s"] = round(args.reservations / (marks["t1"] - marks["t0"]), 1)

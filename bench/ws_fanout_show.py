@@ -13,8 +13,6 @@ measured in the same run with the same clients.
 
 import asyncio
 import json
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -81,10 +79,11 @@ async def worker(url: str, count: int, timeout: float) -> None:
     await run_client_pool(_viewer, url, out, count, timeout)
 
 
-def run(args: Any, env: dict[str, str], port: int, pct: Any, bench_file: str) -> dict[str, Any]:
+def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
     """Set up the show, run viewers + driver against the ws server on `port`; return the figures."""
     from django.contrib.auth.models import User
     from django.utils import timezone
+    from ws_fanout import start_client_pools  # bench/ is sys.path[0] when run as a script
 
     from commerce.services import catalog
     from commerce.services.reservations import reserve_stock
@@ -103,10 +102,7 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any, bench_file: str) ->
     buyers = [User.objects.create_user(username=f"bench-buy-{tag}-{i}").pk for i in range(args.threads)]
 
     url = f"ws://127.0.0.1:{port}/ws/shows/{show.pk}/"
-    per = [args.sockets // args.client_workers + (1 if i < args.sockets % args.client_workers else 0)
-           for i in range(args.client_workers)]  # fmt: skip
-    procs = [subprocess.Popen([sys.executable, bench_file, "--show-client", url, str(n), str(args.timeout)],
-                              stdout=subprocess.PIPE, text=True) for n in per]  # fmt: skip
+    procs = start_client_pools("show", url, args.sockets, args.client_workers, args.timeout, args.client_impl)
     t0 = time.monotonic()
     ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
     connect_s = time.monotonic() - t0

@@ -1,0 +1,270 @@
+// Command wsclient is the WebSocket client pool of bench/ws_fanout.py, in Go.
+//
+// The Python pool spends ~120 µs of CPU per frame (asyncio wake-up, frame parsing, json, datetime)
+// on the same 2 cores as the server it measures; this one spends a fraction of that, so the figures
+// say more about the server. Same protocol as the Python pool (bench/ws_fanout.py, run_client_pool):
+//
+//	wsclient <drop|show> <url> <count> <timeout-seconds>
+//
+// prints {"ready": n} once every socket is connected (or the timeout passed), then one JSON line of
+// measurements in the Python pool's shape, and exits.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+const lingerAfterFinal = 3 * time.Second // show mode: after the final state, keep reading chat this long
+
+type sku struct {
+	Available int `json:"available"`
+}
+
+type stamped struct {
+	At string `json:"at"`
+}
+
+type frame struct {
+	Type        string    `json:"type"`
+	At          string    `json:"at"`
+	PublishedAt string    `json:"published_at"`
+	Stream      string    `json:"stream"`
+	SoldOut     bool      `json:"sold_out"`
+	Skus        []sku     `json:"skus"`
+	Frames      []stamped `json:"frames"` // chat_batch
+	FlashDrop   *struct {
+		State string `json:"state"`
+		Skus  []sku  `json:"skus"`
+	} `json:"flash_drop"` // snapshot of a drop stream
+}
+
+// result is one client process's measurements (latencies in seconds, as the Python pool reports them).
+type result struct {
+	Connected, Final, FinalBySnapshot, ChatBatches int
+	Stock, Fanout, Chat, Launch                    []float64
+	FramesDrop                                     []int // drop mode: frames per socket
+	FramesShow                                     int   // show mode: frames in all
+	Errors                                         []string
+	CPUSeconds                                     float64
+}
+
+func since(now time.Time, stamp string) (float64, bool) {
+	t, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return 0, false
+	}
+	return now.Sub(t).Seconds(), true
+}
+
+func exhausted(skus []sku) bool {
+	if len(skus) == 0 {
+		return false
+	}
+	low := skus[0].Available
+	for _, s := range skus[1:] {
+		low = min(low, s.Available)
+	}
+	return low == 0
+}
+
+// watch reads one socket until its final state (drop) or linger (show) or the deadline.
+func watch(conn *websocket.Conn, mode string, deadline time.Time, mu *sync.Mutex, out *result) {
+	var (
+		local   result
+		frames  int
+		reached bool
+	)
+	stopAt := deadline
+	for {
+		_ = conn.SetReadDeadline(stopAt)
+		_, raw, err := conn.ReadMessage()
+		if err != nil {
+			break
+		}
+		now := time.Now()
+		var doc frame
+		if json.Unmarshal(raw, &doc) != nil {
+			continue
+		}
+		if mode == "drop" {
+			if doc.Type != "stock" {
+				continue
+			}
+			frames++
+			if local.addStock(now, &doc) {
+				local.Final++
+				break
+			}
+			continue
+		}
+		frames++
+		switch doc.Type {
+		case "chat":
+			if d, ok := since(now, doc.At); ok {
+				local.Chat = append(local.Chat, d)
+			}
+		case "chat_batch": // each message's own commit time: the wait in the batch counts
+			local.ChatBatches++
+			for _, f := range doc.Frames {
+				if d, ok := since(now, f.At); ok {
+					local.Chat = append(local.Chat, d)
+				}
+			}
+		case "flash_drop":
+			if d, ok := since(now, doc.At); ok {
+				local.Launch = append(local.Launch, d)
+			}
+		case "snapshot":
+			// A viewer that starts following the drop after it sold out gets the final state here.
+			if len(doc.Stream) >= 5 && doc.Stream[:5] == "drop." && doc.FlashDrop != nil && !reached &&
+				(doc.FlashDrop.State == "sold_out" || exhausted(doc.FlashDrop.Skus)) {
+				reached = true
+				local.Final++
+				local.FinalBySnapshot++
+				stopAt = earliest(deadline, time.Now().Add(lingerAfterFinal))
+			}
+		case "stock":
+			if local.addStock(now, &doc) && !reached {
+				reached = true
+				local.Final++
+				stopAt = earliest(deadline, time.Now().Add(lingerAfterFinal))
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	out.Final += local.Final
+	out.FinalBySnapshot += local.FinalBySnapshot
+	out.Stock = append(out.Stock, local.Stock...)
+	out.Fanout = append(out.Fanout, local.Fanout...)
+	out.Chat = append(out.Chat, local.Chat...)
+	out.ChatBatches += local.ChatBatches
+	out.Launch = append(out.Launch, local.Launch...)
+	out.FramesDrop = append(out.FramesDrop, frames)
+	out.FramesShow += frames
+}
+
+// addStock records a stock frame's latencies; true when it carries the final state (sold out).
+func (r *result) addStock(now time.Time, doc *frame) bool {
+	if d, ok := since(now, doc.At); ok {
+		r.Stock = append(r.Stock, d)
+	}
+	published := doc.PublishedAt // the projector's publish (raw baseline: the broadcast)
+	if published == "" {
+		published = doc.At
+	}
+	if d, ok := since(now, published); ok {
+		r.Fanout = append(r.Fanout, d)
+	}
+	return doc.SoldOut || exhausted(doc.Skus)
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func main() {
+	if len(os.Args) != 5 || (os.Args[1] != "drop" && os.Args[1] != "show") {
+		fmt.Fprintln(os.Stderr, "usage: wsclient <drop|show> <url> <count> <timeout-seconds>")
+		os.Exit(2)
+	}
+	mode, url := os.Args[1], os.Args[2]
+	count, err1 := strconv.Atoi(os.Args[3])
+	timeout, err2 := strconv.ParseFloat(os.Args[4], 64)
+	if err1 != nil || err2 != nil {
+		fmt.Fprintln(os.Stderr, "count and timeout must be numbers")
+		os.Exit(2)
+	}
+	deadline := time.Now().Add(time.Duration(timeout * float64(time.Second)))
+	dialer := websocket.Dialer{HandshakeTimeout: 120 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024}
+	header := http.Header{"Origin": {"http://127.0.0.1"}}
+
+	var (
+		mu        sync.Mutex
+		out       = result{Errors: []string{}}
+		connected sync.WaitGroup
+		done      sync.WaitGroup
+	)
+	gate := make(chan struct{}, 50) // connect in waves: a burst of thousands of handshakes would time out
+	connected.Add(count)
+	done.Add(count)
+	for range count {
+		go func() {
+			defer done.Done()
+			gate <- struct{}{}
+			conn, _, err := dialer.Dial(url, header)
+			<-gate
+			mu.Lock()
+			if err != nil {
+				if len(out.Errors) < 5 {
+					out.Errors = append(out.Errors, err.Error())
+				}
+			} else {
+				out.Connected++
+			}
+			mu.Unlock()
+			connected.Done()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			watch(conn, mode, deadline, &mu, &out)
+		}()
+	}
+	waitUntil(&connected, deadline)
+	mu.Lock()
+	fmt.Printf("{\"ready\": %d}\n", out.Connected)
+	mu.Unlock()
+	waitUntil(&done, deadline.Add(time.Second))
+
+	mu.Lock()
+	defer mu.Unlock()
+	var usage syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
+	out.CPUSeconds = time.Duration(usage.Utime.Nano() + usage.Stime.Nano()).Seconds()
+	doc := map[string]any{
+		"connected": out.Connected, "final": out.Final, "fanout": nonNil(out.Fanout),
+		"errors": out.Errors, "cpu_s": out.CPUSeconds,
+	}
+	if mode == "drop" {
+		doc["latencies"], doc["frames"] = nonNil(out.Stock), out.FramesDrop
+	} else {
+		doc["stock"], doc["chat"], doc["launch"] = nonNil(out.Stock), nonNil(out.Chat), nonNil(out.Launch)
+		doc["frames"], doc["chat_batches"], doc["final_by_snapshot"] = out.FramesShow, out.ChatBatches, out.FinalBySnapshot
+	}
+	line, _ := json.Marshal(doc)
+	fmt.Println(string(line))
+	os.Exit(0)
+}
+
+func nonNil(values []float64) []float64 {
+	if values == nil {
+		return []float64{}
+	}
+	return values
+}
+
+// waitUntil waits for wg or the deadline, whichever comes first.
+func waitUntil(wg *sync.WaitGroup, deadline time.Time) {
+	finished := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(time.Until(deadline)):
+	}
+}
