@@ -306,6 +306,8 @@ SHOWS_CHAT_RATE_WINDOW_SECONDS = env.int("SHOWS_CHAT_RATE_WINDOW_SECONDS", defau
 SHOWS_PRESENCE_INTERVAL_SECONDS = env.float("SHOWS_PRESENCE_INTERVAL_SECONDS", default=1.0)
 # Chat frames are batched per show in each ws process: at most one `chat_batch` per socket per this.
 SHOWS_CHAT_BATCH_MS = env.int("SHOWS_CHAT_BATCH_MS", default=100)
+# While chat stays busy the window widens (doubling) up to this; = SHOWS_CHAT_BATCH_MS keeps it fixed.
+SHOWS_CHAT_MAX_BATCH_MS = env.int("SHOWS_CHAT_MAX_BATCH_MS", default=200)
 SHOWS_PRESENCE_STALE_SECONDS = env.float("SHOWS_PRESENCE_STALE_SECONDS", default=5.0)
 # The demo show's HLS video (made with ffmpeg by `manage.py seed_demo_show`), served under /media/shows/ in dev.
 SHOWS_MEDIA_DIR = env.str("SHOWS_MEDIA_DIR", default=str(BASE_DIR / ".local" / "media"))

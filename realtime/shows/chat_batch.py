@@ -16,7 +16,7 @@ first flushes the waiting chat, so the order of the stream never changes. The te
 built by concatenation, once per process, and written as is to every local socket.
 
 While chat stays busy the window doubles with every batch that waited for its end, up to
-`MAX_WIDENING` times the base; a message after a quiet window resets it. Every frame costs one
+`SHOWS_CHAT_MAX_BATCH_MS`; a message after a quiet window resets it. Every frame costs one
 write per viewer: measured with 2,000 viewers on 2 cores, 10 chat frames/s per socket queued up for
 seconds, so under sustained chat a message waits up to a few hundred ms in a batch instead.
 """
@@ -25,7 +25,6 @@ import asyncio
 from collections.abc import Callable
 
 CHAT_PREFIX = '{"type":"chat",'
-MAX_WIDENING = 4  # a busy show's window: at most 4x SHOWS_CHAT_BATCH_MS
 
 Fanout = Callable[[str, int, str], None]
 
@@ -39,8 +38,9 @@ def batch_text(stream: str, frames: list[tuple[int, str]]) -> str:
 class ChatBatcher:
     """Per stream: the chat frames waiting for the end of the window, and when chat last went out."""
 
-    def __init__(self, window_s: float, fanout: Fanout) -> None:
+    def __init__(self, window_s: float, fanout: Fanout, max_window_s: float | None = None) -> None:
         self.window_s = window_s
+        self.max_window_s = max(window_s, max_window_s if max_window_s is not None else 4 * window_s)
         self.fanout = fanout
         self.pending: dict[str, list[tuple[int, str]]] = {}
         self.last_sent: dict[str, float] = {}
@@ -74,7 +74,7 @@ class ChatBatcher:
 
     def _window_ended(self, stream: str) -> None:
         # Chat waited for the whole window: the show is busy, widen its next window.
-        self.windows[stream] = min(self.window_s * MAX_WIDENING, self.window_of(stream) * 2)
+        self.windows[stream] = min(self.max_window_s, self.window_of(stream) * 2)
         self.flush(stream)
 
     def flush(self, stream: str) -> None:

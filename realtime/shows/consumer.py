@@ -86,7 +86,14 @@ def _hub() -> Hub:
     """The process hub, with show streams' chat batched (once per process)."""
     hub = get_hub()
     if _SHOW_PREFIX not in hub.batchers:
-        hub.set_batcher(_SHOW_PREFIX, ChatBatcher(settings.SHOWS_CHAT_BATCH_MS / 1000, hub.fanout))
+        hub.set_batcher(
+            _SHOW_PREFIX,
+            ChatBatcher(
+                settings.SHOWS_CHAT_BATCH_MS / 1000,
+                hub.fanout,
+                max_window_s=settings.SHOWS_CHAT_MAX_BATCH_MS / 1000,
+            ),
+        )
     return hub
 
 

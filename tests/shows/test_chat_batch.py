@@ -4,6 +4,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from realtime.shows.chat_batch import ChatBatcher
 from realtime.ws import protocol
 from realtime.ws.hub import Hub, Subscriber
@@ -45,7 +47,8 @@ def test_chat_within_a_window_goes_out_as_one_batch_and_other_frames_keep_their_
     assert json.loads(sent[3][1])["type"] == "chat"
 
 
-def test_busy_chat_widens_the_window_up_to_a_cap_and_a_quiet_window_resets_it() -> None:
+@pytest.mark.parametrize("cap", [None, 2, 1])  # in base windows; None: the default cap (4)
+def test_busy_chat_widens_the_window_up_to_a_cap_and_a_quiet_window_resets_it(cap: int | None) -> None:
     sent: list[int] = []
     window = 0.2  # wide enough that a loaded machine's scheduling never looks like a quiet spell
 
@@ -54,7 +57,7 @@ def test_busy_chat_widens_the_window_up_to_a_cap_and_a_quiet_window_resets_it() 
             doc = json.loads(text)
             sent.extend([f["seq"] for f in doc["frames"]] if doc["type"] == "chat_batch" else [seq])
 
-        batcher = ChatBatcher(window, collect)
+        batcher = ChatBatcher(window, collect, max_window_s=None if cap is None else window * cap)
         windows, seq = [], 0
         for _ in range(4):  # each round: chat arrives while a window is open, so the window ends busy
             seq += 1
@@ -70,7 +73,8 @@ def test_busy_chat_widens_the_window_up_to_a_cap_and_a_quiet_window_resets_it() 
         return windows
 
     windows = asyncio.run(scenario())
-    assert windows == [window * 2, window * 4, window * 4, window * 4, window]
+    top = window * (cap or 4)
+    assert windows == [min(window * 2, top), top, top, top, window]
     assert sent == list(range(1, 10))  # every message, in order
 
 
