@@ -76,7 +76,7 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://mintdrop:mintdrop@127.0.0.1:55432/mintdrop"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_mintdrop")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

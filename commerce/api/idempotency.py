@@ -48,19 +48,42 @@ def _json_text(response: Response) -> str:
     return JSONRenderer().render(response.data).decode() if response.data is not None else "null"
 
 
-def idempotent(handler: Handler) -> Handler:
-    """Wrap `post(self, request, ...)`: with an Idempotency-Key the request runs at most once."""
+Precheck = Callable[[APIView, Request], Response | None]
+
+
+def idempotent(handler: Handler | None = None, *, precheck: Precheck | None = None) -> Any:
+    """Wrap `post(self, request, ...)`: with an Idempotency-Key the request runs at most once.
+
+    `precheck(view, request)` may answer before anything is claimed, with a refusal it knows
+    changes nothing (a 4xx); under a fresh key that answer is stored in one statement
+    (`record_refusal`) so a retry replays it. Used as `@idempotent` or `@idempotent(precheck=f)`.
+    """
+    if handler is None:
+        return functools.partial(idempotent, precheck=precheck)
 
     @functools.wraps(handler)
     def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get("Idempotency-Key")
+        early = precheck(view, request) if precheck is not None else None
+        if early is not None:
+            assert 400 <= early.status_code < 500, "a precheck only answers with a refusal"
         if key is None:
-            return handler(view, request, *args, **kwargs)
+            return early if early is not None else handler(view, request, *args, **kwargs)
         idempotency.check_key(key)
         fingerprint = idempotency.fingerprint(
             method=request.method or "POST", path=request.path, data=_request_data(request)
         )
         user_id = request.user.pk if request.user.is_authenticated else None
+        if early is not None and idempotency.record_refusal(
+            user_id=user_id,
+            key=key,
+            fingerprint=fingerprint,
+            method=request.method or "POST",
+            path=request.path,
+            status=early.status_code,
+            body_json=_json_text(early),
+        ):
+            return early
         try:
             with transaction.atomic():
                 outcome = idempotency.claim_key(

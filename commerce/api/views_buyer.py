@@ -5,6 +5,7 @@ from uuid import UUID
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +21,12 @@ from commerce.errors import NotFound
 from commerce.models import MerchantMembership, Reservation
 from commerce.services.cancellations import cancel_order
 from commerce.services.orders import place_order
-from commerce.services.reservations import cancel_reservation, release_expired_reservations, reserve_stock
+from commerce.services.reservations import (
+    cancel_reservation,
+    release_expired_reservations,
+    reserve_stock,
+    sold_out_seen_here,
+)
 
 
 def _uid(request: Request) -> int:
@@ -28,6 +34,25 @@ def _uid(request: Request) -> int:
     user_id = request.user.pk
     assert isinstance(user_id, int)
     return user_id
+
+
+def _reserve_input(view: APIView, request: Request) -> ReserveInput:
+    """The request's ReserveInput, validated once per request (precheck and handler share it)."""
+    data: ReserveInput | None = getattr(view, "_reserve_input", None)
+    if data is None:
+        data = ReserveInput(data=request.data)
+        data.is_valid()
+        view._reserve_input = data  # type: ignore[attr-defined]  # DRF makes a view per request
+    return data
+
+
+def _known_sold_out(view: APIView, request: Request) -> Response | None:
+    """A stampede's late buyers: answered from the process's sold-out memo, before any claim."""
+    data = _reserve_input(view, request)
+    if data.errors:
+        return None  # the ordinary path explains the bad input
+    refusal = sold_out_seen_here(**data.validated_data)
+    return None if refusal is None else view.handle_exception(refusal)
 
 
 class ReservationListCreateView(APIView):
@@ -52,10 +77,11 @@ class ReservationListCreateView(APIView):
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: ReservationSerializer, **errors(400, 401, 404, 409, 422)},
     )
-    @idempotent
+    @idempotent(precheck=_known_sold_out)
     def post(self, request: Request) -> Response:
-        data = ReserveInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _reserve_input(self, request)
+        if data.errors:
+            raise ValidationError(data.errors)
         reservation = reserve_stock(buyer_id=_uid(request), **data.validated_data)
         body = {
             "id": str(reservation.pk),

@@ -92,6 +92,28 @@ def store_response(*, claim: Claim, status: int, body: Any = None, body_json: st
         )
 
 
+def record_refusal(
+    *, user_id: int | None, key: str, fingerprint: str, method: str, path: str, status: int, body_json: str
+) -> bool:
+    """Outside a transaction: store a refusal that changed nothing under a fresh key, in one statement.
+
+    For answers known before any effect (a SKU this process saw sold out): one INSERT, committed
+    on its own, instead of BEGIN, claim, store and COMMIT. False when the key already exists (or
+    is being claimed right now: the INSERT waits for that transaction); the caller then takes the
+    ordinary path, which replays the stored response or refuses a reused key.
+    """
+    check_key(key)
+    table = IdempotencyKey._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (user_id, key, fingerprint, method, path, response_status, "  # noqa: S608
+            "response_body, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s) "
+            "ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user_id, key, fingerprint, method[:10], path[:500], status, body_json, timezone.now()],
+        )
+        return cur.fetchone() is not None
+
+
 def purge_old_keys(*, older_than: timedelta | None = None) -> int:
     """Forget stored responses past their retention; returns how many were deleted."""
     age = older_than or timedelta(hours=settings.COMMERCE_IDEMPOTENCY_RETENTION_HOURS)

@@ -134,6 +134,13 @@ def _explain_refusal(
     return sold_out, outcome.has_expired
 
 
+def sold_out_seen_here(*, drop_id: int, sku_id: int, quantity: int) -> SoldOut | None:
+    """The refusal this process can give without the database (its sold-out memo), if any."""
+    if soldout_memo.is_sold_out(drop_id=drop_id, sku_id=sku_id):
+        return SoldOut("Not enough stock left.", details={"available": 0, "requested": quantity})
+    return None
+
+
 def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) -> Reservation:
     """Hold `quantity` units of a SKU in a live drop for the buyer, for the reservation TTL.
 
@@ -145,8 +152,9 @@ def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
         raise InvalidQuantity(
             f"quantity must be between 1 and {MAX_QUANTITY}.", details={"requested": quantity}
         )
-    if soldout_memo.is_sold_out(drop_id=drop_id, sku_id=sku_id):
-        raise SoldOut("Not enough stock left.", details={"available": 0, "requested": quantity})
+    known = sold_out_seen_here(drop_id=drop_id, sku_id=sku_id, quantity=quantity)
+    if known is not None:
+        raise known
     for attempt in (1, 2):
         result = _reserve_once(drop_id=drop_id, sku_id=sku_id, buyer_id=buyer_id, quantity=quantity)
         if isinstance(result, Reservation):

@@ -115,3 +115,51 @@ def test_deleted_token_is_refused_at_once(make_user, make_drop, shop):
     response, _ = _reserve(client, drop, sku)
     assert response.status_code == 403  # as with the default classes (session auth listed first)
     assert Reservation.objects.count() == 0 and IdempotencyKey.objects.count() == 0
+
+
+def _sold_out_here(make_user, make_drop, shop):
+    """A drop whose only unit this process sold: its sold-out memo knows."""
+    drop, sku = make_drop(live=True, offered=1), shop["tee"]
+    assert _reserve(client_for(make_user()), drop, sku)[0].status_code == 201
+    return drop, sku
+
+
+def test_keyed_refusal_from_the_memo_is_one_insert_and_replays(make_user, make_drop, shop):
+    drop, sku = _sold_out_here(make_user, make_drop, shop)
+    late = client_for(make_user())
+    _warm(late, drop, sku)
+    key = uuid.uuid4().hex
+    response, sql = _reserve(late, drop, sku, key=key)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "sold_out"
+    assert len(sql) == 1 and sql[0].startswith("INSERT INTO"), sql  # no BEGIN/claim/store/COMMIT
+    stored = IdempotencyKey.objects.get(key=key)
+    assert (stored.response_status, stored.response_body) == (409, response.json())
+    soldout_memo.clear()  # the retry takes the ordinary path: the stored answer, not a new one
+    replay, _ = _reserve(late, drop, sku, key=key)
+    assert replay.status_code == 409 and replay.json() == response.json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    other = late.post(URL, {"drop_id": drop.pk, "sku_id": sku.pk, "quantity": 2}, format="json",
+                      HTTP_IDEMPOTENCY_KEY=key)  # fmt: skip
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert Reservation.objects.count() == 1 and DropBuyer.objects.filter(drop=drop).count() == 1
+
+
+def test_retry_of_a_successful_reservation_replays_it_even_once_sold_out(make_user, make_drop, shop):
+    drop, sku = make_drop(live=True, offered=1), shop["tee"]
+    buyer = client_for(make_user())
+    key = uuid.uuid4().hex
+    first, _ = _reserve(buyer, drop, sku, key=key)  # takes the last unit: the memo learns sold out
+    assert first.status_code == 201
+    retry, _ = _reserve(buyer, drop, sku, key=key)
+    assert retry.status_code == 201 and retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert Reservation.objects.count() == 1
+
+
+def test_memo_refusal_is_not_taken_for_bad_input(make_user, make_drop, shop):
+    drop, sku = _sold_out_here(make_user, make_drop, shop)
+    late = client_for(make_user())
+    bad = late.post(URL, {"drop_id": drop.pk, "sku_id": sku.pk, "quantity": 0}, format="json",
+                    HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)  # fmt: skip
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_error"
+    assert IdempotencyKey.objects.filter(response_status=409).count() == 0
