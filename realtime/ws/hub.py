@@ -222,6 +222,8 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._start_lock = asyncio.Lock()
         self.batchers: dict[str, Batcher] = {}
+        # Counter-numbered streams: frames that arrived after a gap, while it is being filled.
+        self._held: dict[str, dict[int, str]] = {}
 
     async def _start(self) -> None:
         async with self._start_lock:
@@ -278,6 +280,7 @@ class Hub:
             del self._joining[sub.stream]
             self.last_seq.pop(sub.stream, None)
             self._behind.pop(sub.stream, None)
+            self._held.pop(sub.stream, None)
             for prefix, batcher in self.batchers.items():
                 if sub.stream.startswith(prefix):
                     batcher.forget(sub.stream)
@@ -305,7 +308,54 @@ class Hub:
         self.batchers[prefix] = batcher
 
     def dispatch(self, stream: str, seq: int, text: str) -> None:
-        """Deliver a frame to every local socket of `stream` (through its batcher, if any)."""
+        """Deliver a frame to every local socket of `stream`, in seq order on counter-numbered streams."""
+        if stream.startswith(store.COUNTER_STREAM_PREFIXES):
+            self._in_order(stream, seq, text)
+        else:
+            self._route(stream, seq, text)
+
+    def _in_order(self, stream: str, seq: int, text: str) -> None:
+        """A counter-numbered stream: frames go out as seen + 1, seen + 2, ... and each once.
+
+        Several processes publish a show's frames: one can number N, another N+1 and publish
+        first. Frame N is already in the resume buffer then (numbered and buffered in one atomic
+        script), so a gap is filled from there at once rather than waited for; frames arriving
+        meanwhile are held, and N coming through pub/sub later is a duplicate.
+        """
+        seen = self.last_seq.get(stream)
+        held = self._held.get(stream)
+        if seen is None or (held is None and seq == seen + 1):
+            self._route(stream, seq, text)
+            return
+        if seq <= seen:
+            return  # already delivered (from the buffer, or a heal round)
+        if held is None:
+            held = self._held[stream] = {}
+            _spawn(self._fill_gap(stream))
+        held[seq] = text
+
+    async def _fill_gap(self, stream: str) -> None:
+        try:
+            since = await store.since(stream, self.last_seq.get(stream, 0))
+        except Exception:
+            log.exception("ws hub: filling a gap in %s failed; its sockets resync", stream)
+            since = store.Since(covered=False, frames=[], head=0)
+        held = self._held.pop(stream, {})
+        if since.covered:
+            frames = dict(since.frames)
+            frames.update(held)
+        else:
+            frames = held
+        for seq in sorted(frames):
+            if seq > self.last_seq.get(stream, 0):
+                self._route(stream, seq, frames[seq])
+        if not since.covered:
+            log.warning("ws hub: %s has a gap the buffer no longer covers; its sockets resync", stream)
+            for sub in tuple(self.streams.get(stream, ())):
+                _spawn(sub.resync())
+
+    def _route(self, stream: str, seq: int, text: str) -> None:
+        """Through the stream's batcher, if any, to every local socket."""
         if seq > self.last_seq.get(stream, 0):
             self.last_seq[stream] = seq
         for prefix, batcher in self.batchers.items():

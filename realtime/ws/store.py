@@ -44,6 +44,11 @@ return {seq, frame}
 """
 
 
+# Streams numbered by the Redis counter (append_next): numbers are contiguous, so a gap means a
+# frame still on its way (several publishers) or lost. Drop and order streams use Kafka offsets.
+COUNTER_STREAM_PREFIXES = ("show.", "merchant.")
+
+
 def stream_key(stream: str) -> str:
     """Namespaced like Kafka topics, so test runs and environments never share heads or buffers."""
     return f"{settings.KAFKA_TOPIC_PREFIX}ws:{stream}"

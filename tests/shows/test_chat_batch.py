@@ -92,8 +92,7 @@ async def _noop() -> None:
 
 def test_the_hub_routes_show_streams_through_the_batcher_once_per_process() -> None:
     async def scenario() -> list[list[dict[str, Any]]]:
-        hub = Hub.__new__(Hub)  # fan-out only: no channel layer
-        hub.streams, hub.last_seq, hub.batchers = {}, {}, {}
+        hub = Hub()  # fan-out only: never started, so no channel layer connection
         hub.set_batcher("show.", ChatBatcher(WINDOW_S, hub.fanout))
         sockets = [_Socket() for _ in range(3)]
         subs = [Subscriber(stream="show.1", send=s.send, resync=_noop) for s in sockets]
