@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.ws_origin import OriginValidator  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.ws import gcpolicy  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -19,3 +20,4 @@ application = ProtocolTypeRouter(
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+gcpolicy.start()  # short collector pauses for the sockets' event loop (realtime/ws/gcpolicy.py)

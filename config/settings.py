@@ -292,6 +292,10 @@ WS_RESUME_BUFFER = env.int("WS_RESUME_BUFFER", default=256)
 WS_STREAM_TTL_SECONDS = env.int("WS_STREAM_TTL_SECONDS", default=7 * 24 * 3600)
 # How often each ASGI process checks that it has not missed a stream's frames.
 WS_HEAL_INTERVAL_SECONDS = env.float("WS_HEAL_INTERVAL_SECONDS", default=2.0)
+# The ws process's garbage collector (realtime/ws/gcpolicy.py): survivors frozen this often (0: off),
+# one full collection of everything this often.
+WS_GC_FREEZE_SECONDS = env.float("WS_GC_FREEZE_SECONDS", default=2.0)
+WS_GC_FULL_SECONDS = env.float("WS_GC_FULL_SECONDS", default=600.0)
 # Frames queued behind a socket whose TCP buffer is full before it is closed (it resumes).
 WS_SLOW_SOCKET_BACKLOG = env.int("WS_SLOW_SOCKET_BACKLOG", default=64)
 WS_REDIS_MAX_CONNECTIONS = env.int("WS_REDIS_MAX_CONNECTIONS", default=200)
