@@ -373,7 +373,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--show-client":
+    if len(sys.argv) > 1 and sys.argv[1] == "--chat-driver":
+        from ws_fanout_show import chat_driver
+
+        chat_driver(int(sys.argv[2]), [int(u) for u in sys.argv[3].split(",")], float(sys.argv[4]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--show-client":
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
         from ws_fanout_show import worker
 

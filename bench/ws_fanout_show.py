@@ -13,10 +13,14 @@ measured in the same run with the same clients.
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 LINGER_S = 3.0  # after the sold-out frame, keep reading chat this long
@@ -87,7 +91,7 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
 
     from commerce.services import catalog
     from commerce.services.reservations import reserve_stock
-    from commerce.shows.services import chat, flash, lifecycle, pins
+    from commerce.shows.services import flash, lifecycle, pins
 
     tag = uuid.uuid4().hex[:8]
     owner = User.objects.create_user(username=f"bench-host-{tag}")
@@ -106,18 +110,20 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
     t0 = time.monotonic()
     ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
     connect_s = time.monotonic() - t0
-    sold_out = threading.Event()
-    posted = [0]
-
-    def chat_loop() -> None:
-        interval, i = 1.0 / args.chat_rate, 0
-        nxt = time.monotonic()
-        while not sold_out.is_set():
-            chat.post_message(show_id=show.pk, user=chatters[i % len(chatters)], text=f"chat line {i}")
-            posted[0] += 1
-            i += 1
-            nxt += interval
-            time.sleep(max(0.0, nxt - time.monotonic()))
+    # Chat comes from a process of its own, as from a web process: as a thread of this one it
+    # waited for the GIL behind the 4 reservation threads, and its `at` stamp with it.
+    driver = [sys.executable, str(Path(__file__).with_name("ws_fanout.py")), "--chat-driver"]
+    chatter_ids = ",".join(str(u.pk) for u in chatters)
+    chat_proc = subprocess.Popen(
+        [*driver, str(show.pk), chatter_ids, str(args.chat_rate)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert chat_proc.stdin is not None and chat_proc.stdout is not None
+    chat_in, chat_out = chat_proc.stdin, chat_proc.stdout
+    chat_out.readline()  # {"ready": true}: Django is set up, chat starts now
 
     def sell_out() -> None:
         time.sleep(1.0)  # some chat first
@@ -137,14 +143,17 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
             t.start()
         for t in threads:
             t.join()
-        sold_out.set()
+        chat_in.write("stop\n")  # chat stops with the sale: viewers stop reading soon after
+        chat_in.flush()
 
-    drivers = [threading.Thread(target=chat_loop), threading.Thread(target=sell_out)]
+    drivers = [threading.Thread(target=sell_out)]
     for d in drivers:
         d.start()
     results = [json.loads(p.stdout.readline() or "{}") for p in procs]  # type: ignore[union-attr]
     for d in drivers:
         d.join()
+    posted = json.loads(chat_out.readline() or '{"posted": 0}')["posted"]
+    chat_proc.wait(30)
     for p in procs:
         p.wait(30)
 
@@ -165,9 +174,9 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
         "connect_s": round(connect_s, 1),
         "final_delivery_ratio": round(sum(r.get("final", 0) for r in results) / args.sockets, 4),
         "final_by_snapshot": sum(r.get("final_by_snapshot", 0) for r in results),
-        "chat_posted": posted[0],
+        "chat_posted": posted,
         "chat_rate_per_s": args.chat_rate,
-        "chat_delivery_ratio": round(chat_frames / (posted[0] * args.sockets), 4) if posted[0] else None,
+        "chat_delivery_ratio": round(chat_frames / (posted * args.sockets), 4) if posted else None,
         "chat_latency_ms": summary(joined("chat")),
         "flash_launch_latency_ms": summary(joined("launch")),
         "latency_ms": summary(joined("stock")),
@@ -179,3 +188,32 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
         "client_errors": [e for r in results for e in r.get("errors", [])][:3],
         "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2),
     }
+
+
+def chat_driver(show_id: int, user_ids: list[int], rate: float) -> None:
+    """A process of its own: post chat at `rate` messages/s until a line arrives on stdin; print the count."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.contrib.auth.models import User
+
+    from commerce.shows.services import chat
+
+    users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
+    print(json.dumps({"ready": True}), flush=True)
+    stop = threading.Event()
+
+    def wait_for_stop() -> None:
+        sys.stdin.readline()
+        stop.set()
+
+    threading.Thread(target=wait_for_stop, daemon=True).start()
+    interval, posted = 1.0 / rate, 0
+    nxt = time.monotonic()
+    while not stop.is_set():
+        chat.post_message(show_id=show_id, user=users[posted % len(users)], text=f"chat line {posted}")
+        posted += 1
+        nxt += interval
+        stop.wait(max(0.0, nxt - time.monotonic()))
+    print(json.dumps({"posted": posted}), flush=True)
