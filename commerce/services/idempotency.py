@@ -47,6 +47,30 @@ def check_key(key: str) -> None:
         )
 
 
+def _insert_key(
+    *,
+    user_id: int | None,
+    key: str,
+    fingerprint: str,
+    method: str,
+    path: str,
+    status: int | None = None,
+    body_json: str | None = None,
+) -> int | None:
+    """Insert the key's row (with its response, if already known); None when the key exists."""
+    check_key(key)
+    table = IdempotencyKey._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (user_id, key, fingerprint, method, path, response_status, "  # noqa: S608
+            "response_body, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s) "
+            "ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user_id, key, fingerprint, method[:10], path[:500], status, body_json, timezone.now()],
+        )
+        row = cur.fetchone()
+    return None if row is None else int(row[0])
+
+
 def claim_key(
     *, user_id: int | None, key: str, fingerprint: str, method: str, path: str
 ) -> Claim | StoredResponse:
@@ -54,18 +78,10 @@ def claim_key(
 
     Raises IdempotencyKeyReused when the key was used for a different request.
     """
-    check_key(key)
     assert connection.in_atomic_block, "claim_key must run inside the request's transaction"
-    table = IdempotencyKey._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {table} (user_id, key, fingerprint, method, path, created_at) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
-            [user_id, key, fingerprint, method[:10], path[:500], timezone.now()],
-        )
-        row = cur.fetchone()
-    if row is not None:
-        return Claim(key_id=int(row[0]))
+    key_id = _insert_key(user_id=user_id, key=key, fingerprint=fingerprint, method=method, path=path)
+    if key_id is not None:
+        return Claim(key_id=key_id)
     owner = {"user_id": user_id} if user_id is not None else {"user__isnull": True}
     stored = IdempotencyKey.objects.get(key=key, **owner)
     if stored.fingerprint != fingerprint:
@@ -102,16 +118,16 @@ def record_refusal(
     is being claimed right now: the INSERT waits for that transaction); the caller then takes the
     ordinary path, which replays the stored response or refuses a reused key.
     """
-    check_key(key)
-    table = IdempotencyKey._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {table} (user_id, key, fingerprint, method, path, response_status, "  # noqa: S608
-            "response_body, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s) "
-            "ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
-            [user_id, key, fingerprint, method[:10], path[:500], status, body_json, timezone.now()],
-        )
-        return cur.fetchone() is not None
+    key_id = _insert_key(
+        user_id=user_id,
+        key=key,
+        fingerprint=fingerprint,
+        method=method,
+        path=path,
+        status=status,
+        body_json=body_json,
+    )
+    return key_id is not None
 
 
 def purge_old_keys(*, older_than: timedelta | None = None) -> int:
