@@ -351,8 +351,12 @@ class Hub:
                 self._route(stream, seq, frames[seq])
         if not since.covered:
             log.warning("ws hub: %s has a gap the buffer no longer covers; its sockets resync", stream)
-            for sub in tuple(self.streams.get(stream, ())):
-                _spawn(sub.resync())
+            self._resync_sockets(stream)
+
+    def _resync_sockets(self, stream: str) -> None:
+        """Every local socket of `stream` takes a fresh snapshot (it may have missed frames)."""
+        for sub in tuple(self.streams.get(stream, ())):
+            _spawn(sub.resync())
 
     def _route(self, stream: str, seq: int, text: str) -> None:
         """Through the stream's batcher, if any, to every local socket."""
@@ -413,8 +417,7 @@ class Hub:
                     self.dispatch(stream, seq, text)
             else:
                 self.last_seq[stream] = head
-                for sub in tuple(self.streams.get(stream, ())):
-                    _spawn(sub.resync())
+                self._resync_sockets(stream)
             self._behind.pop(stream, None)
 
 
