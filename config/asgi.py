@@ -1,6 +1,7 @@
 """ASGI entry point: WebSockets under /ws/ (the `ws` process); HTTP too, for one-process runs."""
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -14,10 +15,26 @@ from config.ws_origin import OriginValidator  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.ws import gcpolicy  # noqa: E402
 
+
+async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The server process's start-up work (uvicorn sends `lifespan`; importing this module does not).
+
+    Start-up: the collector policy for the sockets' event loop (realtime/ws/gcpolicy.py).
+    """
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            gcpolicy.start()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "lifespan": lifespan,
     }
 )
-gcpolicy.start()  # short collector pauses for the sockets' event loop (realtime/ws/gcpolicy.py)

@@ -5,7 +5,7 @@ objects after start-up plus ~150 per socket, and CPython 3.11's full (generation
 scanned all of them: pauses of 90-360 ms on the event loop, several per run, each one a frame
 late for every socket (flash-drop frame p99 325-430 ms, chat p99 410-590 ms).
 
-So, from a daemon thread: everything alive at start-up is frozen (modules, classes: never
+So, started by the ASGI server's lifespan start-up (config/asgi.py) and run by a daemon thread: everything alive at start-up is frozen (modules, classes: never
 garbage), and every `WS_GC_FREEZE_SECONDS` what survived since is frozen too, so a full pass only
 looks at objects from the last interval (pauses of a few ms). Frozen objects are still freed by
 reference counting; only reference cycles among them wait, so every `WS_GC_FULL_SECONDS` the
@@ -66,4 +66,9 @@ def start() -> threading.Thread | None:
 
     thread = threading.Thread(target=run, name="ws-gc-policy", daemon=True)
     thread.start()
+    log.info(
+        "ws gc: start-up objects frozen; survivors every %.1f s, full collection every %.0f s",
+        every,
+        settings.WS_GC_FULL_SECONDS,
+    )
     return thread

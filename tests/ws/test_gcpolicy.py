@@ -1,6 +1,8 @@
 """The ws process's collector policy: survivors frozen each tick, a full collection per interval."""
 
+import asyncio
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 
@@ -45,3 +47,24 @@ def test_a_full_collection_waits_for_its_interval() -> None:
     assert policy.tick() == "full"
     now[0] = 601.0
     assert policy.tick() == "freeze"
+
+
+def test_the_policy_starts_with_the_servers_lifespan_not_on_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config import asgi
+    from realtime.ws import gcpolicy
+
+    started: list[bool] = []
+    monkeypatch.setattr(gcpolicy, "start", lambda: started.append(True))
+    assert not any(t.name == "ws-gc-policy" for t in threading.enumerate())  # importing started nothing
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        return next(messages)
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message["type"])
+
+    asyncio.run(asgi.application({"type": "lifespan"}, receive, send))
+    assert started == [True]
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
