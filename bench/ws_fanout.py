@@ -15,6 +15,7 @@ it never disturbs a running dev stack (the relay holds a per-database lock).
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import resource
@@ -146,8 +147,9 @@ def pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
 
 
+@functools.cache
 def go_client() -> str | None:
-    """Build the Go client pool (bench/wsclient) once; None when there is no Go toolchain."""
+    """Build the Go client pool (bench/wsclient) once per run; None when there is no Go toolchain."""
     if not shutil.which("go"):
         return None
     binary = ROOT / ".local" / "bench" / "wsclient"
