@@ -47,8 +47,14 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         "orders",
         partitions=6,
-        aggregates=("order",),
-        description="Orders, payments, shipments and NFT mints, keyed by order id.",
+        aggregates=("order", "redemption"),
+        description="Orders, payments, shipments and NFT mints, keyed by order id (`redemption-<id>` for redemptions).",
+    ),
+    Topic(
+        "wallets",
+        partitions=3,
+        aggregates=("wallet",),
+        description="Activity of watched wallets (transfers, approvals), keyed by wallet address.",
     ),
     Topic("chain", partitions=1, aggregates=("chain",), description="Chain-level facts such as reorgs."),
     Topic("shows", partitions=3, aggregates=("show",), description="Live show events, keyed by show id."),
