@@ -31,8 +31,16 @@ CARRIERS: dict[str, Carrier] = {
         Carrier("fedex", "FedEx", "https://www.fedex.com/fedextrack/?trknbr={tracking_number}"),
         Carrier("usps", "USPS", "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking_number}"),
         Carrier("dpd", "DPD", "https://tracking.dpd.de/status/en_US/parcel/{tracking_number}"),
-        Carrier("royal_mail", "Royal Mail", "https://www.royalmail.com/track-your-item#/tracking-results/{tracking_number}"),
-        Carrier("la_poste", "La Poste / Colissimo", "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking_number}"),
+        Carrier(
+            "royal_mail",
+            "Royal Mail",
+            "https://www.royalmail.com/track-your-item#/tracking-results/{tracking_number}",
+        ),
+        Carrier(
+            "la_poste",
+            "La Poste / Colissimo",
+            "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking_number}",
+        ),
         Carrier("other", "Other (no tracking link)"),
     )
 }

@@ -13,8 +13,8 @@ class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = ["sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id"]
-    readonly_fields = ["sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id"]
+    fields = ["sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id", "ships", "nft_confirmed_at", "shipped_at"]  # fmt: skip
+    readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -84,7 +84,8 @@ class Product(models.Model):
                 name="product_nft_needs_collection",
             ),
             models.CheckConstraint(
-                condition=Q(kind=ProductKind.PHYGITAL) | Q(phygital_delivery=PhygitalDelivery.SHIP_WITH_PURCHASE),
+                condition=Q(kind=ProductKind.PHYGITAL)
+                | Q(phygital_delivery=PhygitalDelivery.SHIP_WITH_PURCHASE),
                 name="product_redeem_later_is_phygital",
             ),
         ]
@@ -100,7 +101,8 @@ class Product(models.Model):
     def ships_with_purchase(self) -> bool:
         """A purchase of it sends a parcel (physical, or phygital shipped with the purchase)."""
         return self.kind == ProductKind.PHYSICAL or (
-            self.kind == ProductKind.PHYGITAL and self.phygital_delivery == PhygitalDelivery.SHIP_WITH_PURCHASE
+            self.kind == ProductKind.PHYGITAL
+            and self.phygital_delivery == PhygitalDelivery.SHIP_WITH_PURCHASE
         )
 
 

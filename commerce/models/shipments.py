@@ -25,7 +25,9 @@ class Shipment(models.Model):
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="shipments")
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shipments")
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments"
+    )
     # nft app's redemption id (no foreign key: commerce does not depend on the nft app).
     redemption_id = models.PositiveBigIntegerField(null=True, blank=True)
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -51,9 +53,13 @@ class Shipment(models.Model):
         indexes = [models.Index(fields=["merchant", "status", "created_at"], name="shipment_queue_idx")]
         constraints = [
             # One shipment per order (all its shipping lines travel together) and per redemption.
-            models.UniqueConstraint(fields=["order"], condition=Q(order__isnull=False), name="shipment_one_per_order"),
             models.UniqueConstraint(
-                fields=["redemption_id"], condition=Q(redemption_id__isnull=False), name="shipment_one_per_redemption"
+                fields=["order"], condition=Q(order__isnull=False), name="shipment_one_per_order"
+            ),
+            models.UniqueConstraint(
+                fields=["redemption_id"],
+                condition=Q(redemption_id__isnull=False),
+                name="shipment_one_per_redemption",
             ),
             models.CheckConstraint(
                 condition=Q(order__isnull=False, redemption_id__isnull=True)

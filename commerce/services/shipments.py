@@ -76,7 +76,11 @@ def create_order_shipment(*, order_id: int) -> Shipment | None:
             pick_list=[_pick_row(line) for line in lines],
         )
         ShipmentLine.objects.bulk_create([ShipmentLine(shipment=shipment, line=line) for line in lines])
-        emit(type="shipment.created", key=shipment.event_key, payload=_payload(shipment, [ln.pk for ln in lines]))
+        emit(
+            type="shipment.created",
+            key=shipment.event_key,
+            payload=_payload(shipment, [ln.pk for ln in lines]),
+        )
     return shipment
 
 
@@ -198,7 +202,9 @@ def mark_delivered(*, shipment_id: int, merchant_id: int) -> Shipment:
         shipment.status = ShipmentStatus.DELIVERED
         shipment.delivered_at = timezone.now()
         shipment.save()
-        emit(type="shipment.delivered", key=shipment.event_key, payload=_payload(shipment, _line_ids(shipment)))
+        emit(
+            type="shipment.delivered", key=shipment.event_key, payload=_payload(shipment, _line_ids(shipment))
+        )
     return shipment
 
 
