@@ -18,7 +18,11 @@ from realtime.relay import Relay
 from tests.realtime.conftest import kafka_prefix, wait_for  # noqa: F401 (fixture)
 from tests.realtime.helpers import ConsumerThread
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("kafka_prefix"),
+]
 
 ADDRESS = {
     "name": "Grace Hopper",
@@ -44,10 +48,9 @@ def _consume_until_idle() -> Any:
 
 
 def test_shipment_requested_delivered_twice_makes_one_shipment(
-    kafka_prefix: str,
     make_drop: Any,
     shop: dict[str, Any],
-    make_user: Any,  # noqa: F811
+    make_user: Any,
 ) -> None:
     buyer: User = make_user()
     drop = make_drop(skus=[shop["tee"], shop["sneaker"], shop["wearable"]], limit=5)
@@ -75,9 +78,8 @@ def test_shipment_requested_delivered_twice_makes_one_shipment(
 
 
 def test_nft_redeemed_creates_one_redemption_shipment_in_the_queue(
-    kafka_prefix: str,
     shop: dict[str, Any],
-    make_user: Any,  # noqa: F811
+    make_user: Any,
 ) -> None:
     owner: User = make_user()
     payload = {
