@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from frontend.views import account, console, orders, shop
+from frontend.views import account, console, orders, shipping, shop
 
 app_name = "frontend"
 
@@ -32,4 +32,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(C + "drops/new/", console.drop_form, name="console-drop-new"),
     path(C + "drops/<int:pk>/", console.drop_form, name="console-drop"),
     path(C + "drops/<int:pk>/live/", console.live_room, name="console-room"),
+    path(C + "shipments/", shipping.shipment_queue, name="console-shipments"),
+    path(C + "shipments/<int:pk>/<slug:action>/", shipping.shipment_action, name="console-shipment-action"),
 ]

@@ -56,7 +56,7 @@ def drop_state_frame(event: Event, seq: int) -> tuple[str, int, str]:
 
 
 def order_frame(event: Event, seq: int) -> tuple[str, int, str] | None:
-    """order.* -> order_status, payment.* -> payment, nft.mint.* -> mint; None for anything else."""
+    """order.* -> order_status, payment.* -> payment, nft.mint.* -> mint, shipment.* -> shipment; else None."""
     p = event.payload
     order_id = p.get("order_id")
     if order_id is None:
@@ -73,6 +73,9 @@ def order_frame(event: Event, seq: int) -> tuple[str, int, str] | None:
     elif event.type.startswith("nft.mint."):
         name = "mint"
         fields = {"state": event.type.rsplit(".", 1)[1], **{k: v for k, v in p.items() if k != "order_id"}}
+    elif kind == "shipment" and rest != "requested":
+        name = "shipment"  # created / shipped / delivered / cancelled, with tracking once shipped
+        fields = {"state": rest, **{k: v for k, v in p.items() if k not in ("order_id", "buyer_id")}}
     else:
         return None
     body = protocol.frame(
