@@ -22,7 +22,7 @@ class CarriersView(APIView):
     @extend_schema(
         tags=["shipping"],
         summary="Carriers a shipment can be shipped with",
-        responses={200: CarrierSerializer(many=True)},
+        responses={200: CarrierSerializer(many=True), **errors(401)},
     )
     def get(self, request: Request) -> Response:
         return Response(CarrierSerializer(list(CARRIERS.values()), many=True).data)

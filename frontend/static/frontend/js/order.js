@@ -4,9 +4,9 @@
   "use strict";
   const M = window.Mintdrop;
   const STATUS = { pending_payment: "Awaiting payment", paid: "Paid", fulfilling: "Minting / shipping",
-    fulfilled: "Delivered", cancelled: "Cancelled", refunded: "Refunded", partially_refunded: "Partly refunded" };
+    fulfilled: "Fulfilled", cancelled: "Cancelled", refunded: "Refunded", partially_refunded: "Partly refunded" };
   const LINE = { pending: "Awaiting payment", paid: "Paid", unavailable: "Out of stock — refunding",
-    fulfilled: "Delivered", refunded: "Refunded", cancelled: "Cancelled" };
+    fulfilled: "Fulfilled", refunded: "Refunded", cancelled: "Cancelled" };
 
   const SHIPMENT = { pending: "Waiting for the shop to pack it", created: "Waiting for the shop to pack it",
     shipped: "Shipped", delivered: "Delivered", cancelled: "Cannot be shipped — refunded" };
