@@ -73,7 +73,7 @@ class ShipmentAdmin(admin.ModelAdmin):
                 merchant_id=obj.merchant_id,
                 carrier=carrier,
                 tracking_number=number,
-                user_id=request.user.pk,  # type: ignore[arg-type]
+                user_id=request.user.pk,
             )
         except CommerceError as exc:
             self.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)

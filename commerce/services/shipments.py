@@ -98,7 +98,11 @@ def create_redemption_shipment(
     existing = Shipment.objects.filter(redemption_id=redemption_id).first()
     if existing is not None:
         return existing
-    sku = Sku.objects.select_related("product").filter(pk=sku_id, product__merchant_id=merchant_id).first()
+    sku = None
+    if sku_id is not None:
+        sku = (
+            Sku.objects.select_related("product").filter(pk=sku_id, product__merchant_id=merchant_id).first()
+        )
     if sku is None:  # no SKU named: the product's first one, for the packing slip
         sku = Sku.objects.select_related("product").filter(product_id=product_id).order_by("pk").first()
     title = sku.product.title if sku else f"Product {product_id}"

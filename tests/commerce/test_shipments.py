@@ -244,7 +244,7 @@ def _url(shipment: Shipment, action: str = "", merchant_id: int | None = None) -
 
 def _snapshot(shipment: Shipment) -> tuple[Any, ...]:
     row = Shipment.objects.get(pk=shipment.pk)
-    lines = tuple(Order.objects.get(pk=row.order_id).lines.values_list("status", "shipped_at"))
+    lines = tuple(Order.objects.get(shipments=row).lines.values_list("status", "shipped_at"))
     return (row.status, row.carrier, row.tracking_number, row.shipped_at, lines, tuple(_outbox_state()))
 
 
@@ -314,7 +314,7 @@ def test_deliver_before_ship_and_ship_twice_are_refused(pending: Shipment, shop:
 
 @pytest.mark.django_db
 def test_buyer_sees_the_shipment_on_the_order(pending: Shipment) -> None:
-    order = Order.objects.get(pk=pending.order_id)
+    order = Order.objects.get(shipments=pending)
     shipments.mark_shipped(
         shipment_id=pending.pk, merchant_id=pending.merchant_id, carrier="other", tracking_number="A-1"
     )
