@@ -8,7 +8,6 @@ from commerce.admin.drops import _run
 from commerce.models import Order, OrderLine
 from commerce.services.cancellations import cancel_order
 
-
 _LINE_FIELDS = (
     "sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id",
     "ships", "nft_confirmed_at", "shipped_at",
