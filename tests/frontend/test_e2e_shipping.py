@@ -115,7 +115,7 @@ def test_physical_phygital_and_digital_in_one_order_are_fulfilled_after_mint_and
     for n, sku in enumerate(data["skus"], start=1):
         shop.locator(f'[data-sku="{sku.pk}"]').get_by_role("button", name="Reserve").click()
         shop.wait_for_function(
-            f"document.querySelector('[data-held]').textContent === '{n}'", timeout=WAIT_MS
+            f"document.querySelector('strong[data-held]').textContent === '{n}'", timeout=WAIT_MS
         )
 
     # ...checks out, and is asked for a shipping address first; a bad one is refused per field.
