@@ -145,7 +145,7 @@ def test_physical_phygital_and_digital_in_one_order_are_fulfilled_after_mint_and
     order = Order.objects.get(buyer__username="ship-shopper")
     assert order.shipping_address["country"] == "GB" and order.shipping_address["postal_code"] == "SW1Y 4JH"
     assert sorted(order.lines.values_list("kind", "ships")) == [
-        ("digital", False), ("physical", True), ("phygital", True),
+        ("digital", False), ("phygital", True), ("physical", True),
     ]  # fmt: skip
     shop.evaluate("window.__sameDocument = 'still here'")  # gone if the page reloads
 
