@@ -78,3 +78,9 @@ _MINT_FIELDS = ("order_id", "line_id", "chain_id", "contract_address", "token_id
 def mint_outcome(event_type: str, request: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """The payload of the answer `event_type` to the nft.mint.requested payload `request`."""
     return make_event(event_type, **({k: request[k] for k in _MINT_FIELDS} | extra)).payload
+
+
+def deliver_paid(order: Any, **extra: Any) -> Event:
+    """payment.succeeded for the whole of `order` (its PaymentIntent, total, usd) through the saga."""
+    fields = {"order_id": order.pk, "payment_intent_id": order.payment_intent_id, "amount": order.total}
+    return deliver("payment.succeeded", **(fields | {"currency": "usd"} | extra))

@@ -16,7 +16,7 @@ from commerce.payments.services.refunds import CRASH_AFTER_CALL_ENV, line_refund
 from commerce.payments.simulator import event_for_order
 from realtime.models import OutboxEvent
 from realtime.relay import Relay
-from tests.payments.helpers import deliver, mint_outcome, outbox, post_webhook
+from tests.payments.helpers import deliver, deliver_paid, mint_outcome, outbox, post_webhook
 from tests.payments.pipeline import run_python, start_manage
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -106,13 +106,7 @@ def test_failed_mint_refunds_exactly_once_even_if_the_worker_is_killed(
     order = make_order([("jacket", 2)])
     start_payment(order_id=order.pk)
     order.refresh_from_db()
-    deliver(
-        "payment.succeeded",
-        order_id=order.pk,
-        payment_intent_id=order.payment_intent_id,
-        amount=order.total,
-        currency="usd",
-    )
+    deliver_paid(order)
     request = outbox("nft.mint.requested", key=order.pk)[0].payload
     deliver("nft.mint.failed", **mint_outcome("nft.mint.failed", request, reason="reverted", tx_hash=None))
     (refund,) = Refund.objects.filter(order=order)

@@ -17,7 +17,7 @@ from commerce.payments.services.intents import start_payment
 from commerce.payments.services.reconciler import MAX_MINT_REQUESTS, reconcile_payments
 from commerce.payments.services.refunds import order_refund_key, request_refund
 from commerce.services.cancellations import cancel_order
-from tests.payments.helpers import deliver, deliver_row, outbox
+from tests.payments.helpers import deliver_paid, deliver_row, outbox
 from tests.payments.pipeline import pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -112,13 +112,7 @@ def test_a_lost_refund_task_is_redriven_with_the_same_key(
     make_order: Any, gateway: Any, at_once: Any, enqueued: list[str]
 ) -> None:
     order = _paying(make_order)
-    deliver(
-        "payment.succeeded",
-        order_id=order.pk,
-        payment_intent_id=order.payment_intent_id,
-        amount=order.total,
-        currency="usd",
-    )
+    deliver_paid(order)
     from django.db import transaction
 
     with transaction.atomic():
@@ -139,13 +133,7 @@ def test_unanswered_mints_are_asked_again_then_refunded(
     make_order: Any, gateway: Any, at_once: Any, enqueued: list[str]
 ) -> None:
     order = _paying(make_order)
-    deliver(
-        "payment.succeeded",
-        order_id=order.pk,
-        payment_intent_id=order.payment_intent_id,
-        amount=order.total,
-        currency="usd",
-    )
+    deliver_paid(order)
     line = order.lines.get()
     later = timezone.now() + timedelta(hours=1)
     for _ in range(MAX_MINT_REQUESTS - 1):

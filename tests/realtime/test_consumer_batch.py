@@ -1,7 +1,6 @@
 """Handlers' batch forms in the consumer runner: one transaction per batch, same effects as one by one."""
 
 import signal
-import uuid
 
 import pytest
 from django.db import connection, transaction
@@ -19,6 +18,7 @@ from tests.realtime.conftest import start_manage, wait_for
 from tests.realtime.helpers import ConsumerThread, emit_pings, headers_of, read_topic
 from tests.realtime.test_consumer import produce_raw, relay_all
 from tests.realtime.test_crash import assert_effects_once_and_in_order, stop
+from tests.realtime.test_replay_audit import sold
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -127,18 +127,7 @@ def test_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice(kafka
 
 
 def _sold(drop_id: int, quantity: int, unit_price: int, currency: str) -> Event:
-    return make_event(
-        "inventory.sold",
-        drop_id=drop_id,
-        reservation_id=str(uuid.uuid4()),
-        quantity=quantity,
-        unit_price=unit_price,
-        currency=currency,
-        offered=500,
-        reserved=0,
-        sold=quantity,
-        available=500 - quantity,
-    )
+    return make_event("inventory.sold", **sold(drop_id, quantity, unit_price, currency))
 
 
 def test_sales_batch_form_gives_the_same_totals_as_one_by_one() -> None:

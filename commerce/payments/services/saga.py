@@ -39,7 +39,7 @@ class _Context:
     """The order, its saga and the event being applied, with a shortcut to the timeline."""
 
     def __init__(
-        self, *, event_type: str, event_id: UUID, order_id: int, payment_intent_id: str, stripe_event_id: str
+        self, event_type: str, event_id: UUID, order_id: int, payment_intent_id: str, stripe_event_id: str
     ) -> None:
         self.event_type, self.event_id = event_type, event_id
         self.payment_intent_id, self.stripe_event_id = payment_intent_id, stripe_event_id
@@ -81,13 +81,7 @@ def apply_payment_succeeded(
 ) -> None:
     """The money was captured: pay the order (or refund it if it was cancelled), then start fulfilment."""
     with transaction.atomic():
-        ctx = _Context(
-            event_type="payment.succeeded",
-            event_id=event_id,
-            order_id=order_id,
-            payment_intent_id=payment_intent_id,
-            stripe_event_id=stripe_event_id,
-        )
+        ctx = _Context("payment.succeeded", event_id, order_id, payment_intent_id, stripe_event_id)
         ctx.note_stripe_status("succeeded")
         order, saga = ctx.order, ctx.saga
         if saga.payment_status == "succeeded" or order.paid_at is not None:
@@ -160,13 +154,7 @@ def apply_payment_failed(
 ) -> None:
     """An attempt to pay failed: give the reserved stock back; the order may still be paid later."""
     with transaction.atomic():
-        ctx = _Context(
-            event_type="payment.failed",
-            event_id=event_id,
-            order_id=order_id,
-            payment_intent_id=payment_intent_id,
-            stripe_event_id=stripe_event_id,
-        )
+        ctx = _Context("payment.failed", event_id, order_id, payment_intent_id, stripe_event_id)
         order, saga = ctx.order, ctx.saga
         failure = {"failure_code": failure_code, "failure_message": failure_message}
         if saga.payment_status == "succeeded" or order.paid_at is not None:
@@ -194,13 +182,7 @@ def apply_payment_canceled(
 ) -> None:
     """The PaymentIntent was cancelled (it can never succeed): cancel the order, release its stock."""
     with transaction.atomic():
-        ctx = _Context(
-            event_type="payment.canceled",
-            event_id=event_id,
-            order_id=order_id,
-            payment_intent_id=payment_intent_id,
-            stripe_event_id=stripe_event_id,
-        )
+        ctx = _Context("payment.canceled", event_id, order_id, payment_intent_id, stripe_event_id)
         order, saga = ctx.order, ctx.saga
         if saga.payment_status == "succeeded" or order.paid_at is not None:
             ctx.step(StepOutcome.IGNORED, reason="contradicts the payment that succeeded")
@@ -237,13 +219,7 @@ def apply_payment_refunded(
     is the charge's running total when that is all Stripe said (`refund_id` is then `<charge>@<total>`).
     """
     with transaction.atomic():
-        ctx = _Context(
-            event_type="payment.refunded",
-            event_id=event_id,
-            order_id=order_id,
-            payment_intent_id=payment_intent_id,
-            stripe_event_id=stripe_event_id,
-        )
+        ctx = _Context("payment.refunded", event_id, order_id, payment_intent_id, stripe_event_id)
         order = ctx.order
         key = refund_key
         ours = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
