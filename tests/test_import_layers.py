@@ -100,7 +100,11 @@ def test_the_checker_sees_function_level_imports_and_cycles() -> None:
 
 def test_every_checked_package_is_seen() -> None:
     modules = checked_modules()
-    for expected in ("nft.services.transactions", "commerce.payments.services.refunds", "commerce.payments.models"):
+    for expected in (
+        "nft.services.transactions",
+        "commerce.payments.services.refunds",
+        "commerce.payments.models",
+    ):
         assert expected in modules
 
 

@@ -15,9 +15,11 @@ from nft.errors import ClaimNotAllowed, SiweError, TokenNotFound, WalletConflict
 from nft.keys import custodial_account, signer_account
 from nft.models import Claim, Collection, SiweNonce, TxKind, Wallet, WalletKind
 from nft.services.fees import suggest_fees
+from nft.services.locks import lock_sender
 from nft.services.mints import check_address
-from nft.services.senders import allocate_nonce, ensure_sender, lock_sender
-from nft.services.transactions import send_transaction, sign_and_store
+from nft.services.senders import allocate_nonce, ensure_sender
+from nft.services.signing import sign_and_store
+from nft.services.transactions import send_transaction
 from nft.siwe import verify_message
 
 

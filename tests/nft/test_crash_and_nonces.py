@@ -8,8 +8,9 @@ from django.db import transaction
 from nft.chain import ChainClient
 from nft.keys import anvil_account
 from nft.models import ChainTransaction, Mint, MintStatus, SenderAccount, TxKind, TxStatus
+from nft.services.locks import lock_sender
 from nft.services.mints import request_mint, send_mint
-from nft.services.senders import allocate_nonce, heal_nonces, lock_sender
+from nft.services.senders import allocate_nonce, heal_nonces
 from nft.services.transactions import rebroadcast_pending
 from tests.nft.helpers import BUYER, line_minted, owner_of, run_python, subprocess_env, total_minted
 
@@ -33,7 +34,7 @@ def test_worker_killed_after_signing_resends_the_same_transaction(
     sender_nonce = chain.nonce(collection.deployer, "latest")
     proc = run_python(
         f"from nft.services.mints import send_mint; send_mint(mint_id={mint.pk})",
-        subprocess_env(settings, NFT_TEST_CRASH_AT="after_sign"),
+        subprocess_env(settings, MINTDROP_CRASH_AT="nft.after_sign"),
     )
     assert proc.returncode == 137, proc.stderr
     stored = ChainTransaction.objects.get(mint=mint)
@@ -58,7 +59,7 @@ def test_worker_killed_after_sending_before_recording_is_recovered_by_rebroadcas
     mint = _mint(collection, 9201)
     proc = run_python(
         f"from nft.services.mints import send_mint; send_mint(mint_id={mint.pk})",
-        subprocess_env(settings, NFT_TEST_CRASH_AT="after_send"),
+        subprocess_env(settings, MINTDROP_CRASH_AT="nft.after_send"),
     )
     assert proc.returncode == 137, proc.stderr
     stored = ChainTransaction.objects.get(mint=mint)
