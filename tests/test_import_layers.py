@@ -48,7 +48,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         # `import a.b.c` also runs a/__init__ and a/b/__init__: count those of our set too.
-        targets = set()
+        targets: set[str] = set()
         for dotted in imported_names(path, name):
             parts = dotted.split(".")
             targets.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))

@@ -160,6 +160,21 @@ def replace_transaction(*, tx_id: int, fees: Fees) -> ChainTransaction | None:
     return new
 
 
+def bump_fees(*, tx_id: int, suggested: Fees | None = None) -> ChainTransaction | None:
+    """Replace an unmined transaction by a same-nonce one paying today's fees (>= 12.5 % more), and send it.
+
+    Returns the replacement, or None when the transaction is no longer unmined. Raises
+    FeeCapExceeded when the bump would pass NFT_MAX_FEE_PER_GAS_WEI.
+    """
+    tx = ChainTransaction.objects.get(pk=tx_id)
+    old = Fees(tx.max_fee_per_gas, tx.max_priority_fee_per_gas)
+    fees = replacement_fees(old=old, suggested=suggested if suggested is not None else suggest_fees())
+    new = replace_transaction(tx_id=tx_id, fees=fees)
+    if new is not None:
+        send_transaction(tx_id=new.pk)
+    return new
+
+
 def replace_stuck(*, older_than: float | None = None) -> list[ChainTransaction]:
     """Replace transactions that waited `older_than` seconds with fees below today's, bumping >= 12.5 %.
 
@@ -189,12 +204,10 @@ def replace_stuck(*, older_than: float | None = None) -> list[ChainTransaction]:
             send_transaction(tx_id=tx.pk)
             continue
         try:
-            fees = replacement_fees(old=old, suggested=suggested)
+            new = bump_fees(tx_id=tx.pk, suggested=suggested)
         except FeeCapExceeded:
             logger.warning("cannot replace %s: fee cap reached", tx.tx_hash)
             continue
-        new = replace_transaction(tx_id=tx.pk, fees=fees)
         if new is not None:
-            send_transaction(tx_id=new.pk)
             replaced.append(new)
     return replaced
