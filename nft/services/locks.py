@@ -20,9 +20,15 @@ def lock_mint(mint_id: int) -> Mint:
     return Mint.objects.select_for_update().select_related("collection").get(pk=mint_id)
 
 
-def lock_transaction(tx_id: int) -> ChainTransaction:
-    """Lock one stored transaction (with its sender): drop, replace."""
-    return ChainTransaction.objects.select_for_update().select_related("sender").get(pk=tx_id)
+def lock_transaction(tx_id: int, *, with_sender: bool = False) -> ChainTransaction:
+    """Lock one stored transaction (its sender joined for reading; locked too if `with_sender`).
+
+    Dropping one locks the transaction row only (it then updates the mint: taking the sender here
+    as well would order sender -> mint against send_mint's mint -> sender). Replacing one locks
+    its sender too, so no nonce healing runs while the same-nonce replacement is signed.
+    """
+    of = ("self", "sender") if with_sender else ("self",)
+    return ChainTransaction.objects.select_for_update(of=of).select_related("sender").get(pk=tx_id)
 
 
 def lock_transaction_by_hash(tx_hash: str) -> ChainTransaction:

@@ -136,7 +136,7 @@ def rebroadcast_pending(*, older_than: float | None = None) -> int:
 def replace_transaction(*, tx_id: int, fees: Fees) -> ChainTransaction | None:
     """Sign a same-nonce replacement of `tx_id` with `fees` and store it (old one -> replaced)."""
     with transaction.atomic():
-        old = lock_transaction(tx_id)
+        old = lock_transaction(tx_id, with_sender=True)
         if old.status not in UNMINED_STATUSES:
             return None
         old.status = TxStatus.REPLACED  # first, so the one-live-per-nonce constraint holds
