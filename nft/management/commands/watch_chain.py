@@ -10,6 +10,7 @@ from django.db import connection
 
 from config.errors import ApplicationError
 from nft.services.confirmer import confirm_blocks
+from nft.services.wallet_watch import run_round as watch_wallets_round
 
 logger = logging.getLogger(__name__)
 # One confirmer per database: a second process waits on this advisory lock instead of double-writing.
@@ -45,9 +46,10 @@ class Command(BaseCommand):
                     logger.info(
                         "confirmed %s transactions up to block %s", len(result.confirmed), result.stored_tip
                     )
+                wallets_behind = watch_wallets_round()  # its own cursor and reorg handling
                 if options["once"]:
                     break
-                if not result.new_blocks and not result.reorg:
+                if not result.new_blocks and not result.reorg and not wallets_behind:
                     time.sleep(interval)
         finally:
             with connection.cursor() as cur:
