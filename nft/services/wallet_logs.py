@@ -107,7 +107,9 @@ def fetch_logs(
         for log in logs or []:
             if log.get("removed"):
                 continue
-            seen.setdefault((log["blockHash"].lower(), log["transactionHash"].lower(), _hexint(log["logIndex"])), log)
+            seen.setdefault(
+                (log["blockHash"].lower(), log["transactionHash"].lower(), _hexint(log["logIndex"])), log
+            )
     return sorted(seen.values(), key=lambda log: (_hexint(log["blockNumber"]), _hexint(log["logIndex"])))
 
 
@@ -148,7 +150,7 @@ def parse_log(log: dict[str, Any], watched: dict[str, WatchedWallet]) -> list[Ac
         standard, token_id, amount = TokenStandard.ERC721, Decimal(int(topics[3], 16)), None
     else:
         standard, token_id, amount = TokenStandard.ERC20, None, Decimal(_word(log["data"]))
-    drafts = []
+    drafts: list[ActivityDraft] = []
     # A self-transfer concerns one wallet once (one row per log and wallet): it is recorded as out.
     for party, kind, other in (
         (sender, ActivityKind.TRANSFER_OUT, receiver),

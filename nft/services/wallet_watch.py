@@ -14,6 +14,7 @@ One round (`watch_wallets`) reads from the node first, then writes in one databa
 Independent of the block confirmer (its own cursor and reorg detection), so it can lag or lead it.
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +54,9 @@ class WatchResult:
     @property
     def more_to_do(self) -> bool:
         """The watcher is behind the head (or just rewound): the next round should not wait."""
-        return self.fork_block_number is not None or (self.scanned_to is not None and self.scanned_to < self.head)
+        return self.fork_block_number is not None or (
+            self.scanned_to is not None and self.scanned_to < self.head
+        )
 
 
 def _hash(block: dict[str, Any]) -> str:
@@ -162,10 +165,8 @@ def platform_addresses(chain_id: int) -> set[str]:
     known |= set(Collection.objects.filter(chain_id=chain_id).values_list("address", flat=True))
     known |= set(Wallet.objects.filter(kind=WalletKind.CUSTODIAL).values_list("address", flat=True))
     known |= set(settings.NFT_PLATFORM_OPERATORS)
-    try:
+    with contextlib.suppress(ApplicationError):  # no signer configured here: nothing to add
         known.add(signer_account().address)
-    except ApplicationError:
-        pass  # no signer configured on this deployment: nothing to add
     return {a.lower() for a in known}
 
 
@@ -222,7 +223,11 @@ def record_activity(*, chain_id: int, drafts: list[ActivityDraft]) -> list[Walle
     )
     users = {d.wallet.id: d.wallet for d in fresh.values()}
     emit_many(
-        ("wallet.activity_recorded", users[r.wallet_id].address.lower(), activity_payload(r, users[r.wallet_id]))
+        (
+            "wallet.activity_recorded",
+            users[r.wallet_id].address.lower(),
+            activity_payload(r, users[r.wallet_id]),
+        )
         for r in rows
     )
     return rows
@@ -296,7 +301,9 @@ def remove_activity_after(*, chain_id: int, block_number: int) -> int:
         (
             "wallet.activity_removed",
             r.wallet.address.lower(),
-            activity_payload(r, WatchedWallet(id=r.wallet_id, address=r.wallet.address, user_id=r.wallet.user_id)),
+            activity_payload(
+                r, WatchedWallet(id=r.wallet_id, address=r.wallet.address, user_id=r.wallet.user_id)
+            ),
         )
         for r in rows
     )
