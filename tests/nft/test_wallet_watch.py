@@ -243,3 +243,54 @@ def _watched(wallet: Wallet) -> Any:
     from nft.services.wallet_logs import WatchedWallet
 
     return WatchedWallet(id=wallet.pk, address=wallet.address, user_id=wallet.user_id)
+
+
+def test_watch_chain_process_records_a_transfer_out_and_a_stranger_approval(
+    chain: ChainClient, collection: Any, signer: LocalAccount, linked: Wallet, settings: Any
+) -> None:
+    """The real `manage.py watch_chain` loop runs the watcher next to the confirmer."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.nft.helpers import REPO, subprocess_env
+
+    env = subprocess_env(settings, NFT_WALLET_WATCH_BACKFILL_BLOCKS="0", NFT_POLL_INTERVAL_SECONDS="0.2")
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "watch_chain"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def wait_for(done: Callable[[], bool], what: str) -> None:
+        for _ in range(600):  # bounded: polls, not a timing assertion
+            if done():
+                return
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.1)
+        raise AssertionError(f"watch_chain never got to: {what}")
+
+    try:
+        wait_for(lambda: WalletWatchCursor.objects.exists(), "start its cursor")
+        mint_to(chain, signer, collection, to=OWNER.address, token_id=505)
+        moved = transfer_nft(chain, OWNER, collection, to=STRANGER, token_id=505)
+        approved = send_as(chain, OWNER, to=collection.address, data=approval_for_all_call(STRANGER, True))
+        wait_for(
+            lambda: WalletActivity.objects.filter(kind=ActivityKind.APPROVAL_FOR_ALL).exists(),
+            "record activity",
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    out = WalletActivity.objects.get(kind=ActivityKind.TRANSFER_OUT)
+    assert out.block_number == moved["blockNumber"] and out.counterparty == STRANGER
+    approval = WalletActivity.objects.get(kind=ActivityKind.APPROVAL_FOR_ALL)
+    assert approval.block_number == approved["blockNumber"] and approval.operator_known is False
+    payloads = {e.payload["kind"]: e.payload for e in _events("wallet.activity_recorded")}
+    assert payloads["approval_for_all"]["operator_known"] is False
+    assert payloads["transfer_out"]["counterparty"] == STRANGER
