@@ -8,6 +8,7 @@ topic and the watched addresses as indexed-topic lists, so one request covers ev
 - ApprovalForAll(address indexed owner, address indexed operator, bool approved) (ERC-721 and ERC-1155).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -70,7 +71,7 @@ def _hexint(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-def filters_for(addresses: list[str], *, from_block: int, to_block: int) -> list[dict[str, Any]]:
+def filters_for(addresses: Sequence[str], *, from_block: int, to_block: int) -> list[dict[str, Any]]:
     """The two filters covering `addresses`: (Transfer out | ApprovalForAll by them), and Transfer in."""
     topics = [padded(a) for a in addresses]
     span = {"fromBlock": hex(from_block), "toBlock": hex(to_block)}
@@ -81,7 +82,7 @@ def filters_for(addresses: list[str], *, from_block: int, to_block: int) -> list
 
 
 def fetch_logs(
-    c: ChainClient, addresses: list[str], *, from_block: int, to_block: int, chunk: int
+    c: ChainClient, addresses: Sequence[str], *, from_block: int, to_block: int, chunk: int
 ) -> list[dict[str, Any]]:
     """Every log of `addresses` in the block range, de-duplicated, in one batched JSON-RPC request.
 

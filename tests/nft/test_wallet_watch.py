@@ -1,6 +1,7 @@
 """Wallet watcher on the real anvil: transfers and approvals of watched wallets, ERC-20, reorgs, replays."""
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,7 +247,7 @@ def _watched(wallet: Wallet) -> Any:
 
 
 def test_watch_chain_process_records_a_transfer_out_and_a_stranger_approval(
-    chain: ChainClient, collection: Any, signer: LocalAccount, linked: Wallet, settings: Any
+    chain: ChainClient, collection: Any, signer: LocalAccount, linked: Wallet, settings: Any, tmp_path: Path
 ) -> None:
     """The real `manage.py watch_chain` loop runs the watcher next to the confirmer."""
     import signal
@@ -257,22 +258,19 @@ def test_watch_chain_process_records_a_transfer_out_and_a_stranger_approval(
     from tests.nft.helpers import REPO, subprocess_env
 
     env = subprocess_env(settings, NFT_WALLET_WATCH_BACKFILL_BLOCKS="0", NFT_POLL_INTERVAL_SECONDS="0.2")
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "watch_chain"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "watch_chain.log"  # a file, not a pipe: a full pipe would block the process
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "watch_chain"], cwd=REPO, env=env, stdout=sink, stderr=sink
+        )
 
     def wait_for(done: Callable[[], bool], what: str) -> None:
-        for _ in range(600):  # bounded: polls, not a timing assertion
+        for _ in range(1200):  # bounded: polls, not a timing assertion
             if done():
                 return
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert proc.poll() is None, log.read_text()[-3000:]
             time.sleep(0.1)
-        raise AssertionError(f"watch_chain never got to: {what}")
+        raise AssertionError(f"watch_chain never got to: {what}\n{log.read_text()[-3000:]}")
 
     try:
         wait_for(lambda: WalletWatchCursor.objects.exists(), "start its cursor")

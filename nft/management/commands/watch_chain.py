@@ -34,6 +34,7 @@ class Command(BaseCommand):
             cur.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
         try:
             while not stop["now"]:
+                wallets_behind = watch_wallets_round()  # own cursor and reorg handling; logs node errors
                 try:
                     result = confirm_blocks()
                 except ApplicationError as exc:  # node down: wait and retry, never crash-loop
@@ -46,7 +47,6 @@ class Command(BaseCommand):
                     logger.info(
                         "confirmed %s transactions up to block %s", len(result.confirmed), result.stored_tip
                     )
-                wallets_behind = watch_wallets_round()  # its own cursor and reorg handling
                 if options["once"]:
                     break
                 if not result.new_blocks and not result.reorg and not wallets_behind:
