@@ -82,12 +82,20 @@ def filters_for(addresses: Sequence[str], *, from_block: int, to_block: int) -> 
 
 
 def fetch_logs(
-    c: ChainClient, addresses: Sequence[str], *, from_block: int, to_block: int, chunk: int
+    c: ChainClient,
+    addresses: Sequence[str],
+    *,
+    from_block: int,
+    to_block: int,
+    chunk: int,
+    per_request: int = 10,
 ) -> list[dict[str, Any]]:
-    """Every log of `addresses` in the block range, de-duplicated, in one batched JSON-RPC request.
+    """Every log of `addresses` in the block range, de-duplicated, oldest first.
 
-    A node that refuses a large answer (result-count limits differ per provider) gets the range in
-    halves; a single block it still refuses is a real error and propagates.
+    Two filters per `chunk` addresses, sent as batched JSON-RPC requests of at most `per_request`
+    filters (nodes cap the body size: anvil refused ~2.8 MB). A node that refuses a large answer
+    (result-count limits differ per provider) gets the range in halves; a single block it still
+    refuses is a real error and propagates.
     """
     calls = [
         ("eth_getLogs", [f])
@@ -95,14 +103,19 @@ def fetch_logs(
         for f in filters_for(addresses[i : i + chunk], from_block=from_block, to_block=to_block)
     ]
     try:
-        answers = c.batch(calls)
+        answers = [a for i in range(0, len(calls), per_request) for a in c.batch(calls[i : i + per_request])]
     except ChainRejected:
         if from_block >= to_block:
             raise
         middle = (from_block + to_block) // 2
-        return fetch_logs(c, addresses, from_block=from_block, to_block=middle, chunk=chunk) + fetch_logs(
-            c, addresses, from_block=middle + 1, to_block=to_block, chunk=chunk
-        )
+        halves = ((from_block, middle), (middle + 1, to_block))
+        return [
+            log
+            for lo, hi in halves
+            for log in fetch_logs(
+                c, addresses, from_block=lo, to_block=hi, chunk=chunk, per_request=per_request
+            )
+        ]
     seen: dict[tuple[str, str, int], dict[str, Any]] = {}
     for logs in answers:
         for log in logs or []:

@@ -100,6 +100,7 @@ def watch_wallets(*, max_blocks: int | None = None) -> WatchResult:
             from_block=start,
             to_block=last,
             chunk=settings.NFT_WALLET_WATCH_ADDRESSES_PER_FILTER,
+            per_request=settings.NFT_WALLET_WATCH_FILTERS_PER_REQUEST,
         )
         cut = last + 1
         for log in logs:

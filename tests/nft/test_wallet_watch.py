@@ -140,7 +140,8 @@ def test_transfer_between_two_watched_wallets_is_one_row_each_over_chunked_filte
     settings: Any,
     watch_until_head: Callable[[], list[WatchResult]],
 ) -> None:
-    settings.NFT_WALLET_WATCH_ADDRESSES_PER_FILTER = 1  # each wallet in its own filter of the batch
+    settings.NFT_WALLET_WATCH_ADDRESSES_PER_FILTER = 1  # each wallet in its own filters...
+    settings.NFT_WALLET_WATCH_FILTERS_PER_REQUEST = 3  # ... spread over several batched requests
     other_user = get_user_model().objects.create_user("other", password="pw-123456789")
     other = Wallet.objects.create(user=other_user, address=OTHER.address, kind=WalletKind.LINKED)
     custodial_wallet(user=shopper)
