@@ -293,3 +293,47 @@ def test_watch_chain_process_records_a_transfer_out_and_a_stranger_approval(
     payloads = {e.payload["kind"]: e.payload for e in _events("wallet.activity_recorded")}
     assert payloads["approval_for_all"]["operator_known"] is False
     assert payloads["transfer_out"]["counterparty"] == STRANGER
+
+
+def test_two_watchers_racing_record_each_log_once(
+    chain: ChainClient,
+    collection: Any,
+    signer: LocalAccount,
+    linked: Wallet,
+    watch_until_head: Callable[[], list[WatchResult]],
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    watch_until_head()
+    for token_id in (506, 507, 508):
+        mint_to(chain, signer, collection, to=OWNER.address, token_id=token_id)
+        transfer_nft(chain, OWNER, collection, to=STRANGER, token_id=token_id)
+    head = chain.block_number()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def watcher() -> None:
+        try:
+            barrier.wait()
+            for _ in range(20):
+                if WalletWatchCursor.objects.get().block_number >= head:
+                    break
+                watch_wallets(max_blocks=2)  # small steps: many chances to collide
+        except BaseException as exc:  # reported to the test thread below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=watcher) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert WalletWatchCursor.objects.get().block_number >= head
+    rows = WalletActivity.objects.filter(wallet=linked)
+    assert rows.count() == 6 and rows.filter(kind=ActivityKind.TRANSFER_OUT).count() == 3
+    ids = [e.payload["activity_id"] for e in _events("wallet.activity_recorded")]
+    assert sorted(ids) == sorted(rows.values_list("pk", flat=True))
