@@ -1,7 +1,7 @@
 """Chat frames batched per show in each ws process: at most one chat frame per socket per window.
 
-At 20 messages/s a frame per message per viewer is 40,000 socket writes a second for 2,000 viewers,
-more than two cores fan out (bench/ws_fanout.py --mode show: p99 over 10 s). The hub hands every
+At a steady chat rate a frame per message per viewer is (rate x viewers) socket writes a second,
+more than a small box fans out (bench/README.md). The hub hands every
 frame of a `show.<id>` stream to this batcher once per process (not per socket). A chat message
 after a quiet window goes out at once, as the plain `chat` frame it always was; messages arriving
 within `SHOWS_CHAT_BATCH_MS` of the last chat frame wait for the window's end and go out together
@@ -17,8 +17,8 @@ built by concatenation, once per process, and written as is to every local socke
 
 While chat stays busy the window doubles with every batch that waited for its end, up to
 `SHOWS_CHAT_MAX_BATCH_MS`; a message after a quiet window resets it. Every frame costs one
-write per viewer: measured with 2,000 viewers on 2 cores, 10 chat frames/s per socket queued up for
-seconds, so under sustained chat a message waits up to a few hundred ms in a batch instead.
+write per viewer, so under sustained chat a message waits in a batch (at most the widest window)
+rather than frames queueing up behind each other.
 """
 
 import asyncio

@@ -59,7 +59,7 @@ class ShowSubscriber(Subscriber):
 
 
 # A show's merchant never changes: one database hop per show per process, not one per connect
-# (2,000 viewers arriving queued behind each other on the thread-sensitive executor).
+# (a burst of viewers arriving would queue behind each other on the thread-sensitive executor).
 _merchant_of_show: dict[int, int] = {}
 
 

@@ -1,8 +1,8 @@
 """The per-process fan-out hub: one channel-layer subscription per stream per ASGI process.
 
 Plain Channels gives every socket its own channel and puts every socket in the group, so a
-`group_send` to a drop with 2,000 watchers costs 2,000 queue hand-offs and consumer dispatches
-(measured: p99 860-930 ms at 2,000 sockets). Here the *process* joins the group `drop.<id>` once
+`group_send` to a drop with N watchers costs N queue hand-offs and consumer dispatches (far
+too slow at thousands of sockets: bench/README.md). Here the *process* joins the group `drop.<id>` once
 with a single hub channel; the projector's `group_send` reaches each process once with a frame
 that is already JSON-encoded, and the hub writes that text to each local socket's ASGI `send`.
 

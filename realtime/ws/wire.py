@@ -2,9 +2,8 @@
 
 Server-to-client frames are not masked (RFC 6455 section 5.1), so the bytes of a text frame are the
 same for every socket. Through ASGI each socket's `send` would encode the text, build and
-serialise a frame, join buffers and pass the session middleware's wrapper; profiled at 2,000
-sockets that was about 40 % of the ws process's fan-out CPU on top of the unavoidable write
-syscall. For sockets served by uvicorn's `websockets-sansio` protocol (the Procfile's `ws`
+serialise a frame, join buffers and pass the session middleware's wrapper: a large share of the
+ws process's fan-out CPU on top of the unavoidable write syscall (profile: bench/README.md). For sockets served by uvicorn's `websockets-sansio` protocol (the Procfile's `ws`
 process) the hub therefore builds the frame's bytes once and writes them straight to the
 transport, exactly what that protocol's `send` would have written.
 
