@@ -309,6 +309,9 @@ WS_GC_FREEZE_SECONDS = env.float("WS_GC_FREEZE_SECONDS", default=2.0)
 WS_GC_FULL_SECONDS = env.float("WS_GC_FULL_SECONDS", default=600.0)
 # Frames queued behind a socket whose TCP buffer is full before it is closed (it resumes).
 WS_SLOW_SOCKET_BACKLOG = env.int("WS_SLOW_SOCKET_BACKLOG", default=64)
+# The hub's fast path: a frame's bytes written straight to uvicorn's transport (realtime/ws/wire.py);
+# 0 sends every frame through the ASGI send (same frames, more CPU). The live ws tests run both ways.
+WS_FAST_PATHS = env.bool("WS_FAST_PATHS", default=True)
 WS_REDIS_MAX_CONNECTIONS = env.int("WS_REDIS_MAX_CONNECTIONS", default=200)
 
 # --- Live shows (commerce/shows/, realtime/shows/) --------------------------------------------------
