@@ -4,7 +4,6 @@ between Stripe's answer and recording it."""
 import json
 import signal
 import time
-import uuid
 from typing import Any
 
 import pytest
@@ -12,13 +11,13 @@ from django.db.models import Count
 
 from commerce.models import Order, OrderStatus
 from commerce.payments.models import Refund, RefundStatus, SagaStep
-from commerce.payments.services import minting, saga
 from commerce.payments.services.intents import start_payment
-from commerce.payments.services.refunds import CRASH_AFTER_CALL_ENV, line_refund_key
+from commerce.payments.services.refunds import line_refund_key
 from commerce.payments.simulator import event_for_order
+from config.faults import CRASH_AT_ENV
 from realtime.models import OutboxEvent
 from realtime.relay import Relay
-from tests.payments.helpers import outbox, post_webhook
+from tests.payments.helpers import deliver, deliver_paid, mint_outcome, outbox, post_webhook
 from tests.payments.pipeline import run_python, start_manage
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -58,7 +57,9 @@ def test_killed_saga_consumer_loses_no_order_and_advances_none_twice(
         child.wait(30)
         assert child.returncode == -signal.SIGKILL
     else:
-        child = start_manage("consume", "saga", "--batch-size", "1", MINTDROP_CRASH_AFTER_COMMIT="1")
+        child = start_manage(
+            "consume", "saga", "--batch-size", "1", MINTDROP_CRASH_AT="consumer.after_commit"
+        )
         assert child.wait(120) == 137  # died right after committing an effect, before storing its offset
     stopped_at = _paid()
     assert 1 <= stopped_at < count, f"crash was not mid-stream ({stopped_at}/{count} applied)"
@@ -108,21 +109,13 @@ def test_failed_mint_refunds_exactly_once_even_if_the_worker_is_killed(
     order = make_order([("jacket", 2)])
     start_payment(order_id=order.pk)
     order.refresh_from_db()
-    payment = {
-        "order_id": order.pk,
-        "payment_intent_id": order.payment_intent_id,
-        "amount": order.total,
-        "currency": "usd",
-    }
-    saga.apply_payment_succeeded(event_id=uuid.uuid4(), payload=payment)
+    deliver_paid(order)
     request = outbox("nft.mint.requested", key=order.pk)[0].payload
-    minting.apply_mint_failed(
-        event_id=uuid.uuid4(), payload={**request, "reason": "reverted", "tx_hash": None}
-    )
+    deliver("nft.mint.failed", **mint_outcome("nft.mint.failed", request, reason="reverted", tx_hash=None))
     (refund,) = Refund.objects.filter(order=order)
     code = SUBPROCESS_REFUND % str(refund.pk)
 
-    killed = run_python(code, env={CRASH_AFTER_CALL_ENV: "1"})
+    killed = run_python(code, env={CRASH_AT_ENV: "refunds.after_call"})
     assert killed.returncode == 137, killed.stdout + killed.stderr
     refund.refresh_from_db()
     assert (
