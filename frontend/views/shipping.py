@@ -64,7 +64,11 @@ def shipment_action(request: HttpRequest, merchant_id: int, pk: int, action: str
             form = ShipForm(request.POST)
             if not form.is_valid():
                 messages.error(
-                    request, f"Shipment #{pk}: " + " ".join(e for errs in form.errors.values() for e in errs)
+                    request,
+                    f"Shipment #{pk}: "
+                    + " ".join(
+                        str(e["message"]) for errs in form.errors.get_json_data().values() for e in errs
+                    ),
                 )
                 return _back(merchant.pk, ShipmentStatus.PENDING)
             shipments.mark_shipped(

@@ -107,11 +107,9 @@ def test_shipment_events_become_order_frames_with_tracking() -> None:
         "shipment_id": 3, "merchant_id": 1, "buyer_id": 9, "order_id": 7, "redemption_id": None,
         "line_ids": [11], "carrier": "dhl", "tracking_number": "T1", "tracking_url": "https://x.test/T1",
     }  # fmt: skip
-    stream, seq, text = frames.order_frame(Event(type="shipment.shipped", key="7", payload=payload), 42) or (
-        "",
-        0,
-        "",
-    )
+    frame = frames.order_frame(Event(type="shipment.shipped", key="7", payload=payload), 42)
+    assert frame is not None
+    stream, seq, text = frame.stream, frame.seq, frame.text
     assert (stream, seq) == ("order.7", 42)
     assert '"type":"shipment"' in text and '"state":"shipped"' in text and "https://x.test/T1" in text
     assert '"buyer_id"' not in text
