@@ -22,6 +22,12 @@ class ChainRejected(NftError):
     http_status = 502
 
 
+class CallReverted(ChainRejected):
+    """An eth_call reverted (a view refused its arguments, e.g. a token that does not exist)."""
+
+    code = "call_reverted"
+
+
 class SignerNotConfigured(NftError):
     code = "signer_not_configured"
     http_status = 503
