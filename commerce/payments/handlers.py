@@ -1,6 +1,6 @@
 """Consumer group `saga`: the checkout saga. Each handler decodes and calls one service."""
 
-from commerce.payments.services import minting, saga
+from commerce.payments.services import minting, reorgs, saga
 from realtime.events import Event
 from realtime.registry import handles
 
@@ -35,3 +35,8 @@ def on_mint_confirmed(event: Event) -> None:
 @handles(GROUP, "nft.mint.failed")
 def on_mint_failed(event: Event) -> None:
     minting.apply_mint_failed(event_id=event.id, payload=event.payload)
+
+
+@handles(GROUP, "chain.reorg.detected")
+def on_reorg_detected(event: Event) -> None:
+    reorgs.apply_reorg_detected(event_id=event.id, payload=event.payload)

@@ -1,6 +1,7 @@
 """Tables of the chain layer: collections, the transaction manager, blocks, tokens, wallets."""
 
 from nft.models.chain import Block, ChainTransaction, Collection, SenderAccount, TxKind, TxStatus
+from nft.models.redemptions import Redemption, RedemptionStatus
 from nft.models.tokens import Mint, MintStatus, TokenOwnership, TransferLog
 from nft.models.wallets import Claim, ClaimStatus, SiweNonce, Wallet, WalletKind
 
@@ -12,6 +13,8 @@ __all__ = [
     "Collection",
     "Mint",
     "MintStatus",
+    "Redemption",
+    "RedemptionStatus",
     "SenderAccount",
     "SiweNonce",
     "TokenOwnership",

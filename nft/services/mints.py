@@ -11,6 +11,7 @@ from eth_utils import is_address, to_checksum_address
 from nft import contracts
 from nft.errors import InvalidAddress, MintConflict, UnknownCollection
 from nft.keys import signer_account
+from nft.metadata import METADATA_FIELDS
 from nft.models import Collection, Mint, MintStatus, TxKind
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import suggest_fees
@@ -18,18 +19,6 @@ from nft.services.senders import allocate_nonce, ensure_sender, lock_sender
 from nft.services.transactions import crash_point, send_stored, send_transaction, sign_and_store
 
 logger = logging.getLogger(__name__)
-
-METADATA_FIELDS = (
-    "name",
-    "description",
-    "image",
-    "animation_url",
-    "external_url",
-    "attributes",
-    "drop_id",
-    "edition",
-    "serial",
-)
 
 
 def check_address(value: str) -> str:
