@@ -21,7 +21,8 @@ from commerce.services.reopen import reopen_lines_locked
 
 
 def _confirmed_now(line_id: int) -> bool:
-    from nft.models import Mint, MintStatus as ChainMintStatus
+    from nft.models import Mint
+    from nft.models import MintStatus as ChainMintStatus
 
     return Mint.objects.filter(line_id=line_id, status=ChainMintStatus.CONFIRMED).exists()
 
