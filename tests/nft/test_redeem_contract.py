@@ -64,3 +64,27 @@ def test_an_approved_address_redeems_for_the_owner_and_unknown_tokens_revert(
     assert is_redeemed(chain, collection, 9302) is True
     with pytest.raises(CallReverted):
         is_redeemed(chain, collection, 999_999)  # no such token: the view reverts
+
+
+def test_with_the_finalized_setting_a_mint_confirms_when_its_block_is_finalized_not_at_n(
+    chain: ChainClient, collection: Any, settings: Any
+) -> None:
+    from nft.services.confirmer import confirm_blocks
+    from tests.nft.conftest import mine
+
+    settings.CHAIN_CONFIRMATIONS = 2
+    settings.CHAIN_FINALITY = "finalized"
+    mint = request_mint(order_id=93, line_id=9303, collection=collection, to_address=anvil_account(3).address,
+                        token_id=9303)  # fmt: skip
+    send_mint(mint_id=mint.pk)
+    tx_block = int(chain.get_receipt(Mint.objects.get(pk=mint.pk).current_tx.tx_hash)["blockNumber"])  # type: ignore[union-attr,index]
+    mine(chain, 4)
+    confirm_blocks()
+    assert Mint.objects.get(pk=mint.pk).status == MintStatus.SUBMITTED  # 5 deep: enough for N=2, not final
+    finalized = chain.get_block("finalized")
+    assert finalized is not None and int(finalized["number"]) < tx_block
+    while int(chain.get_block("finalized")["number"]) < tx_block:  # type: ignore[index]
+        mine(chain, 8)
+    for _ in range(5):  # the confirmer may need a few rounds to catch up with the blocks mined above
+        confirm_blocks()
+    assert Mint.objects.get(pk=mint.pk).status == MintStatus.CONFIRMED
