@@ -1,5 +1,6 @@
 """Public pages of the chain layer: token metadata (the collection's base URI) and the verify page."""
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -39,3 +40,16 @@ def verify(request: HttpRequest, chain_id: int, contract: str, token_id: str) ->
             request, "nft/verify_unavailable.html", {"message": exc.message}, status=exc.http_status
         )
     return render(request, "nft/verify.html", {"token": token})
+
+
+@login_required
+@require_GET
+def redeem(request: HttpRequest, chain_id: int, contract: str, token_id: str) -> HttpResponse:
+    """The owner's redemption form (shipping address, then the wallet signs or we sign for custody)."""
+    try:
+        token = verify_token(chain_id=chain_id, contract=contract, token_id=selectors.parse_token_id(token_id))
+    except TokenNotFound:
+        raise Http404("no such token") from None
+    except NftError as exc:
+        return render(request, "nft/verify_unavailable.html", {"message": exc.message}, status=exc.http_status)
+    return render(request, "nft/redeem.html", {"token": token})

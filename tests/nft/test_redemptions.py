@@ -71,6 +71,11 @@ def test_custodial_owner_redeems_once_and_the_second_try_is_refused_without_a_tr
     wallet = custodial_wallet(user=user)
     _mint(collection, confirm_until, wallet.address, 9501, PHYGITAL)
     api = _api(user)
+    page_url = f"/redeem/{collection.chain_id}/{collection.address}/9501"
+    assert APIClient().get(page_url).status_code == 302  # log in first
+    web = APIClient()
+    web.force_login(user)
+    assert 'id="redeem"' in web.get(page_url).content.decode()  # the address form
 
     response = api.post("/api/v1/nft/redemptions", _body(collection, 9501), format="json")
     assert response.status_code == 202, response.content
@@ -99,6 +104,7 @@ def test_custodial_owner_redeems_once_and_the_second_try_is_refused_without_a_tr
     assert ChainTransaction.objects.count() == txs_before  # no transaction signed or sent
     assert Redemption.objects.count() == 1 and len(_redeemed_events()) == 1
 
+    assert "already redeemed" in web.get(page_url).content.decode()
     page = APIClient().get(f"/verify/{collection.chain_id}/{collection.address}/9501")
     assert page.status_code == 200
     html = page.content.decode()
