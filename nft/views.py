@@ -47,9 +47,13 @@ def verify(request: HttpRequest, chain_id: int, contract: str, token_id: str) ->
 def redeem(request: HttpRequest, chain_id: int, contract: str, token_id: str) -> HttpResponse:
     """The owner's redemption form (shipping address, then the wallet signs or we sign for custody)."""
     try:
-        token = verify_token(chain_id=chain_id, contract=contract, token_id=selectors.parse_token_id(token_id))
+        token = verify_token(
+            chain_id=chain_id, contract=contract, token_id=selectors.parse_token_id(token_id)
+        )
     except TokenNotFound:
         raise Http404("no such token") from None
     except NftError as exc:
-        return render(request, "nft/verify_unavailable.html", {"message": exc.message}, status=exc.http_status)
+        return render(
+            request, "nft/verify_unavailable.html", {"message": exc.message}, status=exc.http_status
+        )
     return render(request, "nft/redeem.html", {"token": token})
