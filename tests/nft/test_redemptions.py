@@ -209,3 +209,38 @@ def test_bad_requests_are_refused_and_change_nothing(
         "Not redeemable"
         in web.get(f"/verify/{collection.chain_id}/{collection.address}/9504").content.decode()
     )
+
+
+def test_two_concurrent_redeems_of_one_custodial_token_sign_one_transaction(
+    chain: ChainClient, collection: Any, confirm_until: Any, settings: Any
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    settings.CHAIN_CONFIRMATIONS = 1
+    user = get_user_model().objects.create_user("racer", password="pw-123456789")
+    wallet = custodial_wallet(user=user)
+    _mint(collection, confirm_until, wallet.address, 9505, PHYGITAL)
+    barrier = threading.Barrier(2)
+    codes: list[int] = []
+
+    def redeem() -> None:
+        try:
+            barrier.wait(timeout=30)
+            codes.append(
+                _api(user).post("/api/v1/nft/redemptions", _body(collection, 9505), format="json").status_code
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=redeem) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(codes) == [202, 409]
+    assert Redemption.objects.count() == 1
+    assert ChainTransaction.objects.filter(kind="redeem").count() == 1
+    _settle(confirm_until, Redemption.objects.get().pk)
+    assert is_redeemed(chain, collection, 9505) is True and len(_redeemed_events()) == 1
