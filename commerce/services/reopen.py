@@ -8,7 +8,7 @@ The line goes back to `paid` (open) and the order from `fulfilled` to `fulfillin
 from django.utils import timezone
 
 from commerce.errors import InvalidTransition
-from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderStatus
+from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus
 from realtime.outbox import emit
 
 
@@ -39,7 +39,10 @@ def reopen_lines_locked(order: Order, *, line_ids: list[int], reason: str) -> li
     )
     if not moved:
         return []
-    order.lines.filter(pk__in=moved).update(status=LineStatus.PAID)
+    undo: dict[str, object] = {"status": LineStatus.PAID}
+    if any(f.name == "nft_confirmed_at" for f in OrderLine._meta.get_fields()):
+        undo["nft_confirmed_at"] = None  # the NFT part is not delivered any more (per-part completion)
+    order.lines.filter(pk__in=moved).update(**undo)
     if order.status == OrderStatus.FULFILLED:
         if OrderStatus.FULFILLING not in ORDER_TRANSITIONS[order.status]:
             raise InvalidTransition(

@@ -31,6 +31,7 @@ def test_phygital_tokens_get_their_edition_serial_and_are_redeemable(
         "animation_url": "https://cdn.example.test/{sku}.glb",
     }
     product.media_urls = ["https://cdn.example.test/sneaker.jpg"]
+    product.phygital_delivery = "redeem_later"  # token first, the item when the owner redeems it
     product.save()
     drop = make_drop(skus=[shop["sneaker"]], limit=3)
     lines = _paid_lines(drop, shop["sneaker"], make_user(), 2)
