@@ -37,6 +37,8 @@ class Redemption(models.Model):
         "nft.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     tx_hash = hash_field(blank=True, default="")
+    # The shopper-signed bytes (from the node), so a reorg that drops them is answered by re-sending.
+    raw_tx = models.BinaryField(default=b"", blank=True)
     block_number = models.PositiveBigIntegerField(null=True, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -224,11 +224,17 @@ def submit_redemption_tx(*, user: Any, redemption_id: int, tx_hash: str) -> Rede
             problems.append("another chain")
     if problems:
         raise RedemptionTxInvalid("; ".join(problems), details={"tx_hash": tx_hash})
+    raw = client().rpc("eth_getRawTransactionByHash", [tx_hash]) or "0x"
     try:
         with transaction.atomic():
             updated = Redemption.objects.filter(
                 pk=redemption.pk, status=RedemptionStatus.AWAITING_SIGNATURE
-            ).update(status=RedemptionStatus.SUBMITTED, tx_hash=tx_hash, updated_at=timezone.now())
+            ).update(
+                status=RedemptionStatus.SUBMITTED,
+                tx_hash=tx_hash,
+                raw_tx=bytes.fromhex(str(raw)[2:]),
+                updated_at=timezone.now(),
+            )
     except IntegrityError:
         raise RedemptionTxInvalid("this transaction belongs to another redemption") from None
     if not updated:
@@ -270,7 +276,10 @@ def confirm_redemptions(*, limit: int = 100) -> list[int]:
     done = []
     for redemption in pending:
         receipt = c.rpc("eth_getTransactionReceipt", [redemption.tx_hash])
-        if not receipt or int(receipt["blockNumber"], 16) > final:
+        if not receipt:
+            _resend_dropped(redemption)
+            continue
+        if int(receipt["blockNumber"], 16) > final:
             continue
         block = c.get_block(int(receipt["blockNumber"], 16))
         if block is None or "0x" + bytes(block["hash"]).hex() != str(receipt["blockHash"]).lower():
@@ -279,6 +288,24 @@ def confirm_redemptions(*, limit: int = 100) -> list[int]:
         if _settle(redemption, receipt=receipt, log=log):
             done.append(redemption.pk)
     return done
+
+
+def _resend_dropped(redemption: Redemption) -> None:
+    """A shopper-signed redeem not in any block (a reorg dropped it, or a node lost it): send it again.
+
+    Our own custodial transactions are re-sent by the transaction manager. If the owner's wallet
+    has used that nonce for another transaction since, this redeem can never be mined: it fails,
+    and the owner may redeem again.
+    """
+    if redemption.tx_id is not None or not redemption.raw_tx:
+        return
+    outcome = client().send_raw(bytes(redemption.raw_tx))
+    if outcome.status == "nonce_too_low" and client().get_receipt(redemption.tx_hash) is None:
+        Redemption.objects.filter(pk=redemption.pk, status=RedemptionStatus.SUBMITTED).update(
+            status=RedemptionStatus.FAILED,
+            failure_reason="the wallet used this nonce for another transaction",
+            updated_at=timezone.now(),
+        )
 
 
 def _settle(redemption: Redemption, *, receipt: dict[str, Any], log: dict[str, Any] | None) -> bool:

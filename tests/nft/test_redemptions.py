@@ -244,3 +244,36 @@ def test_two_concurrent_redeems_of_one_custodial_token_sign_one_transaction(
     assert ChainTransaction.objects.filter(kind="redeem").count() == 1
     _settle(confirm_until, Redemption.objects.get().pk)
     assert is_redeemed(chain, collection, 9505) is True and len(_redeemed_events()) == 1
+
+
+def test_a_wallet_signed_redeem_dropped_by_a_reorg_is_sent_again_and_confirmed_once(
+    chain: ChainClient, collection: Any, confirm_until: Any, settings: Any
+) -> None:
+    from tests.nft.conftest import mine
+
+    settings.CHAIN_CONFIRMATIONS = 3
+    holder = anvil_account(3)
+    user = get_user_model().objects.create_user("reorged", password="pw-123456789")
+    Wallet.objects.create(user=user, address=holder.address, kind=WalletKind.LINKED)
+    _mint(collection, confirm_until, holder.address, 9506, PHYGITAL)
+    api = _api(user)
+    body = api.post("/api/v1/nft/redemptions", _body(collection, 9506), format="json").json()
+    receipt = send_as(chain, holder, collection.address, contracts.redeem_call(9506))
+    posted = api.post(
+        f"/api/v1/nft/redemptions/{body['id']}/tx", {"tx_hash": receipt["transactionHash"]}, format="json"
+    )
+    assert posted.status_code == 202, posted.content
+    assert confirm_redemptions() == []  # one block deep: not final yet
+
+    chain.rpc("anvil_reorg", [chain.block_number() - receipt["blockNumber"] + 1, []])
+    assert (
+        chain.get_receipt(receipt["transactionHash"]) is None
+        and is_redeemed(chain, collection, 9506) is False
+    )
+
+    assert confirm_redemptions() == []  # no receipt: the stored signed bytes are sent again
+    assert chain.get_receipt(receipt["transactionHash"]) is not None
+    mine(chain, 3)
+    assert confirm_redemptions() == [body["id"]]
+    assert Redemption.objects.get(pk=body["id"]).status == RedemptionStatus.CONFIRMED
+    assert is_redeemed(chain, collection, 9506) is True and len(_redeemed_events()) == 1
