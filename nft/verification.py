@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from nft.errors import CallReverted, TokenNotFound
+from nft.errors import CallReverted, InvalidAddress, TokenNotFound
 from nft.models import Collection, Mint, MintStatus, Redemption, RedemptionStatus
 from nft.services.mints import check_address
 from nft.services.redemptions import chain_owner, chain_redeemed
@@ -31,7 +31,7 @@ def verify_token(*, chain_id: int, contract: str, token_id: int) -> TokenVerific
     """Product, serial, current owner and redemption state of one of our tokens; TokenNotFound else."""
     try:
         address = check_address(contract)
-    except Exception:
+    except InvalidAddress:
         raise TokenNotFound(f"not a contract address: {contract!r}") from None
     collection = Collection.objects.filter(chain_id=chain_id, address=address).first()
     mint = (
