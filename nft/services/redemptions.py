@@ -45,8 +45,10 @@ from nft.models import (
 )
 from nft.services.fees import suggest_fees
 from nft.services.finality import final_block_number
-from nft.services.senders import allocate_nonce, ensure_sender, lock_sender
-from nft.services.transactions import send_transaction, sign_and_store
+from nft.services.locks import lock_sender
+from nft.services.senders import allocate_nonce, ensure_sender
+from nft.services.signing import sign_and_store
+from nft.services.transactions import send_transaction
 from realtime.outbox import emit
 
 logger = logging.getLogger(__name__)
