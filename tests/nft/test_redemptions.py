@@ -272,6 +272,7 @@ def test_a_wallet_signed_redeem_dropped_by_a_reorg_is_sent_again_and_confirmed_o
     )
 
     assert confirm_redemptions() == []  # no receipt: the stored signed bytes are sent again
+    mine(chain, 1)  # (a node that still had them in its pool answers "known" and mines them now)
     assert chain.get_receipt(receipt["transactionHash"]) is not None
     mine(chain, 3)
     assert confirm_redemptions() == [body["id"]]
