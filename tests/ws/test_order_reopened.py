@@ -46,14 +46,6 @@ def test_order_socket_gets_reopened_then_fulfilled_again(live_stack: Processes, 
     buyer, token = make_user("buyer")
     order, line = _delivered_order(shop, buyer)
     url = f"ws://127.0.0.1:{live_stack.port}/ws/orders/{order.pk}/?token={token}"
-    reorg = {
-        "chain_id": 31337,
-        "depth": 4,
-        "fork_block_number": 10,
-        "old_hash": "0x" + "01" * 32,
-        "new_hash": "0x" + "02" * 32,
-        "affected_tx_hashes": [TX],
-    }
 
     async def scenario() -> None:
         watcher = await LiveClient(url).open()
@@ -63,7 +55,9 @@ def test_order_socket_gets_reopened_then_fulfilled_again(live_stack: Processes, 
         await watcher.wait_for(lambda f: f.get("status") == "fulfilled", timeout=60)
 
         def reorg_then_confirm_again() -> None:
-            assert apply_reorg_detected(event_id=uuid.uuid4(), payload=reorg) == [line.pk]
+            assert apply_reorg_detected(
+                event_id=uuid.uuid4(), affected_tx_hashes=[TX], fork_block_number=10, depth=4
+            ) == [line.pk]
             assert Order.objects.get(pk=order.pk).status == OrderStatus.FULFILLING
             assert OrderLine.objects.get(pk=line.pk).status == LineStatus.PAID
             mark_line_fulfilled(line_id=line.pk)  # what nft.mint.confirmed of the re-mined tx does

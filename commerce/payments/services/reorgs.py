@@ -27,9 +27,11 @@ def _confirmed_now(line_id: int) -> bool:
     return Mint.objects.filter(line_id=line_id, status=ChainMintStatus.CONFIRMED).exists()
 
 
-def apply_reorg_detected(*, event_id: UUID, payload: dict[str, object]) -> list[int]:
+def apply_reorg_detected(
+    *, event_id: UUID, affected_tx_hashes: list[str], fork_block_number: int, depth: int
+) -> list[int]:
     """chain.reorg.detected: re-open the lines (and orders) whose confirmed mint the reorg removed."""
-    hashes = [str(h) for h in payload.get("affected_tx_hashes") or []]  # type: ignore[attr-defined]
+    hashes = [h.lower() for h in affected_tx_hashes]
     if not hashes:
         return []
     hit = SagaLine.objects.filter(tx_hash__in=hashes, mint_status=MintStatus.CONFIRMED)
@@ -42,7 +44,7 @@ def apply_reorg_detected(*, event_id: UUID, payload: dict[str, object]) -> list[
             order = lock_order(order_id)
             saga = lock_saga(order_id)
             lines = [line_id for line_id in line_ids if not _confirmed_now(line_id)]
-            reason = f"reorg at block {payload.get('fork_block_number')} removed the mint of line(s) " + (
+            reason = f"reorg at block {fork_block_number} removed the mint of line(s) " + (
                 ", ".join(str(i) for i in lines)
             )
             moved = reopen_lines_locked(order, line_ids=lines, reason=reason) if lines else []
@@ -54,8 +56,8 @@ def apply_reorg_detected(*, event_id: UUID, payload: dict[str, object]) -> list[
                     outcome=StepOutcome.APPLIED if line_id in moved else StepOutcome.IGNORED,
                     event_id=event_id,
                     line_id=line_id,
-                    fork_block_number=payload.get("fork_block_number"),
-                    depth=payload.get("depth"),
+                    fork_block_number=fork_block_number,
+                    depth=depth,
                 )
             if moved:
                 order.refresh_from_db()
