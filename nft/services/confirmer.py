@@ -226,9 +226,9 @@ def _settle(tx: ChainTransaction, confirmations: int) -> None:
             emit_mint_failed(mint, reason=mint.failure_reason, tx_hash=tx.tx_hash)
         mint.save(update_fields=["status", "confirmed_at", "failure_reason", "updated_at"])
     if tx.claim_id is not None and tx.kind == "claim":
-        Claim.objects.filter(pk=tx.claim_id).update(
-            status=ClaimStatus.CONFIRMED if ok else ClaimStatus.FAILED
-        )
+        from nft.services.wallets import settle_claim  # wallets imports the transaction layer
+
+        settle_claim(claim_id=tx.claim_id, ok=ok, tx_hash=tx.tx_hash)
 
 
 def handle_reorg(c: ChainClient, tip: Block) -> dict[str, Any]:
