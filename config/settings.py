@@ -351,4 +351,5 @@ CELERY_BEAT_SCHEDULE["notifications-send-due"] = {
     "task": "notifications.tasks.send_due_emails",
     "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=5.0),
 }
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context.unread")  # type: ignore[index]
 # --- end notifications -----------------------------------------------------------------------------
