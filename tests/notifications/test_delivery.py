@@ -67,7 +67,8 @@ def test_header_injection_in_store_and_product_names_stays_inside_one_header(
     assert "X-Injected" not in headers and "Bcc" not in headers
     assert not summary.get("Bcc") and [t["Address"] for t in summary["To"]] == [order.buyer.email]
     assert summary["From"]["Name"] == f"Evil Shop Bcc: {victim} X-Injected: yes"
-    assert "\nX-Injected" not in raw and "\nBcc:" not in raw
+    header_block = raw.split("\r\n\r\n", 1)[0]
+    assert "\nX-Injected" not in header_block and "\nBcc:" not in header_block
     assert mailpit.to(victim) == []  # nothing went to the injected address
 
 
