@@ -10,7 +10,16 @@ from notifications.services.mailer import redrive
 
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "to_address", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
+    list_display = [
+        "id",
+        "kind",
+        "to_address",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "created_at",
+    ]
     list_filter = ["status", "kind", "category"]
     search_fields = ["to_address", "key", "subject", "message_id"]
     readonly_fields = [f.name for f in OutgoingEmail._meta.fields]

@@ -29,7 +29,7 @@ class PreferencesForm(forms.Form):
 class OutboxPasswordResetForm(PasswordResetForm):
     """Django's reset form, but the mail goes through the notifications outbox (retried, never lost)."""
 
-    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # get_users(): active users with a usable password and this address (case-insensitive).
         # The page answers the same whether or not an account matched (no account enumeration).
         for user in self.get_users(self.cleaned_data["email"]):

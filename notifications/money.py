@@ -1,7 +1,26 @@
 """Amounts in integer minor units shown to people ("USD 30.00")."""
 
 # ISO 4217 currencies without a minor unit (Stripe's list of zero-decimal currencies that we may see).
-_ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"})
+_ZERO_DECIMAL = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
 
 
 def format_money(amount: int, currency: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -19,9 +20,15 @@ from notifications.services import accounts, centre, preferences
 from notifications.services.record import has_verified_email
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (views using it are behind login_required)."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = _user(request)
     email_form = EmailForm(initial={"email": user.email})
     prefs_form = PreferencesForm(opted_out=opted_out_categories(user_id=user.pk))
     if request.method == "POST" and request.POST.get("form") == "email":
@@ -51,9 +58,10 @@ def account(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def resend_verification(request: HttpRequest) -> HttpResponse:
-    if request.user.email:
-        accounts.send_verification(user=request.user)
-        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+    user = _user(request)
+    if user.email:
+        accounts.send_verification(user=user)
+        messages.success(request, f"We sent a new confirmation link to {user.email}.")
     return redirect("notifications:account")
 
 
@@ -63,7 +71,10 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
         user = accounts.verify_email(token=token)
     except NotificationsError as exc:
         return render(
-            request, "notifications/account/link_result.html", {"ok": False, "message": exc.message}, status=400
+            request,
+            "notifications/account/link_result.html",
+            {"ok": False, "message": exc.message},
+            status=400,
         )
     return render(
         request,
@@ -76,8 +87,8 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a page with one button (link scanners only GET); POST: unsubscribe. No login needed."""
-    from notifications.tokens import read_unsubscribe_token
     from notifications.categories import Category
+    from notifications.tokens import read_unsubscribe_token
 
     try:
         if request.method == "POST":
@@ -90,7 +101,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             done = False
     except NotificationsError as exc:
         return render(
-            request, "notifications/account/link_result.html", {"ok": False, "message": exc.message}, status=400
+            request,
+            "notifications/account/link_result.html",
+            {"ok": False, "message": exc.message},
+            status=400,
         )
     label = Category(category).label
     return render(
@@ -105,7 +119,7 @@ def centre_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/centre.html",
-        {"items": list(recent_notifications(user_id=request.user.pk, limit=100))},
+        {"items": list(recent_notifications(user_id=_user(request).pk, limit=100))},
     )
 
 
@@ -118,7 +132,7 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
             return JsonResponse(
                 {"error": {"code": "not_found", "message": "no such notification", "details": {}}}, status=404
             )
-        return JsonResponse({"unread": unread_count(user_id=request.user.pk)})
+        return JsonResponse({"unread": unread_count(user_id=_user(request).pk)})
     return redirect(request.POST.get("next") or "notifications:centre")
 
 

@@ -224,7 +224,9 @@ def _shipment_context(event: Event) -> tuple[Order | None, dict[str, Any]]:
         ids = set(p.get("line_ids") or [])
         ctx.update(_order_context(order))
         ctx["lines"] = [
-            {"title": ln.title, "quantity": ln.quantity} for ln in order.lines.all() if not ids or ln.pk in ids
+            {"title": ln.title, "quantity": ln.quantity}
+            for ln in order.lines.all()
+            if not ids or ln.pk in ids
         ]
     return order, ctx
 
@@ -311,15 +313,16 @@ def wallet_activity(event: Event) -> None:
         context=ctx,
         from_name=settings.NOTIFY_SITE_NAME,
         url="/nfts/",
-        summary=f"Counterparty {p['counterparty']}" if kind_name != "wallet_approval_warning" else
-        f"Operator {p['counterparty']} may move all your tokens of {p['contract']}.",
+        summary=f"Counterparty {p['counterparty']}"
+        if kind_name != "wallet_approval_warning"
+        else f"Operator {p['counterparty']} may move all your tokens of {p['contract']}.",
     )
 
 
 # --- merchants ---------------------------------------------------------------------------------------
 def shipment_created(event: Event) -> None:
     """A new order (or redemption) for the merchant's staff to ship."""
-    order, ctx = _shipment_context(event)
+    _, ctx = _shipment_context(event)
     from commerce.models import Merchant
 
     merchant = Merchant.objects.filter(pk=event.payload["merchant_id"]).first()

@@ -27,7 +27,6 @@ the same Message-ID (derived from the event and the recipient), so it is recogni
 
 import logging
 import smtplib
-import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,8 +41,16 @@ from notifications.models import EmailStatus, OutgoingEmail
 
 log = logging.getLogger(__name__)
 
-# Errors after which trying again can never help (the message itself is refused).
-_PERMANENT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
+
+def is_permanent(exc: BaseException) -> bool:
+    """Trying again can never help: the message is malformed, or the server refused it with a 5xx."""
+    if isinstance(exc, ValueError):  # e.g. BadHeaderError: the row itself is wrong
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    return False
 
 
 @dataclass
@@ -131,9 +138,8 @@ def send_due(*, limit: int | None = None) -> SendReport:
         for row in rows:
             try:
                 connection.send_messages([build_message(row)])
-            except (smtplib.SMTPException, OSError, socket.timeout, ValueError) as exc:
-                permanent = isinstance(exc, _PERMANENT) or isinstance(exc, ValueError)
-                if _mark_failed(row, exc, permanent=permanent):
+            except (TimeoutError, smtplib.SMTPException, OSError, ValueError) as exc:
+                if _mark_failed(row, exc, permanent=is_permanent(exc)):
                     report.dead += 1
                 else:
                     report.failed += 1

@@ -77,9 +77,7 @@ class _Missing(dict[str, str]):
         return "{" + key + "}"
 
 
-def render(
-    spec: Kind, *, user: Any, context: dict[str, Any], unsubscribe: str = ""
-) -> tuple[str, str, str]:
+def render(spec: Kind, *, user: Any, context: dict[str, Any], unsubscribe: str = "") -> tuple[str, str, str]:
     """(subject, text body, html body) of one message."""
     full = {
         "site_name": settings.NOTIFY_SITE_NAME,
@@ -156,21 +154,21 @@ def notify(
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     wrote_email = _insert_once(
         OutgoingEmail(
-                key=key,
-                event_id=event_id,
-                user_id=user_id,
-                kind=spec.name,
-                category=spec.category,
-                from_name=one_line(from_name, max_length=100) or settings.NOTIFY_SITE_NAME,
-                to_address=address,
-                subject=subject,
-                text_body=text,
-                html_body=html,
-                headers=headers,
-                message_id=message_id(
-                    dedupe_key=dedupe_key, user_id=user_id, domain=settings.NOTIFY_MESSAGE_ID_DOMAIN
-                ),
-                next_attempt_at=timezone.now() - timedelta(seconds=1),
+            key=key,
+            event_id=event_id,
+            user_id=user_id,
+            kind=spec.name,
+            category=spec.category,
+            from_name=one_line(from_name, max_length=100) or settings.NOTIFY_SITE_NAME,
+            to_address=address,
+            subject=subject,
+            text_body=text,
+            html_body=html,
+            headers=headers,
+            message_id=message_id(
+                dedupe_key=dedupe_key, user_id=user_id, domain=settings.NOTIFY_MESSAGE_ID_DOMAIN
+            ),
+            next_attempt_at=timezone.now() - timedelta(seconds=1),
         )
     )
     if wrote_email:

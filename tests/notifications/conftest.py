@@ -56,7 +56,11 @@ def make_person() -> Callable[..., User]:
 def store(make_person: Callable[..., User]) -> dict[str, Any]:
     owner = make_person(tag="owner")
     merchant = catalog.create_merchant(name="Maison Test", slug=f"maison-{uuid.uuid4().hex[:6]}", owner=owner)
-    return {"merchant": merchant, "owner": owner, "staff": [m.user for m in MerchantMembership.objects.filter(merchant=merchant)]}
+    return {
+        "merchant": merchant,
+        "owner": owner,
+        "staff": [m.user for m in MerchantMembership.objects.filter(merchant=merchant)],
+    }
 
 
 @pytest.fixture

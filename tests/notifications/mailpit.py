@@ -86,11 +86,16 @@ class PrivateMailpit:
             self.proc = subprocess.Popen(
                 [
                     str(MAILPIT_BIN),
-                    "--smtp", f"127.0.0.1:{self.smtp_port}",
-                    "--listen", f"127.0.0.1:{self.http_port}",
-                    "--database", str(self.db),
-                    "--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check",
-                ],  # fmt: skip
+                    "--smtp",
+                    f"127.0.0.1:{self.smtp_port}",
+                    "--listen",
+                    f"127.0.0.1:{self.http_port}",
+                    "--database",
+                    str(self.db),
+                    "--smtp-auth-accept-any",
+                    "--smtp-auth-allow-insecure",
+                    "--disable-version-check",
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -104,7 +109,9 @@ class PrivateMailpit:
             except OSError:
                 assert self.proc.poll() is None, self.log.read_text()
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"private mailpit did not start: {self.log.read_text()[-2000:]}") from None
+                    raise RuntimeError(
+                        f"private mailpit did not start: {self.log.read_text()[-2000:]}"
+                    ) from None
                 time.sleep(0.2)
 
     def stop(self) -> None:

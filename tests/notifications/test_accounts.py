@@ -107,7 +107,9 @@ def test_password_reset_by_mail_then_the_link_is_single_use_and_forgeries_fail(
     assert user.check_password("Brand-new-pass-42")
 
 
-def test_password_change_is_confirmed_by_mail(make_person: Any, mailpit: MailpitApi, eager_celery: None) -> None:
+def test_password_change_is_confirmed_by_mail(
+    make_person: Any, mailpit: MailpitApi, eager_celery: None
+) -> None:
     user = make_person()
     client = Client()
     client.force_login(user)
@@ -118,7 +120,11 @@ def test_password_change_is_confirmed_by_mail(make_person: Any, mailpit: Mailpit
     assert wrong.status_code == 200 and OutgoingEmail.objects.filter(user=user).count() == 0
     ok = client.post(
         "/account/password/",
-        {"old_password": "pw-12345678", "new_password1": "Another-pass-77", "new_password2": "Another-pass-77"},
+        {
+            "old_password": "pw-12345678",
+            "new_password1": "Another-pass-77",
+            "new_password2": "Another-pass-77",
+        },
     )
     assert ok.status_code == 302
     (summary,) = mailpit.wait_for(user.email)
@@ -150,8 +156,13 @@ def test_account_page_preferences_round_trip(make_person: Any) -> None:
     assert page.status_code == 200 and b"Shipping updates" in page.content
     saved = client.post("/account/", {"form": "preferences", "nft": "on", "wallet": "on"})
     assert saved.status_code == 302
-    assert set(EmailOptOut.objects.filter(user=user).values_list("category", flat=True)) == {"shipping", "merchant"}
-    client.post("/account/", {"form": "preferences", "nft": "on", "wallet": "on", "shipping": "on", "merchant": "on"})
+    assert set(EmailOptOut.objects.filter(user=user).values_list("category", flat=True)) == {
+        "shipping",
+        "merchant",
+    }
+    client.post(
+        "/account/", {"form": "preferences", "nft": "on", "wallet": "on", "shipping": "on", "merchant": "on"}
+    )
     assert not EmailOptOut.objects.filter(user=user).exists()
     bad = client.post("/account/", {"form": "email", "email": "bad\r\nBcc: x@y.z"})
     assert bad.status_code == 200 and b"Enter a valid email address" in bad.content

@@ -65,7 +65,14 @@ def test_badge_socket_counts_unread_live_and_mark_read_updates_it(make_person: A
     key = Token.objects.create(user=user).key
 
     def record(n: int) -> None:
-        handle(handlers.on_wallet_activity, event("wallet.activity_recorded", WALLET.lower(), wallet_payload(user.pk, "transfer_in", log_index=n)))
+        handle(
+            handlers.on_wallet_activity,
+            event(
+                "wallet.activity_recorded",
+                WALLET.lower(),
+                wallet_payload(user.pk, "transfer_in", log_index=n),
+            ),
+        )
 
     async def scenario() -> list[dict[str, Any]]:
         comm = WebsocketCommunicator(application, f"/ws/notifications/?token={key}", headers=[ORIGIN])
@@ -76,7 +83,7 @@ def test_badge_socket_counts_unread_live_and_mark_read_updates_it(make_person: A
         frames.append(await comm.receive_json_from(timeout=10))
         await sync_to_async(record)(2)
         frames.append(await comm.receive_json_from(timeout=10))
-        note = await sync_to_async(lambda: Notification.objects.filter(user=user).order_by("pk").first())()
+        note = await sync_to_async(lambda: Notification.objects.filter(user=user).order_by("pk")[0])()
         client = Client()
         await sync_to_async(client.force_login)(user)
         await sync_to_async(client.post)(f"/notifications/{note.pk}/read/")
@@ -90,7 +97,7 @@ def test_badge_socket_counts_unread_live_and_mark_read_updates_it(make_person: A
     assert [f["unread"] for f in frames] == [0, 1, 2, 1, 0]
     assert frames[1]["latest"]["title"] == "Your wallet received token #7 of our collection"
     # someone else's notification cannot be marked read
-    mine = Notification.objects.filter(user=user).first()
+    mine = Notification.objects.filter(user=user)[0]
     c = Client()
     c.force_login(other)
     denied = c.post(f"/notifications/{mine.pk}/read/", headers={"Accept": "application/json"})
@@ -109,7 +116,14 @@ def test_anonymous_socket_is_closed_4401() -> None:
 
 def test_centre_page_and_header_badge(make_person: Any) -> None:
     user = make_person()
-    handle(handlers.on_wallet_activity, event("wallet.activity_recorded", WALLET.lower(), wallet_payload(user.pk, "approval_for_all", operator_known=False)))
+    handle(
+        handlers.on_wallet_activity,
+        event(
+            "wallet.activity_recorded",
+            WALLET.lower(),
+            wallet_payload(user.pk, "approval_for_all", operator_known=False),
+        ),
+    )
     client = Client()
     client.force_login(user)
     page = client.get("/notifications/")
@@ -122,21 +136,48 @@ def test_wallet_activity_transfers_and_a_warning_only_for_an_unknown_operator(
     make_person: Any, mailpit: MailpitApi, eager_celery: None
 ) -> None:
     user = make_person()
-    handle(handlers.on_wallet_activity, event("wallet.activity_recorded", WALLET.lower(), wallet_payload(user.pk, "approval_for_all", operator_known=True, log_index=1)))
-    handle(handlers.on_wallet_activity, event("wallet.activity_recorded", WALLET.lower(), wallet_payload(user.pk, "approval_revoked", log_index=2)))
+    handle(
+        handlers.on_wallet_activity,
+        event(
+            "wallet.activity_recorded",
+            WALLET.lower(),
+            wallet_payload(user.pk, "approval_for_all", operator_known=True, log_index=1),
+        ),
+    )
+    handle(
+        handlers.on_wallet_activity,
+        event(
+            "wallet.activity_recorded",
+            WALLET.lower(),
+            wallet_payload(user.pk, "approval_revoked", log_index=2),
+        ),
+    )
     assert not Notification.objects.filter(user=user).exists()
-    warn = event("wallet.activity_recorded", WALLET.lower(), wallet_payload(user.pk, "approval_for_all", operator_known=False, log_index=3))
+    warn = event(
+        "wallet.activity_recorded",
+        WALLET.lower(),
+        wallet_payload(user.pk, "approval_for_all", operator_known=False, log_index=3),
+    )
     handle(handlers.on_wallet_activity, warn)
     handle(handlers.on_wallet_activity, warn)
-    handle(handlers.on_wallet_activity, event("wallet.activity_recorded", WALLET.lower(), wallet_payload(user.pk, "transfer_out", log_index=4)))
+    handle(
+        handlers.on_wallet_activity,
+        event(
+            "wallet.activity_recorded", WALLET.lower(), wallet_payload(user.pk, "transfer_out", log_index=4)
+        ),
+    )
     found = {m["Subject"]: m for m in mailpit.wait_for(user.email, count=2)}
     assert set(found) == {
         "Warning: your wallet approved an unknown operator for all its tokens",
         "token #7 of our collection left your wallet",
     }
-    text = mailpit.message(found["Warning: your wallet approved an unknown operator for all its tokens"]["ID"])["Text"]
+    text = mailpit.message(
+        found["Warning: your wallet approved an unknown operator for all its tokens"]["ID"]
+    )["Text"]
     assert text.startswith("WARNING") and OPERATOR in text
-    warning_headers = mailpit.headers(found["Warning: your wallet approved an unknown operator for all its tokens"]["ID"])
+    warning_headers = mailpit.headers(
+        found["Warning: your wallet approved an unknown operator for all its tokens"]["ID"]
+    )
     assert "List-Unsubscribe" not in warning_headers  # security mail cannot be turned off
     assert Notification.objects.get(user=user, kind="wallet_approval_warning").warning
 
@@ -153,22 +194,71 @@ def test_merchant_staff_each_get_new_order_sold_out_and_show_live(
     created = event(
         "shipment.created",
         str(order.pk),
-        {"shipment_id": 5, "merchant_id": order.merchant_id, "buyer_id": order.buyer_id, "order_id": order.pk, "redemption_id": None, "line_ids": [line.pk]},
+        {
+            "shipment_id": 5,
+            "merchant_id": order.merchant_id,
+            "buyer_id": order.buyer_id,
+            "order_id": order.pk,
+            "redemption_id": None,
+            "line_ids": [line.pk],
+        },
     )
     handle(handlers.on_shipment_created, created)
     handle(handlers.on_shipment_created, created)  # redelivered
-    sold_out = event("inventory.sold_out", str(order.drop_id), {"drop_id": order.drop_id, "sku_id": line.sku_id, "offered": 10, "reserved": 2, "sold": 8, "available": 0})
+    sold_out = event(
+        "inventory.sold_out",
+        str(order.drop_id),
+        {
+            "drop_id": order.drop_id,
+            "sku_id": line.sku_id,
+            "offered": 10,
+            "reserved": 2,
+            "sold": 8,
+            "available": 0,
+        },
+    )
     handle(handlers.on_sold_out, sold_out)
-    show = Show.objects.create(merchant=store["merchant"], title="Friday live", playback_url="https://example.test/v.m3u8", scheduled_at=timezone.now())
-    handle(handlers.on_show_state_changed, event("show.state_changed", str(show.pk), {"show_id": show.pk, "merchant_id": store["merchant"].pk, "from_state": "scheduled", "to_state": "live"}))
-    handle(handlers.on_show_state_changed, event("show.state_changed", str(show.pk), {"show_id": show.pk, "merchant_id": store["merchant"].pk, "from_state": "live", "to_state": "ended"}))
+    show = Show.objects.create(
+        merchant=store["merchant"],
+        title="Friday live",
+        playback_url="https://example.test/v.m3u8",
+        scheduled_at=timezone.now(),
+    )
+    handle(
+        handlers.on_show_state_changed,
+        event(
+            "show.state_changed",
+            str(show.pk),
+            {
+                "show_id": show.pk,
+                "merchant_id": store["merchant"].pk,
+                "from_state": "scheduled",
+                "to_state": "live",
+            },
+        ),
+    )
+    handle(
+        handlers.on_show_state_changed,
+        event(
+            "show.state_changed",
+            str(show.pk),
+            {
+                "show_id": show.pk,
+                "merchant_id": store["merchant"].pk,
+                "from_state": "live",
+                "to_state": "ended",
+            },
+        ),
+    )
     for person in (store["owner"], staff):
         subjects = sorted(m["Subject"] for m in mailpit.wait_for(person.email, count=3))
-        assert subjects == sorted([
-            f"New order #{order.pk} to ship",
-            f"Sold out: Wool scarf {line.sku.code} in Autumn drop",
-            "Your show Friday live is live",
-        ]), subjects
+        assert subjects == sorted(
+            [
+                f"New order #{order.pk} to ship",
+                f"Sold out: Wool scarf {line.sku.code} in Autumn drop",
+                "Your show Friday live is live",
+            ]
+        ), subjects
     assert OutgoingEmail.objects.filter(kind="merchant_new_order").count() == 2  # one per staff member
     new_order = next(m for m in mailpit.to(staff.email) if m["Subject"].startswith("New order"))
     assert "2 x Wool scarf" in mailpit.message(new_order["ID"])["Text"]
@@ -183,16 +273,27 @@ def test_claim_completed_is_emitted_by_the_claim_service_and_announced_once(
 
     user = make_person()
     collection = Collection.objects.create(
-        chain_id=31337, address=CONTRACT, name="C", symbol="C", base_uri="", royalty_receiver=WALLET, royalty_bps=0, deployer=WALLET
+        chain_id=31337,
+        address=CONTRACT,
+        name="C",
+        symbol="C",
+        base_uri="",
+        royalty_receiver=WALLET,
+        royalty_bps=0,
+        deployer=WALLET,
     )
-    claim = Claim.objects.create(user=user, collection=collection, token_id=7, from_address=OPERATOR, to_address=WALLET)
+    claim = Claim.objects.create(
+        user=user, collection=collection, token_id=7, from_address=OPERATOR, to_address=WALLET
+    )
     with transaction.atomic():
         settle_claim(claim_id=claim.pk, ok=True, tx_hash="0x" + "cd" * 32)
         settle_claim(claim_id=claim.pk, ok=True, tx_hash="0x" + "cd" * 32)  # already final: no second event
     (row,) = OutboxEvent.objects.filter(type="nft.claim.completed")
     ev = Event(type=row.type, key=row.aggregateid, payload=row.payload, id=row.id)
     handle(handlers.on_claim_completed, ev)
-    handle(handlers.on_claim_completed, Event(type=row.type, key=row.aggregateid, payload=row.payload))  # re-emitted (reorg)
+    handle(
+        handlers.on_claim_completed, Event(type=row.type, key=row.aggregateid, payload=row.payload)
+    )  # re-emitted (reorg)
     (summary,) = mailpit.wait_for(user.email)
     assert summary["Subject"] == "Your claim of token #7 is complete"
     assert WALLET in mailpit.message(summary["ID"])["Text"]

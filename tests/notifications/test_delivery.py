@@ -2,6 +2,7 @@
 header injection refused, retries while the SMTP server is down, dead letters."""
 
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def test_smtp_down_then_back_sends_exactly_once_with_backoff(
         row = OutgoingEmail.objects.get(to_address=order.buyer.email)
         assert row.status == EmailStatus.PENDING and row.attempts == 1
         assert "Connection refused" in row.last_error or "Errno" in row.last_error
-        assert row.next_attempt_at > timezone.now() - timezone.timedelta(seconds=1)
+        assert row.next_attempt_at > timezone.now() - timedelta(seconds=1)
         assert send_due().claimed == 0  # not due yet: backoff
         server.start()  # same database file: whatever it had is still there
         _wait_due(row.pk)

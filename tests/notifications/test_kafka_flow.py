@@ -63,10 +63,15 @@ def nft_store(settings: Any, store: dict[str, Any], eager_celery: None) -> Itera
     settings.NFT_SIGNER_PRIVATE_KEY = "0x" + bytes(account.key).hex()
     settings.CHAIN_CONFIRMATIONS = 2
     settings.EXPLORER_TX_URL = "https://explorer.example/tx/{tx_hash}?chain={chain_id}"
-    onchain = deploy_collection(name="Wearables", symbol="WEAR", royalty_receiver=account.address, royalty_bps=0)
+    onchain = deploy_collection(
+        name="Wearables", symbol="WEAR", royalty_receiver=account.address, royalty_bps=0
+    )
     merchant = store["merchant"]
     collection = catalog.create_collection(
-        merchant_id=merchant.pk, name="Wearables", chain_id=settings.CHAIN_ID, contract_address=onchain.address
+        merchant_id=merchant.pk,
+        name="Wearables",
+        chain_id=settings.CHAIN_ID,
+        contract_address=onchain.address,
     )
     product = catalog.create_product(
         merchant_id=merchant.pk,
@@ -109,7 +114,9 @@ def test_real_purchase_sends_receipt_and_minted_then_shipped(
     assert checkout.status_code == 201, checkout.content
     order_id = checkout.json()["id"]
     assert api.post(f"/api/v1/orders/{order_id}/pay/").status_code == 200
-    confirmed = api.post(f"/api/v1/orders/{order_id}/pay/demo-confirm/", {"outcome": "succeeded"}, format="json")
+    confirmed = api.post(
+        f"/api/v1/orders/{order_id}/pay/demo-confirm/", {"outcome": "succeeded"}, format="json"
+    )
     assert confirmed.status_code == 202, confirmed.content
 
     chain = chain_client()
@@ -147,7 +154,9 @@ def test_real_purchase_sends_receipt_and_minted_then_shipped(
                 },
             )
         running.until(
-            lambda: OutgoingEmail.objects.filter(user=buyer, kind="shipped", status=EmailStatus.SENT).exists(),
+            lambda: OutgoingEmail.objects.filter(
+                user=buyer, kind="shipped", status=EmailStatus.SENT
+            ).exists(),
             what="shipped e-mail sent",
         )
 
@@ -183,7 +192,9 @@ def test_real_purchase_sends_receipt_and_minted_then_shipped(
     assert "1 x Aurora jacket (wearable)" in shipped["Text"]
 
     # The in-app centre has the same three, unread.
-    kinds = sorted(Notification.objects.filter(user=buyer, read_at__isnull=True).values_list("kind", flat=True))
+    kinds = sorted(
+        Notification.objects.filter(user=buyer, read_at__isnull=True).values_list("kind", flat=True)
+    )
     assert kinds == ["minted", "receipt", "shipped"]
     # One message per (event, recipient): nothing else went to the buyer.
     assert OutgoingEmail.objects.filter(user=buyer).count() == 3
@@ -200,7 +211,9 @@ def test_mailpit_down_mid_run_then_back_and_triple_delivery_send_exactly_once(
         with pipeline("notify") as running:
             server.stop()  # mid-run: the consumer is up, the mail server is not
             with transaction.atomic():
-                emitted = emit(type="order.paid", key=order.pk, payload=order_event("order.paid", order).payload)
+                emitted = emit(
+                    type="order.paid", key=order.pk, payload=order_event("order.paid", order).payload
+                )
             running.until(
                 lambda: OutgoingEmail.objects.filter(event_id=emitted.id, attempts__gte=1).exists(),
                 what="a first (failed) attempt",
@@ -212,7 +225,10 @@ def test_mailpit_down_mid_run_then_back_and_triple_delivery_send_exactly_once(
             producer = Producer(producer_config())
             for _ in range(2):
                 producer.produce(
-                    published.topic(), value=published.value(), key=published.key(), headers=published.headers()
+                    published.topic() or "",
+                    value=published.value(),
+                    key=published.key(),
+                    headers=published.headers(),
                 )
             producer.flush(10)
             running.until(
@@ -257,9 +273,7 @@ def test_opted_out_category_sends_nothing_but_the_receipt_goes_and_unsubscribe_w
         with transaction.atomic():
             emit(type="order.paid", key=order.pk, payload=order_event("order.paid", order).payload)
             emit(type="shipment.shipped", key=order.pk, payload=shipped_payload)
-        running.until(
-            lambda: Notification.objects.filter(user=buyer).count() == 2, what="both handled"
-        )
+        running.until(lambda: Notification.objects.filter(user=buyer).count() == 2, what="both handled")
         found = mailpit.wait_for(buyer.email)
     assert [m["Subject"] for m in found] == [f"Your receipt for order #{order.pk} at Maison Test"]
     assert not OutgoingEmail.objects.filter(user=buyer, kind="shipped").exists()
@@ -269,8 +283,19 @@ def test_opted_out_category_sends_nothing_but_the_receipt_goes_and_unsubscribe_w
     order2 = placed_order(buyer=other)
     with pipeline("notify") as running:
         with transaction.atomic():
-            emit(type="shipment.delivered", key=order2.pk, payload={k: v for k, v in {**shipped_payload, "buyer_id": other.pk, "order_id": order2.pk}.items() if k not in ("carrier", "tracking_number", "tracking_url")})
-        running.until(lambda: OutgoingEmail.objects.filter(user=other, status=EmailStatus.SENT).exists(), what="delivered sent")
+            emit(
+                type="shipment.delivered",
+                key=order2.pk,
+                payload={
+                    k: v
+                    for k, v in {**shipped_payload, "buyer_id": other.pk, "order_id": order2.pk}.items()
+                    if k not in ("carrier", "tracking_number", "tracking_url")
+                },
+            )
+        running.until(
+            lambda: OutgoingEmail.objects.filter(user=other, status=EmailStatus.SENT).exists(),
+            what="delivered sent",
+        )
     (delivered,) = mailpit.wait_for(other.email)
     headers = mailpit.headers(delivered["ID"])
     (link,) = re.findall(r"<(http[^>]+)>", headers["List-Unsubscribe"][0])
