@@ -10,7 +10,6 @@ import hashlib
 import re
 import unicodedata
 from email.utils import formataddr
-from uuid import UUID
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
@@ -31,8 +30,3 @@ def message_id(*, dedupe_key: str, user_id: int | None, domain: str) -> str:
     """A Message-ID derived from (event, recipient): the same message re-sent carries the same id."""
     digest = hashlib.sha256(f"{dedupe_key}:{user_id}".encode()).hexdigest()[:32]
     return f"<{digest}@{one_line(domain, max_length=100)}>"
-
-
-def event_message_id(*, event_id: UUID, user_id: int, domain: str) -> str:
-    """Message-ID for an event's mail to a user."""
-    return message_id(dedupe_key=str(event_id), user_id=user_id, domain=domain)

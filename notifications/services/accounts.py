@@ -60,6 +60,14 @@ def verify_email(*, token: str) -> Any:
     return user
 
 
+def mark_verified(*, user: Any) -> None:
+    """Record the user's current address as confirmed (demo data, admin); no-op without an address."""
+    if user.email:
+        VerifiedEmail.objects.update_or_create(
+            user=user, defaults={"email": user.email, "verified_at": timezone.now()}
+        )
+
+
 @transaction.atomic
 def change_email(*, user: Any, email: str) -> Recorded | None:
     """Set a new address (unverified until its link is opened) and mail the link; None if unchanged."""

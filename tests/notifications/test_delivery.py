@@ -133,3 +133,56 @@ def _wait_due(pk: int, timeout: float = 30.0) -> None:
     while OutgoingEmail.objects.filter(pk=pk, next_attempt_at__gt=timezone.now()).exists():
         assert time.monotonic() < deadline, "row never became due"
         time.sleep(0.05)
+
+
+def test_a_sender_that_dies_after_the_smtp_ok_causes_one_resend_with_the_same_message_id(
+    placed_order: Any, tmp_path: Path, settings: Any
+) -> None:
+    """The documented window of the guarantee: the server said 250 OK, the sender died before
+    recording it. The row's lease runs out, the next sweep sends it again: exactly one extra copy,
+    recognisable by its Message-ID; after that the row is sent and nothing more goes out."""
+    import subprocess
+    import sys
+
+    from tests.payments.pipeline import child_env
+
+    server = PrivateMailpit(tmp_path).start()
+    try:
+        order = placed_order()
+        deliver(order_event("order.paid", order))
+        crashing_sender = (
+            "import os\n"
+            "from django.core.mail import get_connection\n"
+            "from notifications.services.mailer import build_message, claim_due\n"
+            "(row,) = claim_due(limit=1)\n"
+            "get_connection().send_messages([build_message(row)])\n"
+            "os._exit(137)  # killed after the server accepted the message, before marking it sent\n"
+        )
+        env = {
+            **child_env(),
+            "EMAIL_PORT": str(server.smtp_port),
+            "NOTIFY_SEND_LEASE_SECONDS": "0.5",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+        died = subprocess.run(
+            [sys.executable, "-c", "import django; django.setup()\n" + crashing_sender],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert died.returncode == 137, died.stderr
+        row = OutgoingEmail.objects.get(to_address=order.buyer.email)
+        assert row.status == EmailStatus.PENDING and row.attempts == 1
+        settings.EMAIL_PORT = server.smtp_port
+        _wait_due(row.pk)
+        assert send_due().sent == 1
+        assert send_due().claimed == 0
+        copies = server.api.wait_for(order.buyer.email, count=2)
+        assert len(copies) == 2
+        assert {c["MessageID"] for c in copies} == {row.message_id.strip("<>")}
+        row.refresh_from_db()
+        assert row.status == EmailStatus.SENT and row.attempts == 2
+    finally:
+        server.stop()
