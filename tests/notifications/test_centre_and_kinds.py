@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -91,6 +91,7 @@ def test_badge_socket_counts_unread_live_and_mark_read_updates_it(make_person: A
         await sync_to_async(client.post)("/notifications/read-all/")
         frames.append(await comm.receive_json_from(timeout=10))
         await comm.disconnect()
+        await sync_to_async(lambda: connection.close())()  # the helper thread's session, before the DB is dropped
         return frames
 
     frames = asyncio.run(scenario())
