@@ -91,7 +91,8 @@ def test_badge_socket_counts_unread_live_and_mark_read_updates_it(make_person: A
         await sync_to_async(client.post)("/notifications/read-all/")
         frames.append(await comm.receive_json_from(timeout=10))
         await comm.disconnect()
-        await sync_to_async(lambda: connection.close())()  # the helper thread's session, before the DB is dropped
+        # close the helper thread's session, before the test database is dropped
+        await sync_to_async(lambda: connection.close())()
         return frames
 
     frames = asyncio.run(scenario())
