@@ -9,11 +9,13 @@ there the key names the fact, so the buyer still gets one message.
 """
 
 import logging
+from dataclasses import fields
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from commerce.addresses import ShippingAddress
 from commerce.models import Drop, MerchantMembership, Order, Sku
 from notifications.money import format_money
 from notifications.services.record import notify, site_url
@@ -35,16 +37,19 @@ def _order(order_id: int | None) -> Order | None:
 
 
 def _shipping_address(order: Order) -> list[str]:
-    """The address snapshot stored on the order at checkout (a dict), as lines; [] if there is none.
+    """The address snapshot stored on the order at checkout, as label lines; [] if there is none.
 
-    Read defensively: older orders (and orders of digital goods) have no address at all.
+    Read defensively: orders from before the address field (and orders of digital goods) have
+    none, and a snapshot is printed through `commerce.addresses.ShippingAddress.lines()`.
     """
     snapshot = getattr(order, "shipping_address", None)
     if not isinstance(snapshot, dict) or not snapshot:
         return []
-    keys = ("name", "line1", "line2", "postal_code", "city", "region", "country")
-    lines = [str(snapshot[k]) for k in keys if snapshot.get(k)]
-    return lines or [str(v) for v in snapshot.values() if isinstance(v, str) and v]
+    known = {f.name for f in fields(ShippingAddress)}
+    try:
+        return ShippingAddress(**{k: str(v) for k, v in snapshot.items() if k in known and v}).lines()
+    except TypeError:  # a required part is missing: print what there is
+        return [str(v) for v in snapshot.values() if isinstance(v, str) and v]
 
 
 def _order_context(order: Order) -> dict[str, Any]:

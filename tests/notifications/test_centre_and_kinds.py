@@ -300,3 +300,68 @@ def test_claim_completed_is_emitted_by_the_claim_service_and_announced_once(
     assert summary["Subject"] == "Your claim of token #7 is complete"
     assert WALLET in mailpit.message(summary["ID"])["Text"]
     _ = json
+
+
+def test_payment_failed_and_a_refund_reported_twice_give_one_message_each(
+    placed_order: Any, mailpit: MailpitApi, eager_celery: None
+) -> None:
+    order = placed_order(title="Felt hat", price=1200, quantity=1)
+    failed = {
+        "order_id": order.pk,
+        "payment_intent_id": "pi_1",
+        "amount": 1200,
+        "currency": "usd",
+        "failure_message": "Your card was declined.",
+    }
+    handle(handlers.on_payment_failed, event("payment.failed", str(order.pk), failed))
+    refund = {
+        "order_id": order.pk,
+        "payment_intent_id": "pi_1",
+        "refund_id": "re_42",
+        "amount": 1200,
+        "currency": "usd",
+        "line_id": order.lines.get().pk,
+        "reason": "mint_failed",
+    }
+    # our own refund call and Stripe's webhook both report re_42: two events, one refund
+    handle(handlers.on_payment_refunded, event("payment.refunded", str(order.pk), refund))
+    handle(
+        handlers.on_payment_refunded,
+        event("payment.refunded", str(order.pk), {**refund, "stripe_event_id": "evt_9"}),
+    )
+    found = {m["Subject"]: m for m in mailpit.wait_for(order.buyer.email, count=2)}
+    assert set(found) == {
+        f"Payment for order #{order.pk} did not go through",
+        f"Refund of USD 12.00 for order #{order.pk}",
+    }
+    text = mailpit.message(found[f"Payment for order #{order.pk} did not go through"]["ID"])["Text"]
+    assert "Your bank said: Your card was declined." in text and f"/orders/{order.pk}/pay/" in text
+    refund_text = mailpit.message(found[f"Refund of USD 12.00 for order #{order.pk}"]["ID"])["Text"]
+    assert "refunded USD 12.00 for order" in refund_text and "(Felt hat)" in refund_text
+    assert OutgoingEmail.objects.filter(user=order.buyer).count() == 2
+
+
+def test_receipt_reads_the_shipping_address_snapshot_when_the_order_has_one() -> None:
+    from types import SimpleNamespace
+
+    from notifications.services.events import _shipping_address
+
+    with_address: Any = SimpleNamespace(
+        shipping_address={
+            "name": "Ada Lovelace",
+            "line1": "12 St James's Sq",
+            "line2": "",
+            "postal_code": "SW1Y 4JH",
+            "city": "London",
+            "country": "GB",
+        }
+    )
+    assert _shipping_address(with_address) == [
+        "Ada Lovelace",
+        "12 St James's Sq",
+        "SW1Y 4JH London",
+        "GB",
+    ]
+    before_h4: Any = SimpleNamespace()  # an order from before the address field
+    assert _shipping_address(before_h4) == []
+    assert _shipping_address(SimpleNamespace(shipping_address=None)) == []  # type: ignore[arg-type]
