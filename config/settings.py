@@ -353,3 +353,8 @@ CELERY_BEAT_SCHEDULE["notifications-send-due"] = {
 }
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context.unread")  # type: ignore[index]
 # --- end notifications -----------------------------------------------------------------------------
+
+# Fault injection (config/faults.py): crash tests arm named crash points in the child processes
+# they kill (MINTDROP_CRASH_AT). Arming is ignored unless this is on, and only the test run turns
+# it on (tests/conftest.py). Never set it anywhere else.
+FAULT_INJECTION_ENABLED = env.bool("MINTDROP_FAULT_INJECTION", default=False)
