@@ -215,7 +215,12 @@ def test_mailpit_down_mid_run_then_back_and_triple_delivery_send_exactly_once(
                     type="order.paid", key=order.pk, payload=order_event("order.paid", order).payload
                 )
             running.until(
-                lambda: OutgoingEmail.objects.filter(event_id=emitted.id, attempts__gte=1).exists(),
+                # attempts counts at claim time; the error is written once the SMTP connect failed
+                lambda: (
+                    OutgoingEmail.objects.filter(event_id=emitted.id, attempts__gte=1)
+                    .exclude(last_error="")
+                    .exists()
+                ),
                 what="a first (failed) attempt",
             )
             row = OutgoingEmail.objects.get(event_id=emitted.id)
