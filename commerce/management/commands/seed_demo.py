@@ -106,6 +106,10 @@ def _user(username: str, *, staff: bool = False) -> User:
     user.is_staff = user.is_staff or staff
     user.save()
     Token.objects.get_or_create(user=user)
+    # Demo addresses count as confirmed, so the demo's receipts and updates show up in Mailpit.
+    from notifications.services.accounts import mark_verified
+
+    mark_verified(user=user)
     return user
 
 
