@@ -79,8 +79,8 @@ VISOR_BOXES = [
 ]
 # model file stem -> (name, boxes, base colour, emissive colour)
 MODELS: dict[str, tuple[str, list[Any], list[float], list[float]]] = {
-    "neon-jacket": ("Neon jacket", JACKET_BOXES, [0.0, 0.9, 1.0, 1.0], [0.9, 0.1, 0.85]),
-    "holo-visor": ("Holo visor", VISOR_BOXES, [0.6, 0.4, 1.0, 1.0], [0.2, 0.8, 1.0]),
+    "neon-jacket": ("Neon jacket", JACKET_BOXES, [0.0, 0.55, 0.75, 1.0], [0.0, 0.18, 0.25]),
+    "holo-visor": ("Holo visor", VISOR_BOXES, [0.45, 0.2, 0.85, 1.0], [0.12, 0.05, 0.3]),
 }
 # Per face: normal and the 4 corners as signs of the half sizes (counter-clockwise seen from outside).
 FACES = [
