@@ -67,7 +67,8 @@ class PageProblems:
     """Listens to one page; `problems` lists everything that went wrong while `recording`."""
 
     def __init__(self, page: Any) -> None:
-        self.page, self.recording, self.problems = page, True, []
+        self.page, self.recording = page, True
+        self.problems: list[str] = []
         page.add_init_script(IMG_ERRORS_SCRIPT)
         page.on("requestfailed", lambda r: self._add(f"request failed: {r.url} ({r.failure})"))
         page.on("response", lambda r: self._add(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
@@ -141,6 +142,7 @@ def _seed_demo(stack: Stack) -> dict[str, Any]:
         "upcoming": Drop.objects.get(merchant=merchant, state=DropState.SCHEDULED),
         "products": list(Product.objects.filter(merchant=merchant).order_by("pk")),
         "show": Show.objects.get(merchant=merchant, state=ShowState.LIVE),
+        "upcoming_show": Show.objects.get(merchant=merchant, state=ShowState.SCHEDULED),
         "order": order,
     }
 
@@ -188,6 +190,7 @@ def test_demo_pages_have_no_broken_images_or_failed_requests(
         ("drop-upcoming", f"/drops/{demo['upcoming'].pk}/", {}),
         ("shows", "/shows/", {}),
         ("show-watch", f"/shows/{demo['show'].pk}/", {"ready": "#show-player[data-ready=true]"}),
+        ("show-upcoming", f"/shows/{demo['upcoming_show'].pk}/", {}),
         *[(f"product-{p.pk}", f"/products/{p.pk}/", {"model": p.pk == jacket.pk}) for p in demo["products"]],
     ]
     merchant = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -198,6 +201,7 @@ def test_demo_pages_have_no_broken_images_or_failed_requests(
         ("console-order", f"/console/{m}/orders/{demo['order'].pk}/", {}),
         ("console-shows", f"/console/{m}/shows/", {}),
         ("console-show-form", f"/console/{m}/shows/new/", {}),
+        ("console-show-edit", f"/console/{m}/shows/{demo['upcoming_show'].pk}/edit/", {}),
         (
             "show-host",
             f"/console/{m}/shows/{demo['show'].pk}/",
