@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Case, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -31,7 +32,8 @@ def _show(merchant_id: int, pk: int) -> Show:
 def show_list(request: HttpRequest, merchant_id: int) -> HttpResponse:
     """Every show of the merchant, upcoming and live first."""
     merchant = _merchant(request, merchant_id)
-    shows = Show.objects.filter(merchant=merchant).order_by("state", "-scheduled_at")[:100]
+    rank = Case(When(state=ShowState.LIVE, then=0), When(state=ShowState.SCHEDULED, then=1), default=2)
+    shows = Show.objects.filter(merchant=merchant).order_by(rank, "-scheduled_at", "-pk")[:100]
     return render(request, "frontend/console/shows.html", {"merchant": merchant, "shows": shows})
 
 

@@ -134,6 +134,8 @@ def test_scheduled_show_can_be_rescheduled_and_cancelled_but_a_live_one_cannot(s
     live.refresh_from_db()
     assert (live.title, live.state) == ("On air", ShowState.LIVE)
     assert owner.get(f"/console/{merchant.pk}/shows/{live.pk}/").status_code == 200  # the host console
+    listing = owner.get(base).content.decode()  # live first, then upcoming, ended last
+    assert listing.index(f'data-show-row="{live.pk}"') < listing.index(f'data-show-row="{show.pk}"')
 
 
 def test_update_show_service_refuses_a_live_show(shops: dict[str, Any]) -> None:
