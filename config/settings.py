@@ -319,3 +319,8 @@ SHOWS_SERVE_MEDIA = env.bool("SHOWS_SERVE_MEDIA", default=True)  # off behind a 
 # hls.js comes from its npm package (frontend/shows/finders.py), like the frontend's vendored files.
 STATICFILES_FINDERS = [*STATICFILES_FINDERS, "frontend.shows.finders.ShowAssetsFinder"]
 # --- end live shows --------------------------------------------------------------------------------
+
+# Fault injection (config/faults.py): crash tests arm named crash points in the child processes
+# they kill (MINTDROP_CRASH_AT). Arming is ignored unless this is on, and only the test run turns
+# it on (tests/conftest.py). Never set it anywhere else.
+FAULT_INJECTION_ENABLED = env.bool("MINTDROP_FAULT_INJECTION", default=False)

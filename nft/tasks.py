@@ -22,16 +22,24 @@ def send_mint(self: object, mint_id: int) -> None:
 
 @shared_task
 def rebroadcast_pending() -> int:
+    """Re-send stored transactions not yet in a block; the mints of dropped ones are signed afresh."""
+    from nft.services.mints import resend_dropped_mints
     from nft.services.transactions import rebroadcast_pending as do
 
-    return do()
+    sent = do()
+    resend_dropped_mints()  # the manager only reports a drop; the mint layer re-sends
+    return sent
 
 
 @shared_task
 def replace_stuck() -> int:
+    """Replace transactions stuck on fees; the mints of dropped ones are signed afresh."""
+    from nft.services.mints import resend_dropped_mints
     from nft.services.transactions import replace_stuck as do
 
-    return len(do())
+    replaced = do()
+    resend_dropped_mints()
+    return len(replaced)
 
 
 @shared_task

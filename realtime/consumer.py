@@ -13,13 +13,12 @@ fails, the batch rolls back and is replayed one message per transaction: retriab
 and retry, anything else (or retries exhausted) dead-letters that one message and moves on, so a
 poison message never blocks its partition. SIGTERM finishes the current batch, commits, closes.
 
-Test-only hook: with MINTDROP_CRASH_AFTER_COMMIT=1 in the environment the runner calls
-`os._exit(137)` right after the first database commit of an effect, before storing its offset,
-to prove that a redelivered event has one effect. Never set it in production.
+Test-only hook: the crash point "consumer.after_commit" (config/faults.py) exits right after the
+first database commit of an effect, before storing its offset, to prove that a redelivered event
+has one effect. It cannot be armed outside the test settings.
 """
 
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -29,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.utils import InterfaceError, OperationalError
 
+from config.faults import crash_point
 from realtime import registry
 from realtime.consumer_decode import Decoded, decode_message
 from realtime.deadletter import REDRIVE_GROUP_HEADER, DeadLetterSink
@@ -40,7 +40,6 @@ from realtime.tracing import trace
 
 log = logging.getLogger(__name__)
 
-CRASH_HOOK_ENV = "MINTDROP_CRASH_AFTER_COMMIT"
 MAX_BACKOFF_S = 30.0
 
 
@@ -102,7 +101,6 @@ class ConsumerRunner:
         self.stats = ConsumerStats()
         self.dead_letters = DeadLetterSink(group)
         self.consumer = Consumer(consumer_config(group))
-        self._crash_after_commit = os.environ.get(CRASH_HOOK_ENV) == "1"
         # handlers_for() re-runs autodiscovery on every call: resolve each type once per runner.
         self._handlers: dict[str, list[registry.Handler]] = {}
         self._stop = threading.Event()
@@ -303,9 +301,8 @@ class ConsumerRunner:
         self.stats.dead_lettered += 1
 
     def _after_commit(self) -> None:
-        if self._crash_after_commit:
-            # Test-only: die between the DB commit and storing the offset (see module docstring).
-            os._exit(137)
+        # Test-only: die between the DB commit and storing the offset (see module docstring).
+        crash_point("consumer.after_commit")
 
 
 def run_consumer(

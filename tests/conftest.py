@@ -13,6 +13,9 @@ from django.conf import settings
 TEST_PREFIX = f"test.{uuid.uuid4().hex[:8]}."
 os.environ["KAFKA_TOPIC_PREFIX"] = TEST_PREFIX
 settings.KAFKA_TOPIC_PREFIX = TEST_PREFIX
+# Crash tests arm config.faults crash points in the children they kill; only a test run may.
+os.environ["MINTDROP_FAULT_INJECTION"] = "1"
+settings.FAULT_INJECTION_ENABLED = True
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

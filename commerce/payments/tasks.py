@@ -1,10 +1,14 @@
 """Celery tasks of payments: each only calls a service."""
 
+from typing import Any
+
 from celery import shared_task
+from django.dispatch import receiver
 
 from commerce.payments.errors import StripeUnavailable
 from commerce.payments.services.reconciler import reconcile_payments
 from commerce.payments.services.refunds import execute_refund
+from commerce.payments.signals import refund_requested
 
 
 @shared_task(
@@ -18,6 +22,12 @@ from commerce.payments.services.refunds import execute_refund
 def execute_refund_task(refund_id: str) -> str:
     """Make (or repeat, with the same idempotency key) the Stripe call of a pending refund."""
     return str(execute_refund(refund_id=refund_id).status)
+
+
+@receiver(refund_requested, dispatch_uid="commerce.payments.tasks.queue_refund")
+def queue_refund(sender: Any, *, refund_id: str, **kwargs: Any) -> None:
+    """A refund intent was committed: queue its Stripe call."""
+    execute_refund_task.delay(refund_id)
 
 
 @shared_task(name="commerce.payments.tasks.reconcile")

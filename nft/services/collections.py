@@ -12,9 +12,11 @@ from nft.errors import ChainRejected
 from nft.keys import signer_account
 from nft.models import ChainTransaction, Collection, TxKind
 from nft.services.fees import suggest_fees
+from nft.services.locks import lock_sender
 from nft.services.mints import check_address
-from nft.services.senders import allocate_nonce, ensure_sender, lock_sender
-from nft.services.transactions import send_transaction, sign_and_store
+from nft.services.senders import allocate_nonce, ensure_sender
+from nft.services.signing import sign_and_store
+from nft.services.transactions import send_transaction
 
 
 def metadata_base_uri(chain_id: int, address: str) -> str:

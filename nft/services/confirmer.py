@@ -22,10 +22,12 @@ from django.utils import timezone
 from nft.chain import ChainClient, client
 from nft.contracts import TRANSFER_TOPIC
 from nft.models import Block, ChainTransaction, Claim, ClaimStatus, Collection, Mint, MintStatus, TxStatus
-from nft.models.chain import LIVE_STATUSES, UNMINED_STATUSES
+from nft.models.chain import LIVE_STATUSES
 from nft.services.indexer import apply_transfers, parse_transfer, rollback_after
+from nft.services.locks import lock_mint, lock_transaction_by_hash, lock_transactions
 from nft.services.mint_events import emit_mint_confirmed, emit_mint_failed
-from nft.services.transactions import send_transaction
+from nft.services.mints import resend_dropped_mints
+from nft.services.transactions import rebroadcast_pending
 from realtime.outbox import emit
 
 logger = logging.getLogger(__name__)
@@ -176,7 +178,7 @@ def _read_block_contents(
 def _record_inclusions(receipts: list[dict[str, Any]]) -> list[str]:
     included = []
     for receipt in receipts:
-        tx = ChainTransaction.objects.select_for_update().get(tx_hash=_hex(receipt["transactionHash"]))
+        tx = lock_transaction_by_hash(_hex(receipt["transactionHash"]))
         # A same-nonce sibling lost the race (a replacement, or the original it replaced).
         ChainTransaction.objects.filter(
             sender_id=tx.sender_id, nonce=tx.nonce, status__in=LIVE_STATUSES
@@ -197,8 +199,10 @@ def _record_inclusions(receipts: list[dict[str, Any]]) -> list[str]:
 
 def _confirm_up_to(chain_id: int, tip: int) -> list[str]:
     depth = settings.CHAIN_CONFIRMATIONS
-    ready = ChainTransaction.objects.select_for_update().filter(
-        chain_id=chain_id, status=TxStatus.INCLUDED, block_number__lte=tip - depth + 1
+    ready = lock_transactions(
+        ChainTransaction.objects.filter(
+            chain_id=chain_id, status=TxStatus.INCLUDED, block_number__lte=tip - depth + 1
+        )
     )
     confirmed = []
     for tx in ready.order_by("block_number", "pk"):
@@ -215,7 +219,7 @@ def _settle(tx: ChainTransaction, confirmations: int) -> None:
     """The business effect of a final transaction: the mint or claim it carried is done."""
     ok = tx.status == TxStatus.CONFIRMED
     if tx.mint_id is not None:
-        mint = Mint.objects.select_for_update().select_related("collection").get(pk=tx.mint_id)
+        mint = lock_mint(tx.mint_id)
         if mint.current_tx_id != tx.pk or mint.status in (MintStatus.CONFIRMED, MintStatus.FAILED):
             return
         if ok:
@@ -264,16 +268,20 @@ def handle_reorg(c: ChainClient, tip: Block) -> dict[str, Any]:
         fork_number,
         len(affected),
     )
-    resend_unmined()
+    # A reorg drops its transactions from chain and pool: re-send every unmined one now.
+    rebroadcast_pending(older_than=0)
+    resend_dropped_mints()
     return payload
 
 
 def rewind_after(*, chain_id: int, block_number: int) -> list[str]:
     """Forget blocks after `block_number`: their transactions, mints, claims and logs re-open."""
-    moved = ChainTransaction.objects.select_for_update().filter(
-        chain_id=chain_id,
-        block_number__gt=block_number,
-        status__in=[TxStatus.INCLUDED, TxStatus.CONFIRMED, TxStatus.FAILED],
+    moved = lock_transactions(
+        ChainTransaction.objects.filter(
+            chain_id=chain_id,
+            block_number__gt=block_number,
+            status__in=[TxStatus.INCLUDED, TxStatus.CONFIRMED, TxStatus.FAILED],
+        )
     )
     hashes = []
     for tx in moved:
@@ -295,13 +303,3 @@ def rewind_after(*, chain_id: int, block_number: int) -> list[str]:
     rollback_after(chain_id=chain_id, block_number=block_number)
     Block.objects.filter(chain_id=chain_id, number__gt=block_number).delete()
     return sorted(hashes)
-
-
-def resend_unmined() -> int:
-    """Send every stored transaction not yet in a block, in nonce order per sender."""
-    sent = 0
-    txs = ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID, status__in=UNMINED_STATUSES)
-    for tx_id in txs.order_by("sender_id", "nonce").values_list("pk", flat=True):
-        if send_transaction(tx_id=tx_id) is not None:
-            sent += 1
-    return sent

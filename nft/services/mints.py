@@ -8,14 +8,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from eth_utils import is_address, to_checksum_address
 
+from config.faults import crash_point
 from nft import contracts
 from nft.errors import InvalidAddress, MintConflict, UnknownCollection
 from nft.keys import signer_account
-from nft.models import Collection, Mint, MintStatus, TxKind
+from nft.models import ChainTransaction, Collection, Mint, MintStatus, TxKind, TxStatus
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import suggest_fees
-from nft.services.senders import allocate_nonce, ensure_sender, lock_sender
-from nft.services.transactions import crash_point, send_stored, send_transaction, sign_and_store
+from nft.services.locks import lock_mint, lock_sender
+from nft.services.senders import allocate_nonce, ensure_sender
+from nft.services.signing import sign_and_store
+from nft.services.transactions import DROPPED, send_stored, send_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -96,21 +99,24 @@ def send_mint(*, mint_id: int) -> Mint:
     """Allocate a nonce, sign, store, commit, then send the mint transaction (Celery task body).
 
     Safe to run again at any point: a mint that already has a stored transaction re-sends those
-    same bytes instead of signing a new one.
+    same bytes instead of signing a new one. When the manager reports the transaction dropped (its
+    nonce went to a transaction we did not sign), the mint is back to `requested`: sign afresh.
     """
     mint = Mint.objects.select_related("collection", "current_tx").get(pk=mint_id)
     if mint.status in (MintStatus.CONFIRMED, MintStatus.FAILED):
         return mint
     if mint.current_tx is not None:
         if mint.current_tx.status in UNMINED_STATUSES:
-            send_transaction(tx_id=mint.current_tx.pk)
+            outcome = send_transaction(tx_id=mint.current_tx.pk)
+            if outcome is not None and outcome.status == DROPPED:
+                return send_mint(mint_id=mint_id)
         return mint
     signer = signer_account()
     sender = ensure_sender(address=signer.address)
     fees = suggest_fees()  # network reads before the database transaction
     data = contracts.mint_call(to=mint.to_address, line_id=mint.line_id, token_id=int(mint.token_id))
     with transaction.atomic():
-        mint = Mint.objects.select_for_update().select_related("collection").get(pk=mint_id)
+        mint = lock_mint(mint_id)
         if mint.current_tx_id is not None or mint.status != MintStatus.REQUESTED:
             tx = None  # another worker got here first
         else:
@@ -130,6 +136,25 @@ def send_mint(*, mint_id: int) -> Mint:
             mint.save(update_fields=["current_tx", "status", "updated_at"])
     if tx is None:
         return send_mint(mint_id=mint_id) if mint.current_tx_id is not None else mint
-    crash_point("after_sign")
-    send_stored(tx, mint=mint)
+    crash_point("nft.after_sign")
+    outcome = send_stored(tx, mint=mint)
+    if outcome is not None and outcome.status == DROPPED:
+        return send_mint(mint_id=mint_id)
     return mint
+
+
+def resend_dropped_mints() -> list[int]:
+    """Sign afresh every mint whose transaction the manager dropped; return their ids.
+
+    Callers of the manager's batch jobs (`rebroadcast_pending`, `replace_stuck`, the confirmer's
+    reorg path) run this after them: the manager only reports a drop, the mint layer re-sends.
+    """
+    dropped = ChainTransaction.objects.filter(status=TxStatus.DROPPED, mint__isnull=False).values("mint_id")
+    ids = list(
+        Mint.objects.filter(status=MintStatus.REQUESTED, current_tx__isnull=True, pk__in=dropped)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for mint_id in ids:
+        send_mint(mint_id=mint_id)
+    return ids

@@ -1,4 +1,7 @@
-"""Sender accounts and their nonce sequence: allocated under a row lock, healed against the chain."""
+"""Sender accounts and their nonce sequence: allocated under a row lock, healed against the chain.
+
+`lock_sender` lives in `nft.services.locks` with the other row locks of nft.
+"""
 
 import logging
 
@@ -10,6 +13,9 @@ from eth_utils import to_checksum_address
 from nft.chain import client
 from nft.models import ChainTransaction, SenderAccount, TxKind
 from nft.models.chain import LIVE_STATUSES
+from nft.services.fees import suggest_fees
+from nft.services.locks import lock_sender
+from nft.services.signing import sign_and_store
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +35,6 @@ def ensure_sender(*, address: str, custody_index: int | None = None) -> SenderAc
     return sender
 
 
-def lock_sender(sender_id: int) -> SenderAccount:
-    """Take the sender's row lock (call inside transaction.atomic); serialises nonce allocation."""
-    return SenderAccount.objects.select_for_update().get(pk=sender_id)
-
-
 def allocate_nonce(sender: SenderAccount) -> int:
     """Hand out the next nonce of a sender locked with `lock_sender` (same transaction)."""
     nonce = sender.next_nonce
@@ -51,9 +52,6 @@ def heal_nonces(*, sender_id: int) -> list[int]:
     - a nonce between the chain's and ours that no stored transaction holds (a gap that would
       stall every later transaction): fill it with a 0-value self-transfer.
     """
-    from nft.services.fees import suggest_fees
-    from nft.services.transactions import sign_and_store  # avoids an import cycle
-
     sender = SenderAccount.objects.get(pk=sender_id)
     fees = suggest_fees()
     chain_latest = client().nonce(sender.address, "latest")

@@ -4,88 +4,44 @@ The order that makes a crash harmless: allocate the nonce, sign, and store the r
 database transaction; commit; only then send. A worker that dies after the commit leaves a
 `signed` row whose exact bytes the next attempt (or `rebroadcast_pending`) sends again: the node
 answers "already known" or "nonce too low", never mints twice.
+
+Imports run one way: signing <- senders <- transactions <- mints. When a transaction can never be
+mined (its nonce went to a transaction we did not sign) the manager marks it dropped, heals the
+nonce counter and reports `DROPPED` to its caller; re-sending the work it carried (a fresh mint)
+is the caller's job (`nft.services.mints`).
 """
 
 import logging
-import os
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.faults import crash_point
 from nft.chain import SendOutcome, client
 from nft.errors import FeeCapExceeded
-from nft.keys import account_for
-from nft.models import ChainTransaction, Mint, MintStatus, SenderAccount, TxStatus
+from nft.models import ChainTransaction, Mint, MintStatus, TxStatus
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import Fees, replacement_fees, suggest_fees
+from nft.services.locks import lock_transaction
+from nft.services.mint_events import emit_mint_submitted
+from nft.services.senders import heal_nonces
+from nft.services.signing import sign_and_store
 
 logger = logging.getLogger(__name__)
 
-CRASH_ENV = "NFT_TEST_CRASH_AT"  # test-only: "after_sign" / "after_send" -> os._exit(137)
-
-
-def crash_point(name: str) -> None:
-    """Die like a killed worker at a named point, when a test asked for it through the environment."""
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(137)
-
-
-def sign_and_store(
-    *,
-    sender: SenderAccount,
-    nonce: int,
-    kind: str,
-    to_address: str,
-    data: bytes,
-    gas_limit: int,
-    fees: Fees,
-    value: int = 0,
-    mint: Mint | None = None,
-    claim_id: int | None = None,
-    replaces: ChainTransaction | None = None,
-) -> ChainTransaction:
-    """Sign an EIP-1559 transaction and store its raw bytes; must run in the caller's transaction."""
-    tx: dict[str, Any] = {
-        "type": 2,
-        "chainId": settings.CHAIN_ID,
-        "nonce": nonce,
-        "gas": gas_limit,
-        "maxFeePerGas": fees.max_fee_per_gas,
-        "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
-        "value": value,
-        "data": data,
-    }
-    if to_address:
-        tx["to"] = to_address
-    signed = account_for(sender.address, custody_index=sender.custody_index).sign_transaction(tx)
-    return ChainTransaction.objects.create(
-        chain_id=settings.CHAIN_ID,
-        sender=sender,
-        nonce=nonce,
-        kind=kind,
-        to_address=to_address,
-        value=value,
-        data=data,
-        gas_limit=gas_limit,
-        max_fee_per_gas=fees.max_fee_per_gas,
-        max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
-        raw_tx=bytes(signed.raw_transaction),
-        tx_hash="0x" + bytes(signed.hash).hex(),
-        mint=mint,
-        claim_id=claim_id,
-        replaces=replaces,
-    )
+# The SendOutcome status the manager itself reports: this transaction will never be mined.
+DROPPED = "dropped"
 
 
 def send_transaction(*, tx_id: int) -> SendOutcome | None:
     """Send the stored bytes of one transaction and record what the node said.
 
     Idempotent: sending again returns "already known"/"nonce too low", which count as sent.
-    Returns None when the transaction is no longer waiting to be sent.
+    Returns None when the transaction is no longer waiting to be sent, and an outcome with status
+    `DROPPED` when its nonce went elsewhere (the caller re-sends the work it carried).
     """
     return send_stored(ChainTransaction.objects.select_related("sender").get(pk=tx_id))
 
@@ -95,17 +51,15 @@ def send_stored(tx: ChainTransaction, *, mint: Mint | None = None) -> SendOutcom
     if tx.status not in UNMINED_STATUSES:
         return None
     outcome = client().send_raw(bytes(tx.raw_tx))
-    crash_point("after_send")
+    crash_point("nft.after_send")
     if outcome.status == "nonce_too_low":
-        _after_nonce_too_low(tx, outcome)
+        return _after_nonce_too_low(tx, outcome)
     else:
         _record_send(tx, outcome, mint=mint)
     return outcome
 
 
 def _record_send(tx: ChainTransaction, outcome: SendOutcome, *, mint: Mint | None = None) -> None:
-    from nft.services.mint_events import emit_mint_submitted
-
     now = timezone.now()
     row = ChainTransaction.objects.filter(pk=tx.pk)
     counters = {"send_attempts": F("send_attempts") + 1, "last_sent_at": now, "updated_at": now}
@@ -127,21 +81,22 @@ def _record_send(tx: ChainTransaction, outcome: SendOutcome, *, mint: Mint | Non
             logger.warning("send of %s refused: %s", tx.tx_hash, error)
 
 
-def _after_nonce_too_low(tx: ChainTransaction, outcome: SendOutcome) -> None:
+def _after_nonce_too_low(tx: ChainTransaction, outcome: SendOutcome) -> SendOutcome:
     """The chain has used this nonce: by this very transaction, a replacement, or someone else."""
     siblings = list(
         ChainTransaction.objects.filter(sender=tx.sender, nonce=tx.nonce).values_list("tx_hash", flat=True)
     )
     if any(client().get_receipt(h) is not None for h in siblings):
         # Ours is on chain (this one or a same-nonce sibling): the confirmer takes it from here.
-        _record_send(tx, SendOutcome("known", outcome.message))
-        return
+        known = SendOutcome("known", outcome.message)
+        _record_send(tx, known)
+        return known
     # The nonce went to a transaction we never signed (the key was used elsewhere, or our
     # counter was behind): this one can never be mined. Free the work for a fresh nonce.
     with transaction.atomic():
-        locked = ChainTransaction.objects.select_for_update().get(pk=tx.pk)
+        locked = lock_transaction(tx.pk)
         if locked.status not in UNMINED_STATUSES:
-            return
+            return outcome  # someone else settled it meanwhile
         locked.status = TxStatus.DROPPED
         locked.last_error = "nonce used by a transaction we did not sign"
         locked.save(update_fields=["status", "last_error", "updated_at"])
@@ -150,25 +105,26 @@ def _after_nonce_too_low(tx: ChainTransaction, outcome: SendOutcome) -> None:
                 current_tx=None, status=MintStatus.REQUESTED
             )
     logger.warning("tx %s dropped: nonce %s used elsewhere", tx.tx_hash, tx.nonce)
-    from nft.services.senders import heal_nonces
-
     heal_nonces(sender_id=tx.sender_id)
-    if tx.mint_id is not None:
-        from nft.services.mints import send_mint
-
-        send_mint(mint_id=tx.mint_id)
+    return SendOutcome(DROPPED, outcome.message)
 
 
 def rebroadcast_pending(*, older_than: float | None = None) -> int:
     """Re-send stored transactions not yet seen in a block (crash recovery, dropped by a node).
 
     `signed` rows are re-sent at once (their sender may have died before sending); `submitted`
-    ones once they are `older_than` seconds old. Sent in nonce order per sender.
+    ones once they are `older_than` seconds old (0: all of them, as after a reorg). Sent in nonce
+    order per sender; the mints of transactions found dropped on the way are re-sent by the
+    caller (`nft.services.mints.resend_dropped_mints`).
     """
     age = settings.NFT_REBROADCAST_AFTER_SECONDS if older_than is None else older_than
     cutoff = timezone.now() - timedelta(seconds=age)
     pending = ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID).filter(
-        Q(status=TxStatus.SIGNED) | Q(status=TxStatus.SUBMITTED, last_sent_at__lt=cutoff)
+        Q(status=TxStatus.SIGNED)
+        # A submitted row never sent by us (mined after a crash, then un-mined by a reorg) has
+        # no send time: it is older than any cutoff.
+        | Q(status=TxStatus.SUBMITTED, last_sent_at__lt=cutoff)
+        | Q(status=TxStatus.SUBMITTED, last_sent_at__isnull=True)
     )
     count = 0
     for tx_id in pending.order_by("sender_id", "nonce").values_list("pk", flat=True):
@@ -180,7 +136,7 @@ def rebroadcast_pending(*, older_than: float | None = None) -> int:
 def replace_transaction(*, tx_id: int, fees: Fees) -> ChainTransaction | None:
     """Sign a same-nonce replacement of `tx_id` with `fees` and store it (old one -> replaced)."""
     with transaction.atomic():
-        old = ChainTransaction.objects.select_for_update().select_related("sender").get(pk=tx_id)
+        old = lock_transaction(tx_id, with_sender=True)
         if old.status not in UNMINED_STATUSES:
             return None
         old.status = TxStatus.REPLACED  # first, so the one-live-per-nonce constraint holds
@@ -201,6 +157,21 @@ def replace_transaction(*, tx_id: int, fees: Fees) -> ChainTransaction | None:
         if old.mint_id is not None:
             Mint.objects.filter(pk=old.mint_id).update(current_tx=new)
     logger.info("replacing %s (nonce %s) by %s", old.tx_hash, old.nonce, new.tx_hash)
+    return new
+
+
+def bump_fees(*, tx_id: int, suggested: Fees | None = None) -> ChainTransaction | None:
+    """Replace an unmined transaction by a same-nonce one paying today's fees (>= 12.5 % more), and send it.
+
+    Returns the replacement, or None when the transaction is no longer unmined. Raises
+    FeeCapExceeded when the bump would pass NFT_MAX_FEE_PER_GAS_WEI.
+    """
+    tx = ChainTransaction.objects.get(pk=tx_id)
+    old = Fees(tx.max_fee_per_gas, tx.max_priority_fee_per_gas)
+    fees = replacement_fees(old=old, suggested=suggested if suggested is not None else suggest_fees())
+    new = replace_transaction(tx_id=tx_id, fees=fees)
+    if new is not None:
+        send_transaction(tx_id=new.pk)
     return new
 
 
@@ -233,12 +204,10 @@ def replace_stuck(*, older_than: float | None = None) -> list[ChainTransaction]:
             send_transaction(tx_id=tx.pk)
             continue
         try:
-            fees = replacement_fees(old=old, suggested=suggested)
+            new = bump_fees(tx_id=tx.pk, suggested=suggested)
         except FeeCapExceeded:
             logger.warning("cannot replace %s: fee cap reached", tx.tx_hash)
             continue
-        new = replace_transaction(tx_id=tx.pk, fees=fees)
         if new is not None:
-            send_transaction(tx_id=new.pk)
             replaced.append(new)
     return replaced

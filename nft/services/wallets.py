@@ -13,11 +13,14 @@ from nft import contracts
 from nft.chain import client
 from nft.errors import ClaimNotAllowed, SiweError, TokenNotFound, WalletConflict
 from nft.keys import custodial_account, signer_account
-from nft.models import Claim, Collection, SiweNonce, TxKind, Wallet, WalletKind
+from nft.models import ChainTransaction, Claim, Collection, SiweNonce, TxKind, Wallet, WalletKind
+from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import suggest_fees
+from nft.services.locks import lock_sender
 from nft.services.mints import check_address
-from nft.services.senders import allocate_nonce, ensure_sender, lock_sender
-from nft.services.transactions import send_transaction, sign_and_store
+from nft.services.senders import allocate_nonce, ensure_sender
+from nft.services.signing import sign_and_store
+from nft.services.transactions import send_transaction
 from nft.siwe import verify_message
 
 
@@ -145,3 +148,13 @@ def claim_token(*, user: Any, collection: Collection, token_id: int, to_address:
         send_transaction(tx_id=fund_tx.pk)
     send_transaction(tx_id=claim_tx.pk)
     return claim
+
+
+def resend_claim(*, claim_id: int) -> int:
+    """Re-send the stored bytes of a claim's unmined transactions (gas top-up first); return how many."""
+    txs = ChainTransaction.objects.filter(claim_id=claim_id, status__in=UNMINED_STATUSES)
+    sent = 0
+    for tx_id in txs.order_by("pk").values_list("pk", flat=True):  # stored in order: top-up, claim
+        if send_transaction(tx_id=tx_id) is not None:
+            sent += 1
+    return sent

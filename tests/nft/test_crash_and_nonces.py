@@ -3,13 +3,16 @@
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
 
+from nft import contracts
 from nft.chain import ChainClient
 from nft.keys import anvil_account
 from nft.models import ChainTransaction, Mint, MintStatus, SenderAccount, TxKind, TxStatus
+from nft.services.locks import lock_sender
 from nft.services.mints import request_mint, send_mint
-from nft.services.senders import allocate_nonce, heal_nonces, lock_sender
+from nft.services.senders import allocate_nonce, heal_nonces
 from nft.services.transactions import rebroadcast_pending
 from tests.nft.helpers import BUYER, line_minted, owner_of, run_python, subprocess_env, total_minted
 
@@ -33,7 +36,7 @@ def test_worker_killed_after_signing_resends_the_same_transaction(
     sender_nonce = chain.nonce(collection.deployer, "latest")
     proc = run_python(
         f"from nft.services.mints import send_mint; send_mint(mint_id={mint.pk})",
-        subprocess_env(settings, NFT_TEST_CRASH_AT="after_sign"),
+        subprocess_env(settings, MINTDROP_CRASH_AT="nft.after_sign"),
     )
     assert proc.returncode == 137, proc.stderr
     stored = ChainTransaction.objects.get(mint=mint)
@@ -58,7 +61,7 @@ def test_worker_killed_after_sending_before_recording_is_recovered_by_rebroadcas
     mint = _mint(collection, 9201)
     proc = run_python(
         f"from nft.services.mints import send_mint; send_mint(mint_id={mint.pk})",
-        subprocess_env(settings, NFT_TEST_CRASH_AT="after_send"),
+        subprocess_env(settings, MINTDROP_CRASH_AT="nft.after_send"),
     )
     assert proc.returncode == 137, proc.stderr
     stored = ChainTransaction.objects.get(mint=mint)
@@ -125,3 +128,50 @@ def test_key_used_elsewhere_nonce_too_low_heals_and_mints_once(
     assert len(txs) == 2 and txs[0].status == TxStatus.DROPPED
     confirm_until(lambda: _confirmed(mint))
     assert total_minted(chain, collection) == 1 and owner_of(chain, collection, 9401) == BUYER
+
+
+def test_rebroadcast_reports_a_drop_and_the_mint_layer_signs_afresh(
+    chain: ChainClient, collection: Any, confirm_until: Any, signer: Any
+) -> None:
+    """A stored, never-sent mint whose nonce someone else used: the manager drops it, the beat
+    job's caller (`nft.tasks.rebroadcast_pending`) re-sends the mint with a fresh nonce."""
+    from nft.services.fees import suggest_fees
+    from nft.services.signing import sign_and_store
+    from nft.tasks import rebroadcast_pending as rebroadcast_task
+
+    mint = _mint(collection, 9501)
+    sender = SenderAccount.objects.get(address=collection.deployer)
+    with transaction.atomic():  # what send_mint stores before a worker dies ahead of the send
+        locked = lock_sender(sender.pk)
+        stored = sign_and_store(
+            sender=locked,
+            nonce=allocate_nonce(locked),
+            kind=TxKind.MINT,
+            to_address=collection.address,
+            data=contracts.mint_call(to=BUYER, line_id=9501, token_id=9501),
+            gas_limit=django_settings.NFT_MINT_GAS_LIMIT,
+            fees=suggest_fees(),
+            mint=mint,
+        )
+        Mint.objects.filter(pk=mint.pk).update(current_tx=stored, status=MintStatus.SUBMITTED)
+    outside = signer.sign_transaction(
+        {
+            "type": 2,
+            "chainId": 31337,
+            "nonce": stored.nonce,
+            "to": anvil_account(9).address,
+            "value": 1,
+            "gas": 21_000,
+            "maxFeePerGas": 10**11,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
+    assert chain.send_raw(bytes(outside.raw_transaction)).status == "accepted"
+
+    rebroadcast_task()
+    stored.refresh_from_db()
+    assert stored.status == TxStatus.DROPPED
+    fresh = Mint.objects.get(pk=mint.pk).current_tx
+    assert fresh is not None and fresh.pk != stored.pk and fresh.nonce > stored.nonce
+    confirm_until(lambda: _confirmed(mint))
+    assert total_minted(chain, collection) == 1 and owner_of(chain, collection, 9501) == BUYER

@@ -14,8 +14,9 @@ from commerce.models import Order, OrderStatus
 from commerce.payments.models import Refund, RefundStatus, SagaStep
 from commerce.payments.services import minting, saga
 from commerce.payments.services.intents import start_payment
-from commerce.payments.services.refunds import CRASH_AFTER_CALL_ENV, line_refund_key
+from commerce.payments.services.refunds import line_refund_key
 from commerce.payments.simulator import event_for_order
+from config.faults import CRASH_AT_ENV
 from realtime.models import OutboxEvent
 from realtime.relay import Relay
 from tests.payments.helpers import outbox, post_webhook
@@ -58,7 +59,9 @@ def test_killed_saga_consumer_loses_no_order_and_advances_none_twice(
         child.wait(30)
         assert child.returncode == -signal.SIGKILL
     else:
-        child = start_manage("consume", "saga", "--batch-size", "1", MINTDROP_CRASH_AFTER_COMMIT="1")
+        child = start_manage(
+            "consume", "saga", "--batch-size", "1", MINTDROP_CRASH_AT="consumer.after_commit"
+        )
         assert child.wait(120) == 137  # died right after committing an effect, before storing its offset
     stopped_at = _paid()
     assert 1 <= stopped_at < count, f"crash was not mid-stream ({stopped_at}/{count} applied)"
@@ -122,7 +125,7 @@ def test_failed_mint_refunds_exactly_once_even_if_the_worker_is_killed(
     (refund,) = Refund.objects.filter(order=order)
     code = SUBPROCESS_REFUND % str(refund.pk)
 
-    killed = run_python(code, env={CRASH_AFTER_CALL_ENV: "1"})
+    killed = run_python(code, env={CRASH_AT_ENV: "refunds.after_call"})
     assert killed.returncode == 137, killed.stdout + killed.stderr
     refund.refresh_from_db()
     assert (

@@ -84,7 +84,7 @@ def test_consumer_killed_after_commit_before_offset_store_gets_redelivery_with_o
     relay = start_manage("relay_outbox", "--once")
     assert relay.wait(timeout=60) == 0
 
-    crashing = start_manage("consume", "diagnostics", MINTDROP_CRASH_AFTER_COMMIT="1")
+    crashing = start_manage("consume", "diagnostics", MINTDROP_CRASH_AT="consumer.after_commit")
     assert crashing.wait(timeout=120) == 137, crashing.stdout.read() if crashing.stdout else ""
     # The effect of the first batch is committed, its offsets are not.
     applied = DiagnosticsPing.objects.count()

@@ -8,7 +8,6 @@ before the result is recorded completes the same row instead (whichever comes fi
 """
 
 import logging
-import os
 
 from django.db import transaction
 from django.db.models import F
@@ -20,14 +19,13 @@ from commerce.payments.errors import StripeRejected, StripeUnavailable
 from commerce.payments.gateway import StripeGateway, get_gateway
 from commerce.payments.models import Refund, RefundSource, RefundStatus
 from commerce.payments.services.timeline import StepOutcome, lock_saga, record_step, sync_state
+from commerce.payments.signals import refund_requested
 from commerce.services.cancellations import mark_line_refunded, refund_order
 from commerce.services.locks import lock_order
+from config.faults import crash_point
 from realtime.outbox import emit
 
 log = logging.getLogger(__name__)
-
-# Test-only: die right after Stripe answered, before the result is recorded (kill -9 stand-in).
-CRASH_AFTER_CALL_ENV = "MINTDROP_PAYMENTS_CRASH_AFTER_REFUND_CALL"
 
 
 def line_refund_key(line_id: int) -> str:
@@ -40,10 +38,9 @@ def order_refund_key(order_id: int, purpose: str) -> str:
 
 
 def _enqueue(refund_id: str) -> None:
-    from commerce.payments.tasks import execute_refund_task
-
+    # The task module calls this one; it listens for the signal instead of being imported here.
     try:
-        execute_refund_task.delay(refund_id)
+        refund_requested.send(sender=Refund, refund_id=refund_id)
     except Exception:  # the broker is down: the reconciler re-drives pending refunds
         log.warning("could not enqueue refund %s; the reconciler will pick it up", refund_id, exc_info=True)
 
@@ -202,8 +199,8 @@ def execute_refund(*, refund_id: str, gateway: StripeGateway | None = None) -> R
                     error=exc.message,
                 )
         return refund
-    if os.environ.get(CRASH_AFTER_CALL_ENV) == "1":
-        os._exit(137)
+    # Test-only: die right after Stripe answered, before the result is recorded (kill -9 stand-in).
+    crash_point("refunds.after_call")
     with transaction.atomic():
         lock_order(refund.order_id)
         refund = Refund.objects.select_for_update().get(pk=refund.pk)

@@ -1,0 +1,60 @@
+"""Signing: turn a transaction into stored raw bytes (the leaf of the transaction manager).
+
+Imports run one way: signing <- senders <- transactions <- mints; this module imports no other
+service of nft, so nonce healing (senders) and the manager (transactions) can both use it.
+"""
+
+from typing import Any
+
+from django.conf import settings
+
+from nft.keys import account_for
+from nft.models import ChainTransaction, Mint, SenderAccount
+from nft.services.fees import Fees
+
+
+def sign_and_store(
+    *,
+    sender: SenderAccount,
+    nonce: int,
+    kind: str,
+    to_address: str,
+    data: bytes,
+    gas_limit: int,
+    fees: Fees,
+    value: int = 0,
+    mint: Mint | None = None,
+    claim_id: int | None = None,
+    replaces: ChainTransaction | None = None,
+) -> ChainTransaction:
+    """Sign an EIP-1559 transaction and store its raw bytes; must run in the caller's transaction."""
+    tx: dict[str, Any] = {
+        "type": 2,
+        "chainId": settings.CHAIN_ID,
+        "nonce": nonce,
+        "gas": gas_limit,
+        "maxFeePerGas": fees.max_fee_per_gas,
+        "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+        "value": value,
+        "data": data,
+    }
+    if to_address:
+        tx["to"] = to_address
+    signed = account_for(sender.address, custody_index=sender.custody_index).sign_transaction(tx)
+    return ChainTransaction.objects.create(
+        chain_id=settings.CHAIN_ID,
+        sender=sender,
+        nonce=nonce,
+        kind=kind,
+        to_address=to_address,
+        value=value,
+        data=data,
+        gas_limit=gas_limit,
+        max_fee_per_gas=fees.max_fee_per_gas,
+        max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+        raw_tx=bytes(signed.raw_transaction),
+        tx_hash="0x" + bytes(signed.hash).hex(),
+        mint=mint,
+        claim_id=claim_id,
+        replaces=replaces,
+    )
