@@ -15,7 +15,6 @@ it never disturbs a running dev stack (the relay holds a per-database lock).
 
 import argparse
 import asyncio
-import functools
 import json
 import os
 import resource
@@ -34,6 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CLK = os.sysconf("SC_CLK_TCK")
+
+from ws_clients import pct, run_client_pool, start_client_pools  # noqa: E402 (bench/ is sys.path[0])
 
 
 # --- client worker (a subprocess): connects, reports, measures --------------------------------
@@ -62,32 +63,6 @@ async def _client(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
             if time.monotonic() > deadline:
                 break
         out["frames"].append(frames)
-
-
-async def run_client_pool(client: Any, url: str, out: dict[str, Any], count: int, timeout: float) -> None:
-    """In a client subprocess: run `count` clients, print {"ready": n} once connected, then `out`, exit.
-
-    `client(url, out, sem, deadline)` is one socket's coroutine (drop watcher or show viewer).
-    """
-    deadline = time.monotonic() + timeout
-    sem = asyncio.Semaphore(50)
-
-    async def one() -> None:
-        try:
-            await client(url, out, sem, deadline)
-        except Exception as exc:
-            out.setdefault("errors", []).append(repr(exc)[:200])
-
-    tasks = [asyncio.ensure_future(one()) for _ in range(count)]
-    while out["connected"] < count and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    print(json.dumps({"ready": out["connected"]}), flush=True)
-    await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
-    out["errors"] = out.get("errors", [])[:5]
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    out["cpu_s"] = usage.ru_utime + usage.ru_stime  # the clients share the 2 cores with the server
-    print(json.dumps(out), flush=True)
-    os._exit(0)
 
 
 async def _worker(url: str, count: int, timeout: float) -> None:
@@ -138,44 +113,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
-
-
-@functools.cache
-def go_client() -> str | None:
-    """Build the Go client pool (bench/wsclient) once per run; None when there is no Go toolchain."""
-    if not shutil.which("go"):
-        return None
-    binary = ROOT / ".local" / "bench" / "wsclient"
-    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=ROOT / "bench" / "wsclient", check=True)
-    return str(binary)
-
-
-def start_client_pools(
-    mode: str, url: str, sockets: int, workers: int, timeout: float, impl: str
-) -> list[subprocess.Popen[str]]:
-    """Start `workers` client processes sharing `sockets` sockets; each prints {"ready": n}, then results.
-
-    impl "go" (bench/wsclient) measures with a fraction of the Python pool's CPU, which otherwise
-    competes with the server on the same 2 cores; "python" is the pool below, same output.
-    """
-    per = [sockets // workers + (1 if i < sockets % workers else 0) for i in range(workers)]
-    if impl == "go":
-        binary = go_client()
-        if binary is None:
-            raise SystemExit("--client-impl go needs the go toolchain (or use --client-impl python)")
-        argv = [binary, mode]
-    else:
-        argv = [sys.executable, __file__, "--client" if mode == "drop" else "--show-client"]
-    return [
-        subprocess.Popen([*argv, url, str(n), str(timeout)], stdout=subprocess.PIPE, text=True) for n in per
-    ]
 
 
 def run_clients(

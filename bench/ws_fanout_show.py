@@ -76,7 +76,7 @@ async def _viewer(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
 
 async def worker(url: str, count: int, timeout: float) -> None:
     """A client subprocess: `count` viewers; prints {"ready": n}, then its measurements."""
-    from ws_fanout import run_client_pool  # bench/ is sys.path[0] when run as a script
+    from ws_clients import run_client_pool  # bench/ is sys.path[0] when run as a script
 
     out: dict[str, Any] = {"connected": 0, "final": 0, "frames": 0, "chat": [], "launch": [], "stock": [],
                            "fanout": []}  # fmt: skip
@@ -87,7 +87,7 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
     """Set up the show, run viewers + driver against the ws server on `port`; return the figures."""
     from django.contrib.auth.models import User
     from django.utils import timezone
-    from ws_fanout import start_client_pools  # bench/ is sys.path[0] when run as a script
+    from ws_clients import start_client_pools  # bench/ is sys.path[0] when run as a script
 
     from commerce.services import catalog
     from commerce.services.reservations import reserve_stock

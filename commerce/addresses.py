@@ -24,11 +24,10 @@ MAX_PHONE = 32
 COUNTRY_CODES: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
 
 
-def _no_control_chars(value: str) -> str:
+def _no_control_chars(value: str) -> None:
     # Addresses end up in e-mail headers' neighbourhood and on printed labels: no CR/LF/TAB tricks.
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise serializers.ValidationError("Control characters are not allowed.")
-    return value
 
 
 class ShippingAddressInput(serializers.Serializer):

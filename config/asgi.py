@@ -13,18 +13,20 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.ws_origin import OriginValidator  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
-from realtime.ws import gcpolicy  # noqa: E402
+from realtime.ws import gcpolicy, wire  # noqa: E402
 
 
 async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """The server process's start-up work (uvicorn sends `lifespan`; importing this module does not).
 
-    Start-up: the collector policy for the sockets' event loop (realtime/ws/gcpolicy.py).
+    Start-up: the collector policy for the sockets' event loop (realtime/ws/gcpolicy.py), and the
+    check of the fan-out's direct transport writes against this uvicorn (realtime/ws/wire.py).
     """
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             gcpolicy.start()
+            wire.check_fast_paths()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})

@@ -169,6 +169,17 @@ NFT_POLL_INTERVAL_SECONDS = env.float("NFT_POLL_INTERVAL_SECONDS", default=0.5)
 NFT_CONFIRMER_BATCH_BLOCKS = env.int("NFT_CONFIRMER_BATCH_BLOCKS", default=200)
 NFT_BLOCK_WINDOW = env.int("NFT_BLOCK_WINDOW", default=256)
 NFT_CONFIRMER_BACKFILL_BLOCKS = env.int("NFT_CONFIRMER_BACKFILL_BLOCKS", default=64)
+# Wallet watcher (nft/services/wallet_watch.py, run by watch_chain): Transfer / ApprovalForAll logs of
+# linked and custodial wallets on any contract. Addresses per eth_getLogs filter, filters per batched
+# JSON-RPC request, blocks per round,
+# blocks before the head a fresh watcher starts at; NFT_PLATFORM_OPERATORS: extra addresses of ours
+# (e.g. a marketplace contract) whose ApprovalForAll is expected, comma separated.
+NFT_WALLET_WATCH_ENABLED = env.bool("NFT_WALLET_WATCH_ENABLED", default=True)
+NFT_WALLET_WATCH_ADDRESSES_PER_FILTER = env.int("NFT_WALLET_WATCH_ADDRESSES_PER_FILTER", default=500)
+NFT_WALLET_WATCH_FILTERS_PER_REQUEST = env.int("NFT_WALLET_WATCH_FILTERS_PER_REQUEST", default=10)
+NFT_WALLET_WATCH_BATCH_BLOCKS = env.int("NFT_WALLET_WATCH_BATCH_BLOCKS", default=100)
+NFT_WALLET_WATCH_BACKFILL_BLOCKS = env.int("NFT_WALLET_WATCH_BACKFILL_BLOCKS", default=0)
+NFT_PLATFORM_OPERATORS = env.list("NFT_PLATFORM_OPERATORS", default=[])
 # Token metadata: collections deployed here get base URI <NFT_METADATA_BASE_URL>/<chain>/<address>/.
 NFT_METADATA_BASE_URL = env.str("NFT_METADATA_BASE_URL", default=f"{SITE_URL}/nft/metadata")
 # Sign-In with Ethereum (EIP-4361): the domain and URI messages must carry; nonce lifetime.
@@ -298,6 +309,9 @@ WS_GC_FREEZE_SECONDS = env.float("WS_GC_FREEZE_SECONDS", default=2.0)
 WS_GC_FULL_SECONDS = env.float("WS_GC_FULL_SECONDS", default=600.0)
 # Frames queued behind a socket whose TCP buffer is full before it is closed (it resumes).
 WS_SLOW_SOCKET_BACKLOG = env.int("WS_SLOW_SOCKET_BACKLOG", default=64)
+# The hub's fast path: a frame's bytes written straight to uvicorn's transport (realtime/ws/wire.py);
+# 0 sends every frame through the ASGI send (same frames, more CPU). The live ws tests run both ways.
+WS_FAST_PATHS = env.bool("WS_FAST_PATHS", default=True)
 WS_REDIS_MAX_CONNECTIONS = env.int("WS_REDIS_MAX_CONNECTIONS", default=200)
 
 # --- Live shows (commerce/shows/, realtime/shows/) --------------------------------------------------

@@ -133,9 +133,13 @@ class ChainClient:
         try:
             response = self._session.post(self.rpc_url, json=body, timeout=30)
             response.raise_for_status()
-            answers = {a["id"]: a for a in response.json()}
+            body_json = response.json()
         except (requests.RequestException, ValueError) as exc:
             raise ChainUnavailable(f"chain node at {self.rpc_url} did not answer: {exc}") from exc
+        if not isinstance(body_json, list):  # the node refused the whole batch (e.g. body too large)
+            error = body_json.get("error", body_json) if isinstance(body_json, dict) else body_json
+            raise ChainRejected(str(error.get("message", error) if isinstance(error, dict) else error))
+        answers = {a["id"]: a for a in body_json}
         out = []
         for i in range(len(calls)):
             answer = answers.get(i, {})

@@ -13,6 +13,7 @@ from frontend import selectors as pages
 from frontend.messages import friendly
 from frontend.views import user_id
 from nft import selectors as chain
+from nft.activity_selectors import feeds_of
 from nft.models import Mint, WalletKind
 from nft.services import wallets
 from nft.services.mints import get_collection
@@ -59,7 +60,8 @@ def _nfts(user: Any) -> dict[str, Any]:
         token["animation_url"] = mint.metadata.get("animation_url", "") if mint else ""
         token["order_id"] = mint.order_id if mint else None
     linked = [w for w in user_wallets if w.kind == WalletKind.LINKED]
-    return {"tokens": tokens, "wallets": user_wallets, "linked": linked}
+    activity = feeds_of(wallets=user_wallets)  # transfers and approvals the wallet watcher recorded
+    return {"tokens": tokens, "wallets": user_wallets, "linked": linked, "activity": activity}
 
 
 @login_required

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from nft.api import views
+from nft.api import activity, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("nft/gas-price", views.GasPriceView.as_view(), name="nft-gas-price"),
@@ -13,6 +13,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("nft/transactions/<str:tx_hash>", views.TransactionView.as_view(), name="nft-transaction"),
     path("nft/wallets", views.WalletsView.as_view(), name="nft-wallets"),
+    path(
+        "nft/wallets/<str:address>/activity",
+        activity.WalletActivityView.as_view(),
+        name="nft-wallet-activity",
+    ),
     path("nft/wallets/custodial", views.CustodialWalletView.as_view(), name="nft-custodial-wallet"),
     path("nft/siwe/nonce", views.SiweNonceView.as_view(), name="nft-siwe-nonce"),
     path("nft/siwe/verify", views.SiweVerifyView.as_view(), name="nft-siwe-verify"),

@@ -1,7 +1,7 @@
 """Chat frames batched per show in each ws process: at most one chat frame per socket per window.
 
-At 20 messages/s a frame per message per viewer is 40,000 socket writes a second for 2,000 viewers,
-more than two cores fan out (bench/ws_fanout.py --mode show: p99 over 10 s). The hub hands every
+At a steady chat rate a frame per message per viewer is (rate x viewers) socket writes a second,
+more than a small box fans out (bench/README.md). The hub hands every
 frame of a `show.<id>` stream to this batcher once per process (not per socket). A chat message
 after a quiet window goes out at once, as the plain `chat` frame it always was; messages arriving
 within `SHOWS_CHAT_BATCH_MS` of the last chat frame wait for the window's end and go out together
@@ -17,22 +17,22 @@ built by concatenation, once per process, and written as is to every local socke
 
 While chat stays busy the window doubles with every batch that waited for its end, up to
 `SHOWS_CHAT_MAX_BATCH_MS`; a message after a quiet window resets it. Every frame costs one
-write per viewer: measured with 2,000 viewers on 2 cores, 10 chat frames/s per socket queued up for
-seconds, so under sustained chat a message waits up to a few hundred ms in a batch instead.
+write per viewer, so under sustained chat a message waits in a batch (at most the widest window)
+rather than frames queueing up behind each other.
 """
 
 import asyncio
 from collections.abc import Callable
 
-CHAT_PREFIX = '{"type":"chat",'
+from realtime.ws.protocol import StreamFrame
 
-Fanout = Callable[[str, int, str], None]
+Fanout = Callable[[StreamFrame], None]
 
 
-def batch_text(stream: str, frames: list[tuple[int, str]]) -> str:
-    """One `chat_batch` frame holding `frames` (seq, chat frame text), oldest first."""
-    inner = ",".join(text for _, text in frames)
-    return f'{{"type":"chat_batch","seq":{frames[-1][0]},"stream":"{stream}","frames":[{inner}]}}'
+def batch_text(stream: str, frames: list[StreamFrame]) -> str:
+    """One `chat_batch` frame holding `frames` (chat frames), oldest first; built by concatenation."""
+    inner = ",".join(f.text for f in frames)
+    return f'{{"type":"chat_batch","seq":{frames[-1].seq},"stream":"{stream}","frames":[{inner}]}}'
 
 
 class ChatBatcher:
@@ -42,7 +42,7 @@ class ChatBatcher:
         self.window_s = window_s
         self.max_window_s = max(window_s, max_window_s if max_window_s is not None else 4 * window_s)
         self.fanout = fanout
-        self.pending: dict[str, list[tuple[int, str]]] = {}
+        self.pending: dict[str, list[StreamFrame]] = {}
         self.last_sent: dict[str, float] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.windows: dict[str, float] = {}  # a stream's current (possibly widened) window
@@ -51,11 +51,12 @@ class ChatBatcher:
     def window_of(self, stream: str) -> float:
         return self.windows.get(stream, self.window_s)
 
-    def offer(self, stream: str, seq: int, text: str) -> None:
-        """Take one frame of `stream`: send it now, or hold it (chat within the window)."""
-        if not text.startswith(CHAT_PREFIX):
+    def offer(self, frame: StreamFrame) -> None:
+        """Take one frame of a show stream: send it now, or hold it (chat within the window)."""
+        stream = frame.stream
+        if frame.kind != "chat":
             self.flush(stream)  # what came before goes first
-            self.fanout(stream, seq, text)
+            self.fanout(frame)
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
@@ -66,11 +67,11 @@ class ChatBatcher:
             if now >= due:
                 self.windows.pop(stream, None)  # quiet for a whole window: back to the base window
                 self.last_sent[stream] = now
-                self.fanout(stream, seq, text)
+                self.fanout(frame)
                 return
             queued = self.pending[stream] = []
             self.timers[stream] = loop.call_at(due, self._window_ended, stream)
-        queued.append((seq, text))
+        queued.append(frame)
 
     def _window_ended(self, stream: str) -> None:
         # Chat waited for the whole window: the show is busy, widen its next window.
@@ -87,10 +88,11 @@ class ChatBatcher:
             return
         self.last_sent[stream] = asyncio.get_running_loop().time()
         if len(queued) == 1:
-            self.fanout(stream, *queued[0])
+            self.fanout(queued[0])
         else:
             self.batches += 1
-            self.fanout(stream, queued[-1][0], batch_text(stream, queued))
+            last = queued[-1].seq
+            self.fanout(StreamFrame(stream, last, batch_text(stream, queued), "chat_batch"))
 
     def forget(self, stream: str) -> None:
         """The process left the stream: drop its state (nobody here to send to)."""

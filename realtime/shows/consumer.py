@@ -15,7 +15,6 @@ subscription per stream per process, not per socket.
 import asyncio
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,15 +34,12 @@ from realtime.shows.publish import stream_of
 from realtime.ws import protocol, store
 from realtime.ws.auth import accepted_subprotocol
 from realtime.ws.hub import Hub, Slot, Subscriber, get_hub
+from realtime.ws.protocol import StreamFrame
 
 log = logging.getLogger(__name__)
 
 _SHOW_PREFIX = "show."
-_FLASH_PREFIX = '{"type":"flash_drop",'
 REACTIONS_PER_SECOND = 5
-_CHAT_PREFIXES = ('{"type":"chat', '{"type":"muted"', '{"type":"unmuted"')  # chat_batch too
-# The flash drop's id, without parsing the whole frame for every socket it is written to.
-_FLASH_DROP_ID = re.compile(r'"flash_drop":\{"drop_id":(\d+)')
 
 
 @dataclass(eq=False)
@@ -53,17 +49,17 @@ class ShowSubscriber(Subscriber):
     venue: bool = False
     consumer: "ShowConsumer | None" = None
 
-    def deliver(self, seq: int, text: str, slot: Slot | None = None) -> None:
-        if self.venue and text.startswith(_CHAT_PREFIXES):
+    def deliver(self, frame: StreamFrame, slot: Slot | None = None) -> None:
+        if self.venue and frame.kind in protocol.CHAT_KINDS:
             return
         before = self.last_sent
-        super().deliver(seq, text, slot)
-        if self.consumer is not None and self.last_sent > before and text.startswith(_FLASH_PREFIX):
-            self.consumer.flash_drop_seen(text)
+        super().deliver(frame, slot)
+        if self.consumer is not None and self.last_sent > before and frame.follow_drop is not None:
+            self.consumer.flash_drop_seen(frame.follow_drop)
 
 
 # A show's merchant never changes: one database hop per show per process, not one per connect
-# (2,000 viewers arriving queued behind each other on the thread-sensitive executor).
+# (a burst of viewers arriving would queue behind each other on the thread-sensitive executor).
 _merchant_of_show: dict[int, int] = {}
 
 
@@ -187,7 +183,7 @@ class ShowConsumer(AsyncWebsocketConsumer):
             await self._show_snapshot()
 
     # --- the flash drop's stream -------------------------------------------------------------------
-    def flash_drop_seen(self, text: str) -> None:
+    def flash_drop_seen(self, drop_id: int) -> None:
         """A `flash_drop` frame was written to this socket: follow that drop's stock stream.
 
         Runs inside the hub's fan-out of that frame, for every local viewer in the same loop turn:
@@ -195,11 +191,6 @@ class ShowConsumer(AsyncWebsocketConsumer):
         the first of them loads afterwards is shared by all (one database read per process at a
         flash launch, not one per viewer).
         """
-        found = _FLASH_DROP_ID.search(text)
-        try:
-            drop_id = int(found.group(1) if found else json.loads(text)["flash_drop"]["drop_id"])
-        except (ValueError, KeyError, TypeError):
-            return
         sub = self._switch_drop(drop_id)
         if sub is not None:
             task = asyncio.ensure_future(self._complete_follow(sub, drop_id))

@@ -6,7 +6,7 @@ fields heard from in the last `SHOWS_PRESENCE_STALE_SECONDS` (a killed process d
 itself) and, only when the total changed, writes one `presence` frame to its local sockets.
 Reactions are counted the same way into a per-second hash; the loop sends the totals of the
 second just finished as one `reactions` frame. No frame per join, leave or tap: a burst of
-2,000 viewers arriving costs one frame per socket per second at most.
+thousands of viewers arriving costs one frame per socket per second at most.
 
 These frames carry no seq (they are not part of the stream's history and are never replayed).
 """

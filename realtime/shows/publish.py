@@ -12,13 +12,10 @@ If the process dies between commit and push, viewers miss that frame until their
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,41 +28,19 @@ def stream_of(show_id: int) -> str:
     return f"show.{show_id}"
 
 
-def template(show_id: int, kind: str, fields: dict[str, Any]) -> str:
-    """The frame as JSON text with a '{seq}' placeholder where its number goes."""
-    text = protocol.encode(protocol.frame(kind, seq=0, stream=stream_of(show_id), **fields))
-    return text.replace('"seq":0,', '"seq":{seq},', 1)
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
-def _append(stream: str, text: str) -> tuple[int, str]:
-    # The dashboard streams' script: next number from the head counter, stored in the resume buffer.
-    seq, frame = _redis().eval(
-        store._APPEND_NEXT,
-        2,
-        store.head_key(stream),
-        store.buffer_key(stream),
-        text,
-        settings.WS_RESUME_BUFFER,
-        settings.WS_STREAM_TTL_SECONDS,
-    )
-    return int(seq), frame.decode() if isinstance(frame, bytes) else str(frame)
+def template(show_id: int, kind: str, fields: dict[str, Any]) -> protocol.FrameTemplate:
+    """The frame before its number (the stream's Redis counter gives it one)."""
+    return protocol.frame_template(kind, stream=stream_of(show_id), **fields)
 
 
 def publish(show_id: int, kind: str, **fields: Any) -> int:
     """Number, buffer and broadcast one frame now (sync code: WSGI views, services, commands)."""
-    stream = stream_of(show_id)
     fields.setdefault("at", timezone.now())
-    seq, text = _append(stream, template(show_id, kind, fields))
-    group = store.group_name(stream)
+    frame = store.append_next_blocking(template(show_id, kind, fields))
     layer = get_channel_layer()
     assert layer is not None
-    async_to_sync(layer.group_send)(group, {"type": "ws.frame", "g": group, "s": seq, "t": text})
-    return seq
+    async_to_sync(layer.group_send)(store.group_name(frame.stream), frame.layer_message())
+    return frame.seq
 
 
 def _publish_quietly(show_id: int, kind: str, fields: dict[str, Any]) -> None:

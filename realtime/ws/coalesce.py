@@ -9,8 +9,8 @@ changes flush the drop immediately (`take`), so they are never coalesced away.
 The window widens while a drop stays busy: every frame that had to wait for the end of its
 window doubles the drop's window, up to `max_window_s`; a change after a quiet spell resets it.
 Each frame costs one write per watching socket, so during a stampede fewer, fuller frames keep
-the fan-out ahead of the changes (measured in bench/ws_fanout.py: 2,000 sockets on 2 cores fell
-seconds behind at 10 frames/s). A frame still carries the newest counters when it leaves.
+the fan-out ahead of the changes (figures: bench/README.md). A frame still carries the newest
+counters when it leaves.
 
 Pure and clock-injected, so it is unit-tested without Kafka or Redis.
 """

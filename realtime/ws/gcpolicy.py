@@ -1,9 +1,9 @@
 """Keep the garbage collector's full passes short in the ws process.
 
-Measured with 2,000 show viewers (bench/ws_fanout.py --mode show): the ws process holds ~180,000
-objects after start-up plus ~150 per socket, and CPython 3.11's full (generation 2) collection
-scanned all of them: pauses of 90-360 ms on the event loop, several per run, each one a frame
-late for every socket (flash-drop frame p99 325-430 ms, chat p99 410-590 ms).
+The ws process holds many long-lived objects (start-up, plus some per socket), and CPython 3.11's
+full (generation 2) collection scans all of them: a pause of the event loop long enough to make a
+frame late for every socket (measured with bench/ws_fanout.py --mode show; figures in
+bench/README.md).
 
 So, started by the ASGI server's lifespan start-up (config/asgi.py) and run by a daemon thread: everything alive at start-up is frozen (modules, classes: never
 garbage), and every `WS_GC_FREEZE_SECONDS` what survived since is frozen too, so a full pass only

@@ -1,8 +1,8 @@
 """The per-process fan-out hub: one channel-layer subscription per stream per ASGI process.
 
 Plain Channels gives every socket its own channel and puts every socket in the group, so a
-`group_send` to a drop with 2,000 watchers costs 2,000 queue hand-offs and consumer dispatches
-(measured: p99 860-930 ms at 2,000 sockets). Here the *process* joins the group `drop.<id>` once
+`group_send` to a drop with N watchers costs N queue hand-offs and consumer dispatches (far
+too slow at thousands of sockets: bench/README.md). Here the *process* joins the group `drop.<id>` once
 with a single hub channel; the projector's `group_send` reaches each process once with a frame
 that is already JSON-encoded, and the hub writes that text to each local socket's ASGI `send`.
 
@@ -22,7 +22,6 @@ publishing) it replays the missing frames from the resume buffer, or re-snapshot
 """
 
 import asyncio
-import json
 import logging
 import time
 import weakref
@@ -34,6 +33,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from realtime.ws import store
+from realtime.ws.protocol import StreamFrame, read_layer_message, read_stored_frame
 from realtime.ws.wire import RawSocket, raw_socket
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ Slot = tuple[str, frozenset[int]]
 class Batcher(Protocol):
     """Holds some frames of a stream back and sends them later, combined, through `Hub.fanout`."""
 
-    def offer(self, stream: str, seq: int, text: str) -> None: ...
+    def offer(self, frame: StreamFrame) -> None: ...
 
     def forget(self, stream: str) -> None: ...
 
@@ -73,7 +73,7 @@ class Subscriber:
     resync: Callable[[], Awaitable[None]]
     last_sent: int = 0
     syncing: bool = True
-    pending: list[tuple[int, str, Slot | None]] = field(default_factory=list)
+    pending: list[StreamFrame] = field(default_factory=list)
     inflight: "asyncio.Task[None] | None" = None
     backlog: list[tuple[str, Slot | None]] = field(default_factory=list)
     replaced: int = 0  # queued frames dropped for a newer one of the same slot
@@ -85,17 +85,18 @@ class Subscriber:
     closed: bool = False
     joined_ns: int = field(default_factory=time.monotonic_ns)
 
-    def deliver(self, seq: int, text: str, slot: Slot | None = None) -> None:
-        """Hand one frame to this socket (never blocks the caller)."""
+    def deliver(self, frame: StreamFrame, slot: Slot | None = None) -> None:
+        """Hand one frame to this socket (never blocks the caller); `slot` is `slot_of(frame)`,
+        worked out once per fan-out by the caller rather than once per socket."""
         if self.closed:
             return
         if self.syncing:
-            self.pending.append((seq, text, slot))
+            self.pending.append(frame)
             return
-        if seq <= self.last_sent:
+        if frame.seq <= self.last_sent:
             return
-        self.last_sent = seq
-        self._write(text, slot)
+        self.last_sent = frame.seq
+        self._write(frame.text, slot)
 
     def _write(self, text: str, slot: Slot | None = None) -> None:
         if self.inflight is not None:
@@ -138,27 +139,20 @@ class Subscriber:
         """The snapshot/replay up to `seq` was sent: go live, flushing frames queued meanwhile."""
         self.last_sent = max(self.last_sent, seq) if not self.syncing else seq
         self.syncing = False
-        queued, self.pending = sorted(self.pending, key=lambda p: p[0]), []
-        for s, text, slot in queued:
-            self.deliver(s, text, slot)
+        queued, self.pending = sorted(self.pending, key=lambda f: f.seq), []
+        for frame in queued:
+            self.deliver(frame, slot_of(frame))
 
 
 def _supersedes(new: Slot, queued: Slot | None) -> bool:
     return queued is not None and new[0] == queued[0] and queued[1] <= new[1]
 
 
-def stock_slot(stream: str, text: str) -> Slot | None:
-    """The slot of a coalesced `stock` frame (its SKUs' counters are absolute); None for others.
-
-    Parsed once per frame per process, not per socket.
-    """
-    if not text.startswith('{"type":"stock"'):
+def slot_of(frame: StreamFrame) -> Slot | None:
+    """The slot of a coalesced `stock` frame (its SKUs' counters are absolute); None for others."""
+    if frame.skus is None:
         return None
-    try:
-        skus = json.loads(text)["skus"]
-        return ("stock:" + stream, frozenset(int(s["sku_id"]) for s in skus))
-    except (ValueError, KeyError, TypeError):
-        return None
+    return ("stock:" + frame.stream, frame.skus)
 
 
 _DONE = object()
@@ -223,7 +217,7 @@ class Hub:
         self._start_lock = asyncio.Lock()
         self.batchers: dict[str, Batcher] = {}
         # Counter-numbered streams: frames that arrived after a gap, while it is being filled.
-        self._held: dict[str, dict[int, str]] = {}
+        self._held: dict[str, dict[int, StreamFrame]] = {}
 
     async def _start(self) -> None:
         async with self._start_lock:
@@ -307,14 +301,14 @@ class Hub:
         """Route frames of streams starting with `prefix` through `batcher` (which calls `fanout`)."""
         self.batchers[prefix] = batcher
 
-    def dispatch(self, stream: str, seq: int, text: str) -> None:
-        """Deliver a frame to every local socket of `stream`, in seq order on counter-numbered streams."""
-        if stream.startswith(store.COUNTER_STREAM_PREFIXES):
-            self._in_order(stream, seq, text)
+    def dispatch(self, frame: StreamFrame) -> None:
+        """Deliver a frame to every local socket of its stream, in seq order on counter-numbered streams."""
+        if frame.stream.startswith(store.COUNTER_STREAM_PREFIXES):
+            self._in_order(frame)
         else:
-            self._route(stream, seq, text)
+            self._route(frame)
 
-    def _in_order(self, stream: str, seq: int, text: str) -> None:
+    def _in_order(self, frame: StreamFrame) -> None:
         """A counter-numbered stream: frames go out as seen + 1, seen + 2, ... and each once.
 
         Several processes publish a show's frames: one can number N, another N+1 and publish
@@ -322,17 +316,18 @@ class Hub:
         script), so a gap is filled from there at once rather than waited for; frames arriving
         meanwhile are held, and N coming through pub/sub later is a duplicate.
         """
+        stream, seq = frame.stream, frame.seq
         seen = self.last_seq.get(stream)
         held = self._held.get(stream)
         if seen is None or (held is None and seq == seen + 1):
-            self._route(stream, seq, text)
+            self._route(frame)
             return
         if seq <= seen:
             return  # already delivered (from the buffer, or a heal round)
         if held is None:
             held = self._held[stream] = {}
             _spawn(self._fill_gap(stream))
-        held[seq] = text
+        held[seq] = frame
 
     async def _fill_gap(self, stream: str) -> None:
         try:
@@ -341,14 +336,13 @@ class Hub:
             log.exception("ws hub: filling a gap in %s failed; its sockets resync", stream)
             since = store.Since(covered=False, frames=[], head=0)
         held = self._held.pop(stream, {})
-        if since.covered:
-            frames = dict(since.frames)
-            frames.update(held)
-        else:
-            frames = held
+        frames = (
+            {seq: read_stored_frame(stream, seq, text) for seq, text in since.frames} if since.covered else {}
+        )
+        frames.update(held)
         for seq in sorted(frames):
             if seq > self.last_seq.get(stream, 0):
-                self._route(stream, seq, frames[seq])
+                self._route(frames[seq])
         if not since.covered:
             log.warning("ws hub: %s has a gap the buffer no longer covers; its sockets resync", stream)
             self._resync_sockets(stream)
@@ -358,32 +352,31 @@ class Hub:
         for sub in tuple(self.streams.get(stream, ())):
             _spawn(sub.resync())
 
-    def _route(self, stream: str, seq: int, text: str) -> None:
+    def _route(self, frame: StreamFrame) -> None:
         """Through the stream's batcher, if any, to every local socket."""
-        if seq > self.last_seq.get(stream, 0):
-            self.last_seq[stream] = seq
+        if frame.seq > self.last_seq.get(frame.stream, 0):
+            self.last_seq[frame.stream] = frame.seq
         for prefix, batcher in self.batchers.items():
-            if stream.startswith(prefix):
-                batcher.offer(stream, seq, text)
+            if frame.stream.startswith(prefix):
+                batcher.offer(frame)
                 return
-        self.fanout(stream, seq, text)
+        self.fanout(frame)
 
-    def fanout(self, stream: str, seq: int, text: str) -> None:
-        """Write one frame to every local socket of `stream`, now."""
-        members = self.streams.get(stream)
+    def fanout(self, frame: StreamFrame) -> None:
+        """Write one frame to every local socket of its stream, now."""
+        members = self.streams.get(frame.stream)
         if not members:
             return
-        slot = stock_slot(stream, text)
+        slot = slot_of(frame)
         for sub in tuple(members):
-            sub.deliver(seq, text, slot)
+            sub.deliver(frame, slot)
 
     async def _receive_loop(self) -> None:
         assert self.layer is not None and self.channel is not None
-        prefix_len = len(store.group_name(""))
         while True:
             try:
                 message = await self.layer.receive(self.channel)
-                self.dispatch(message["g"][prefix_len:], int(message["s"]), message["t"])
+                self.dispatch(read_layer_message(message))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -414,7 +407,7 @@ class Hub:
             log.warning("ws hub: %s behind (%d < %d); healing from the buffer", stream, seen, head)
             if since.covered:
                 for seq, text in since.frames:
-                    self.dispatch(stream, seq, text)
+                    self.dispatch(read_stored_frame(stream, seq, text))
             else:
                 self.last_seq[stream] = head
                 self._resync_sockets(stream)

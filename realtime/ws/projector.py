@@ -35,12 +35,18 @@ from realtime.kafka_config import consumer_config
 from realtime.topics import topic_for_aggregate
 from realtime.ws import frames, snapshots, store
 from realtime.ws.coalesce import Position, StockCoalescer
+from realtime.ws.protocol import FrameTemplate, StreamFrame
 
 log = logging.getLogger(__name__)
 
 GROUP = "projector"
+# The topics (by aggregate) whose events become frames (realtime/ws/frames.py routes them).
 TOPIC_AGGREGATES = ("drop", "order")
 BATCH = 1000
+# The coalescer forgets the flush times (and widened windows) of drops quiet this long, checked
+# once per FORGET_EVERY_S: its memory is bounded by the drops active in the last hour.
+COALESCER_KEEP_S = 3600.0
+FORGET_EVERY_S = 60.0
 
 
 class Projector:
@@ -71,6 +77,7 @@ class Projector:
         self.merchant_of_drop: dict[int, int] = {}
         self.merchant_of_order: dict[int, int] = {}
         self.next_dashboard = 0.0
+        self.next_forget = 0.0
         self.published = 0
 
     # --- Kafka (always on the kafka thread) -----------------------------------------------------
@@ -98,9 +105,9 @@ class Projector:
                 log.info("projector: store_offsets skipped: %s", exc)
 
     # --- one round --------------------------------------------------------------------------------
-    def fold(self, messages: list[Message], now: float) -> list[tuple[str, int, str]]:
+    def fold(self, messages: list[Message], now: float) -> list[StreamFrame]:
         """Turn a batch into frames to publish now; stock updates go to the coalescer."""
-        out: list[tuple[str, int, str]] = []
+        out: list[StreamFrame] = []
         for msg in messages:
             if msg.error():
                 log.warning("projector: %s", msg.error())
@@ -153,23 +160,17 @@ class Projector:
         ]
 
     # --- publishing ---------------------------------------------------------------------------
-    async def publish(self, items: list[tuple[str, int, str]]) -> None:
+    async def publish(self, items: list[StreamFrame]) -> None:
         """Buffer each frame for resume, then group_send it (always: a replay is de-duplicated by seq)."""
         if not items:
             return
-        redis = store.client()
-        pipe = redis.pipeline(transaction=False)
-        for stream, seq, text in items:
-            pipe.eval(store._APPEND, 2, store.head_key(stream), store.buffer_key(stream), seq, text,
-                      settings.WS_RESUME_BUFFER, settings.WS_STREAM_TTL_SECONDS)  # fmt: skip
-        await pipe.execute()
+        await store.append_many(items)
         assert self.layer is not None
-        for stream, seq, text in items:
-            group = store.group_name(stream)
-            await self.layer.group_send(group, {"type": "ws.frame", "g": group, "s": seq, "t": text})
+        for f in items:
+            await self.layer.group_send(store.group_name(f.stream), f.layer_message())
         self.published += len(items)
 
-    def _dashboards(self) -> list[tuple[str, str]]:
+    def _dashboards(self) -> list[FrameTemplate]:
         """On the db thread: resolve merchants of dirty drops/orders, recompute their dashboards."""
         close_old_connections()
         drops = [d for d in self.dirty_drops if d not in self.merchant_of_drop]
@@ -191,10 +192,15 @@ class Projector:
         loop = asyncio.get_running_loop()
         templates = await loop.run_in_executor(self.db, self._dashboards)
         assert self.layer is not None
-        for stream, template in templates:
-            seq, text = await store.append_next(stream, template)
-            group = store.group_name(stream)
-            await self.layer.group_send(group, {"type": "ws.frame", "g": group, "s": seq, "t": text})
+        for template in templates:
+            f = await store.append_next(template)
+            await self.layer.group_send(store.group_name(f.stream), f.layer_message())
+
+    def forget_quiet_drops(self, now: float) -> None:
+        """Bound the coalescer's memory: at most once per FORGET_EVERY_S, drop what quiet drops left."""
+        if now >= self.next_forget:
+            self.next_forget = now + FORGET_EVERY_S
+            self.coalescer.forget_old(now, keep_s=COALESCER_KEEP_S)
 
     # --- the loop -----------------------------------------------------------------------------
     async def run(self, stop: threading.Event) -> None:
@@ -223,6 +229,7 @@ class Projector:
                     self.next_dashboard = now + self.dashboard_s
                     await self.publish_dashboards()
                 await loop.run_in_executor(self.kafka, self._store, self.offsets_to_store())
+                self.forget_quiet_drops(now)
             # Orderly stop: publish everything pending, then commit.
             await self.publish([frames.stock_frame(e) for e in self.coalescer.take_all(time.monotonic())])
             await loop.run_in_executor(self.kafka, self._store, self.offsets_to_store())

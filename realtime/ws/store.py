@@ -14,9 +14,14 @@ client's `last_seq` although offsets are not contiguous.
 import asyncio
 import weakref
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+
+from realtime.ws.protocol import FrameTemplate, StreamFrame
 
 # Appends only a seq above head (a replayed event after a projector restart is a no-op here).
 _APPEND = """
@@ -110,19 +115,38 @@ async def append(stream: str, seq: int, text: str, *, redis: aioredis.Redis | No
     return bool(result)
 
 
-async def append_next(stream: str, template: str, *, redis: aioredis.Redis | None = None) -> tuple[int, str]:
-    """Give `template` (a frame with a '{seq}' placeholder) the next number, record it, return both."""
-    r = redis or client()
-    seq, text = await r.eval(
-        _APPEND_NEXT,
-        2,
-        head_key(stream),
-        buffer_key(stream),
-        template,
-        settings.WS_RESUME_BUFFER,
-        settings.WS_STREAM_TTL_SECONDS,
-    )
-    return int(seq), text.decode() if isinstance(text, bytes) else str(text)
+async def append_many(frames: list[StreamFrame]) -> None:
+    """Record frames whose seq is known (drop and order streams) in one round trip; replays are no-ops."""
+    pipe = client().pipeline(transaction=False)
+    for f in frames:
+        pipe.eval(_APPEND, 2, head_key(f.stream), buffer_key(f.stream), f.seq, f.text,
+                  settings.WS_RESUME_BUFFER, settings.WS_STREAM_TTL_SECONDS)  # fmt: skip
+    await pipe.execute()
+
+
+def _append_next_args(template: FrameTemplate) -> tuple[Any, ...]:
+    return (_APPEND_NEXT, 2, head_key(template.stream), buffer_key(template.stream), template.text,
+            settings.WS_RESUME_BUFFER, settings.WS_STREAM_TTL_SECONDS)  # fmt: skip
+
+
+def _numbered(template: FrameTemplate, result: Any) -> StreamFrame:
+    seq, text = result
+    return template.numbered(int(seq), text.decode() if isinstance(text, bytes) else str(text))
+
+
+async def append_next(template: FrameTemplate) -> StreamFrame:
+    """Give a counter stream's frame the stream's next number and record it (async code)."""
+    return _numbered(template, await client().eval(*_append_next_args(template)))
+
+
+@cache
+def _sync_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def append_next_blocking(template: FrameTemplate) -> StreamFrame:
+    """`append_next` for sync code (WSGI views, services' on-commit hooks, commands)."""
+    return _numbered(template, _sync_client().eval(*_append_next_args(template)))
 
 
 async def head(stream: str) -> int:

@@ -14,7 +14,7 @@ from commerce.services import catalog
 from commerce.shows.models import Show
 from commerce.shows.services import lifecycle
 from tests.frontend.conftest import browser, screenshots, stack  # noqa: F401 - fixtures of the browser test
-from tests.ws.conftest import kafka_prefix, procs  # noqa: F401 - fixtures reused by the socket tests
+from tests.ws.conftest import fast_paths, kafka_prefix, procs  # noqa: F401 - fixtures of the socket tests
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 

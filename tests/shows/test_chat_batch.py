@@ -9,32 +9,31 @@ import pytest
 from realtime.shows.chat_batch import ChatBatcher
 from realtime.ws import protocol
 from realtime.ws.hub import Hub, Subscriber
+from realtime.ws.protocol import StreamFrame
 
 WINDOW_S = 0.05
 
 
-def _chat(seq: int, text: str) -> str:
-    return protocol.encode(
-        protocol.frame("chat", seq=seq, stream="show.1", message={"id": seq, "text": text})
-    )
+def _chat(seq: int, text: str) -> StreamFrame:
+    return protocol.stream_frame("chat", seq=seq, stream="show.1", message={"id": seq, "text": text})
 
 
-def _other(seq: int, kind: str) -> str:
-    return protocol.encode(protocol.frame(kind, seq=seq, stream="show.1", message_id=2))
+def _other(seq: int, kind: str) -> StreamFrame:
+    return protocol.stream_frame(kind, seq=seq, stream="show.1", message_id=2)
 
 
 def test_chat_within_a_window_goes_out_as_one_batch_and_other_frames_keep_their_place() -> None:
     sent: list[tuple[int, str]] = []
 
     async def scenario() -> None:
-        batcher = ChatBatcher(WINDOW_S, lambda stream, seq, text: sent.append((seq, text)))
-        batcher.offer("show.1", 1, _chat(1, "first"))  # quiet stream: at once, as a plain chat frame
+        batcher = ChatBatcher(WINDOW_S, lambda f: sent.append((f.seq, f.text)))
+        batcher.offer(_chat(1, "first"))  # quiet stream: at once, as a plain chat frame
         assert [s for s, _ in sent] == [1]
         for seq in (2, 3, 4):
-            batcher.offer("show.1", seq, _chat(seq, f"line {seq}"))
+            batcher.offer(_chat(seq, f"line {seq}"))
         assert len(sent) == 1  # held for the rest of the window
-        batcher.offer("show.1", 5, _other(5, "chat_deleted"))  # flushes the waiting chat first
-        batcher.offer("show.1", 6, _chat(6, "after"))  # the window restarted with the flush: held
+        batcher.offer(_other(5, "chat_deleted"))  # flushes the waiting chat first
+        batcher.offer(_chat(6, "after"))  # the window restarted with the flush: held
         await asyncio.sleep(WINDOW_S * 4)  # the window's timer sends it (alone: a plain frame)
 
     asyncio.run(scenario())
@@ -42,7 +41,7 @@ def test_chat_within_a_window_goes_out_as_one_batch_and_other_frames_keep_their_
     batch = json.loads(sent[1][1])
     assert batch["type"] == "chat_batch" and batch["stream"] == "show.1" and batch["seq"] == 4
     assert [f["seq"] for f in batch["frames"]] == [2, 3, 4]
-    assert batch["frames"][0] == json.loads(_chat(2, "line 2"))  # inner frames unchanged
+    assert batch["frames"][0] == json.loads(_chat(2, "line 2").text)  # inner frames unchanged
     assert json.loads(sent[2][1])["type"] == "chat_deleted"
     assert json.loads(sent[3][1])["type"] == "chat"
 
@@ -53,22 +52,22 @@ def test_busy_chat_widens_the_window_up_to_a_cap_and_a_quiet_window_resets_it(ca
     window = 0.2  # wide enough that a loaded machine's scheduling never looks like a quiet spell
 
     async def scenario() -> list[float]:
-        def collect(stream: str, seq: int, text: str) -> None:
-            doc = json.loads(text)
-            sent.extend([f["seq"] for f in doc["frames"]] if doc["type"] == "chat_batch" else [seq])
+        def collect(frame: StreamFrame) -> None:
+            doc = json.loads(frame.text)
+            sent.extend([f["seq"] for f in doc["frames"]] if frame.kind == "chat_batch" else [frame.seq])
 
         batcher = ChatBatcher(window, collect, max_window_s=None if cap is None else window * cap)
         windows, seq = [], 0
         for _ in range(4):  # each round: chat arrives while a window is open, so the window ends busy
             seq += 1
-            batcher.offer("show.1", seq, _chat(seq, "x"))
+            batcher.offer(_chat(seq, "x"))
             seq += 1
-            batcher.offer("show.1", seq, _chat(seq, "y"))
+            batcher.offer(_chat(seq, "y"))
             while "show.1" in batcher.pending:
                 await asyncio.sleep(window / 5)
             windows.append(batcher.window_of("show.1"))
         await asyncio.sleep(batcher.window_of("show.1") * 2)  # a quiet spell longer than the window
-        batcher.offer("show.1", seq + 1, _chat(seq + 1, "after a pause"))  # goes at once
+        batcher.offer(_chat(seq + 1, "after a pause"))  # goes at once
         windows.append(batcher.window_of("show.1"))
         return windows
 
@@ -101,8 +100,8 @@ def test_the_hub_routes_show_streams_through_the_batcher_once_per_process() -> N
             hub.attach(sub)
             sub.finish_sync(0)
         for seq in range(1, 11):
-            hub.dispatch("show.1", seq, _chat(seq, f"line {seq}"))
-        hub.dispatch("drop.9", 1, '{"type":"stock","seq":1,"stream":"drop.9","skus":[]}')  # not batched
+            hub.dispatch(_chat(seq, f"line {seq}"))
+        hub.dispatch(protocol.stream_frame("stock", seq=1, stream="drop.9", skus=[]))  # not batched
         await asyncio.sleep(WINDOW_S * 4)
         return [s.frames for s in sockets]
 

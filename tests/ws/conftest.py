@@ -47,6 +47,7 @@ def child_env(**extra: str) -> dict[str, str]:
         "KAFKA_TOPIC_PREFIX": settings.KAFKA_TOPIC_PREFIX,
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
+        "WS_FAST_PATHS": "1" if settings.WS_FAST_PATHS else "0",
         **extra,
     }
 
@@ -124,8 +125,20 @@ class Processes:
         self.procs.clear()
 
 
+@pytest.fixture(params=[True, False], ids=["fast-paths-on", "fast-paths-off"])
+def fast_paths(request: pytest.FixtureRequest, settings: Any) -> bool:
+    """`WS_FAST_PATHS` on and off (realtime/ws/wire.py): the ASGI server these tests start gets it.
+
+    Only the tests that start a real uvicorn use it: in-process tests never see its transport,
+    so for them the two settings are the same code. Doubling those few tests costs less CI time
+    than a second pytest run of tests/ws and tests/shows.
+    """
+    settings.WS_FAST_PATHS = request.param
+    return bool(request.param)
+
+
 @pytest.fixture
-def procs(kafka_prefix: str, tmp_path: Path) -> Iterator[Processes]:
+def procs(kafka_prefix: str, fast_paths: bool, tmp_path: Path) -> Iterator[Processes]:
     p = Processes(tmp_path)
     yield p
     p.stop_all()

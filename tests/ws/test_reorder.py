@@ -6,19 +6,23 @@ at once (N is there: it was numbered before N+1 by the same atomic script). Real
 """
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 import pytest
 
-from realtime.ws import store
+from realtime.ws import protocol, store
 from realtime.ws.hub import Hub, Subscriber
+from realtime.ws.protocol import StreamFrame
 from tests.ws.test_units import FakeSocket
 
 
-async def _numbered(stream: str, count: int) -> list[tuple[int, str]]:
+async def _numbered(stream: str, count: int) -> list[StreamFrame]:
     """`count` frames numbered and buffered as publishers do (store.append_next), not yet sent."""
-    return [await store.append_next(stream, f'{{"type":"chat","seq":{{seq}},"n":{i}}}') for i in range(count)]
+    return [
+        await store.append_next(protocol.frame_template("chat", stream=stream, n=i)) for i in range(count)
+    ]
 
 
 def _hub_with_socket(stream: str, resyncs: list[str] | None = None) -> tuple[Hub, FakeSocket]:
@@ -42,12 +46,12 @@ def test_frames_published_out_of_order_arrive_in_order_once(order: list[int]) ->
         frames = await _numbered(stream, 3)
         hub, sock = _hub_with_socket(stream)
         for i in order:
-            hub.dispatch(stream, *frames[i])
+            hub.dispatch(frames[i])
         await asyncio.sleep(0.2)  # the gap fill reads Redis
         return sock.frames
 
     frames = asyncio.run(scenario())
-    assert [f.split('"n":')[1].rstrip("}") for f in frames] == ["0", "1", "2"]
+    assert [json.loads(f)["n"] for f in frames] == [0, 1, 2]
 
 
 def test_a_frame_lost_on_the_way_is_taken_from_the_buffer() -> None:
@@ -56,8 +60,8 @@ def test_a_frame_lost_on_the_way_is_taken_from_the_buffer() -> None:
     async def scenario() -> list[str]:
         frames = await _numbered(stream, 3)
         hub, sock = _hub_with_socket(stream)
-        hub.dispatch(stream, *frames[0])
-        hub.dispatch(stream, *frames[2])  # frames[1] never comes through pub/sub
+        hub.dispatch(frames[0])
+        hub.dispatch(frames[2])  # frames[1] never comes through pub/sub
         await asyncio.sleep(0.2)
         return sock.frames
 
@@ -76,12 +80,12 @@ def test_gap_the_buffer_no_longer_covers_resyncs_the_sockets(settings: Any) -> N
     async def scenario() -> list[str]:
         frames = await _numbered(stream, 5)  # the buffer keeps only the last 2: 4 and 5
         hub, sock = _hub_with_socket(stream, resyncs)
-        hub.dispatch(stream, *frames[0])
-        hub.dispatch(stream, *frames[4])
+        hub.dispatch(frames[0])
+        hub.dispatch(frames[4])
         await asyncio.sleep(0.2)
         assert hub.last_seq[stream] == 5
         return sock.frames
 
     frames = asyncio.run(scenario())
-    assert frames[0].endswith('"n":0}') and frames[-1].endswith('"n":4}')
+    assert json.loads(frames[0])["n"] == 0 and json.loads(frames[-1])["n"] == 4
     assert resyncs == [stream]  # the socket takes a snapshot: it may have missed 2 and 3

@@ -9,7 +9,8 @@ import pytest
 from realtime.ws import protocol, wire
 from realtime.ws.coalesce import StockCoalescer
 from realtime.ws.errors import MalformedMessage, UnknownMessageType
-from realtime.ws.hub import Hub, Subscriber, stock_slot
+from realtime.ws.hub import Hub, Subscriber, slot_of
+from realtime.ws.protocol import StreamFrame
 
 
 @pytest.mark.parametrize(
@@ -116,16 +117,20 @@ async def _noop() -> None:
     return None
 
 
+def _f(seq: int, text: str, stream: str = "drop.1") -> StreamFrame:
+    return StreamFrame(stream, seq, text, "test")
+
+
 def test_subscriber_queues_while_syncing_and_never_sends_a_seq_twice() -> None:
     async def scenario() -> list[str]:
         sock = FakeSocket()
         sub = Subscriber(stream="drop.1", send=sock.send, resync=_noop)
-        sub.deliver(5, "f5")  # arrives during the snapshot
-        sub.deliver(3, "f3")  # older than the snapshot
+        sub.deliver(_f(5, "f5"))  # arrives during the snapshot
+        sub.deliver(_f(3, "f3"))  # older than the snapshot
         sub.finish_sync(4)  # snapshot had seq 4
-        sub.deliver(5, "f5")  # the same frame again (replay after a projector restart)
-        sub.deliver(7, "f7")
-        sub.deliver(6, "f6")  # late, older: skipped
+        sub.deliver(_f(5, "f5"))  # the same frame again (replay after a projector restart)
+        sub.deliver(_f(7, "f7"))
+        sub.deliver(_f(6, "f6"))  # late, older: skipped
         return sock.frames
 
     assert asyncio.run(scenario()) == ["f5", "f7"]
@@ -140,7 +145,7 @@ def test_a_blocked_socket_does_not_block_delivery_and_keeps_its_order() -> None:
             sub.finish_sync(0)
         for seq in (1, 2, 3):
             for sub in subs:
-                sub.deliver(seq, f"f{seq}")
+                sub.deliver(_f(seq, f"f{seq}", "d"))
         assert fast.frames == ["f1", "f2", "f3"] and slow.frames == []
         slow.gate.set()
         await asyncio.sleep(0.01)
@@ -150,9 +155,9 @@ def test_a_blocked_socket_does_not_block_delivery_and_keeps_its_order() -> None:
     assert slow_frames == fast_frames == ["f1", "f2", "f3"]
 
 
-def _stock_text(seq: int, skus: dict[int, int], sold_out: bool = False) -> str:
+def _stock_frame(seq: int, skus: dict[int, int], sold_out: bool = False) -> StreamFrame:
     rows = [{"sku_id": k, "available": v} for k, v in skus.items()]
-    return protocol.encode(protocol.frame("stock", seq=seq, stream="drop.1", skus=rows, sold_out=sold_out))
+    return protocol.stream_frame("stock", seq=seq, stream="drop.1", skus=rows, sold_out=sold_out)
 
 
 def test_a_blocked_socket_gets_the_newest_stock_not_every_intermediate_one() -> None:
@@ -166,17 +171,19 @@ def test_a_blocked_socket_gets_the_newest_stock_not_every_intermediate_one() -> 
         hub.streams, hub.last_seq, hub.batchers = {"drop.1": set(subs)}, {}, {}
         for sub in subs:
             sub.finish_sync(0)
-        texts = [
-            _stock_text(1, {5: 9, 6: 9}),  # written at once; the slow socket's send blocks on it
-            _stock_text(2, {5: 8, 6: 9}),  # queued
-            _stock_text(3, {5: 7, 6: 8}),  # replaces 2 (same SKUs)
-            '{"type":"drop_state","seq":4,"stream":"drop.1","state":"paused"}',  # not a value: queued
-            _stock_text(5, {5: 6}),  # covers fewer SKUs than nothing before it: queued
-            _stock_text(6, {5: 5, 6: 7}),  # covers 5's SKUs: replaces it
-            _stock_text(7, {5: 0, 6: 0}, sold_out=True),  # the final state replaces 6
+        frames = [
+            _stock_frame(1, {5: 9, 6: 9}),  # written at once; the slow socket's send blocks on it
+            _stock_frame(2, {5: 8, 6: 9}),  # queued
+            _stock_frame(3, {5: 7, 6: 8}),  # replaces 2 (same SKUs)
+            protocol.stream_frame(
+                "drop_state", seq=4, stream="drop.1", state="paused"
+            ),  # not a value: queued
+            _stock_frame(5, {5: 6}),  # covers fewer SKUs than nothing before it: queued
+            _stock_frame(6, {5: 5, 6: 7}),  # covers 5's SKUs: replaces it
+            _stock_frame(7, {5: 0, 6: 0}, sold_out=True),  # the final state replaces 6
         ]
-        for seq, text in enumerate(texts, start=1):
-            hub.dispatch("drop.1", seq, text)
+        for frame in frames:
+            hub.dispatch(frame)
         slow.gate.set()
         await asyncio.sleep(0.01)
         return slow.frames, fast.frames, subs[0].replaced
@@ -189,9 +196,10 @@ def test_a_blocked_socket_gets_the_newest_stock_not_every_intermediate_one() -> 
 
 
 def test_stock_slot_only_for_stock_frames() -> None:
-    assert stock_slot("drop.1", _stock_text(1, {5: 1, 6: 2})) == ("stock:drop.1", frozenset({5, 6}))
-    assert stock_slot("drop.1", '{"type":"drop_state","seq":1}') is None
-    assert stock_slot("drop.1", '{"type":"stock","seq":1}') is None  # malformed: never replaced
+    assert slot_of(_stock_frame(1, {5: 1, 6: 2})) == ("stock:drop.1", frozenset({5, 6}))
+    assert slot_of(protocol.stream_frame("drop_state", seq=1, stream="drop.1")) is None
+    # A stock frame read back without its SKUs (malformed) is never replaced.
+    assert slot_of(protocol.read_stored_frame("drop.1", 1, '{"type":"stock","seq":1}')) is None
 
 
 def test_frames_are_compact_json_with_type_seq_stream_first() -> None:
@@ -215,3 +223,105 @@ def test_sockets_not_served_by_uvicorn_sansio_take_the_asgi_send() -> None:
     sock = FakeSocket()
     assert wire.raw_socket(sock.send) is None
     assert Subscriber(stream="d", send=sock.send, resync=_noop).raw is None
+
+
+def test_one_constructor_gives_the_hub_explicit_routing_fields() -> None:
+    stock = _stock_frame(4, {5: 1, 6: 0})
+    assert (stock.stream, stock.seq, stock.kind, stock.skus) == ("drop.1", 4, "stock", frozenset({5, 6}))
+    flash = protocol.stream_frame(
+        "flash_drop", seq=9, stream="show.3", flash_drop={"drop_id": 77, "skus": []}
+    )
+    assert flash.follow_drop == 77 and flash.skus is None
+    for f in (stock, flash):
+        # Across the channel layer and back, and read back from the resume buffer: the same frame.
+        assert protocol.read_layer_message(f.layer_message()) == f
+        assert protocol.read_stored_frame(f.stream, f.seq, f.text) == f
+    assert protocol.read_stored_frame("drop.1", 3, "not json").kind == ""  # routed as a plain frame
+
+
+def test_a_counter_streams_template_has_its_placeholder_before_any_field() -> None:
+    # A chat line may itself contain "{seq}" or '"seq":0,': the script fills only the first placeholder.
+    t = protocol.frame_template("chat", stream="show.1", message={"text": '{seq} "seq":0, {seq}'})
+    assert t.text.startswith('{"type":"chat","seq":{seq},"stream":"show.1"')
+    text = t.text.replace("{seq}", "12", 1)  # what store._APPEND_NEXT's gsub(..., 1) does
+    frame = t.numbered(12, text)
+    assert json.loads(frame.text)["seq"] == 12
+    assert json.loads(frame.text)["message"]["text"] == '{seq} "seq":0, {seq}'
+    assert frame.kind == "chat" and frame.stream == "show.1"
+
+
+def test_the_fast_path_start_up_check_passes_on_this_uvicorn() -> None:
+    async def check() -> bool:
+        return wire._probe() is None and wire.check_fast_paths()
+
+    assert asyncio.run(check())
+
+
+def test_a_changed_uvicorn_protocol_turns_the_fast_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = wire.WebSocketsSansIOProtocol
+    assert base is not None
+
+    class Renamed(base):  # type: ignore[misc,valid-type]
+        """As if a release renamed a private attribute the direct write reads."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            del self.close_sent
+
+    class Served(Renamed):
+        async def send(self, message: Any) -> None:
+            return None
+
+    monkeypatch.setattr(wire, "WebSocketsSansIOProtocol", Renamed)
+    monkeypatch.setattr(wire, "_raw_ok", None)
+
+    async def check() -> tuple[bool, Any]:
+        ok = wire.check_fast_paths()
+        proto = Served.__new__(Served)  # a socket of that server: its send must take the ASGI path
+        return ok, wire.raw_socket(proto.send)
+
+    assert asyncio.run(check()) == (False, None)
+
+
+def test_ws_fast_paths_off_means_no_direct_writes(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.WS_FAST_PATHS = False
+    monkeypatch.setattr(wire, "_raw_ok", None)
+    base = wire.WebSocketsSansIOProtocol
+    assert base is not None
+    proto = base.__new__(base)
+
+    async def check() -> tuple[bool, Any]:
+        return wire.check_fast_paths(), wire.raw_socket(proto.send)
+
+    assert asyncio.run(check()) == (False, None)
+    settings.WS_FAST_PATHS = True
+    monkeypatch.setattr(wire, "_raw_ok", None)
+    assert asyncio.run(check())[0] is True
+
+
+def test_the_projector_keeps_the_coalescers_memory_bounded() -> None:
+    """Drops come and go for hours: per-drop state older than the keep window is forgotten."""
+    from realtime.ws import projector as projector_module
+
+    p = projector_module.Projector.__new__(projector_module.Projector)  # the loop's state only
+    p.coalescer = StockCoalescer(window_s=0.1, max_window_s=0.4)
+    p.next_forget = 0.0
+    keep, pos, seq = projector_module.COALESCER_KEEP_S, ("t", 0), 0
+    sizes = []
+    for minute in range(6 * 60):  # six hours, 20 new drops a minute, each busy for one minute
+        now = 1000.0 + minute * 60
+        for drop_id in range(minute * 20, minute * 20 + 20):
+            for step in range(3):  # busy: its window widens (state kept in `windows` too)
+                seq += 1
+                p.coalescer.add(drop_id=drop_id, payload=_stock(5, 9), seq=seq, at="a", position=pos,
+                                offset=seq)  # fmt: skip
+                p.coalescer.due(now + step * 0.1)
+        p.forget_quiet_drops(now + 1)
+        sizes.append(len(p.coalescer.last_flush))
+        assert all(
+            now + 1 - t <= keep + projector_module.FORGET_EVERY_S for t in p.coalescer.last_flush.values()
+        )
+    per_window = 20 * (keep + projector_module.FORGET_EVERY_S) / 60
+    assert max(sizes) <= per_window  # bounded by the drops active in the keep window, not all 7,200
+    assert len(p.coalescer.windows) <= per_window
+    assert sizes[-1] < 6 * 60 * 20

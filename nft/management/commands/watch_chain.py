@@ -10,6 +10,7 @@ from django.db import connection
 
 from config.errors import ApplicationError
 from nft.services.confirmer import confirm_blocks
+from nft.services.wallet_watch import run_round as watch_wallets_round
 
 logger = logging.getLogger(__name__)
 # One confirmer per database: a second process waits on this advisory lock instead of double-writing.
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             cur.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
         try:
             while not stop["now"]:
+                wallets_behind = watch_wallets_round()  # own cursor and reorg handling; logs node errors
                 try:
                     result = confirm_blocks()
                 except ApplicationError as exc:  # node down: wait and retry, never crash-loop
@@ -47,7 +49,7 @@ class Command(BaseCommand):
                     )
                 if options["once"]:
                     break
-                if not result.new_blocks and not result.reorg:
+                if not result.new_blocks and not result.reorg and not wallets_behind:
                     time.sleep(interval)
         finally:
             with connection.cursor() as cur:
