@@ -1,11 +1,17 @@
-"""Django admin for the event backbone: dead letters (with re-drive), outbox, inbox, read models."""
+"""Django admin for the event backbone: dead letters (with re-drive), outbox, inbox, read models
+(with a replay from the log that checks the live read model against the rebuild)."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
 from realtime.deadletter import DeliveryFailed, redrive
 from realtime.models import DeadLetter, InboxEntry, OutboxEvent, SalesByDrop
+from realtime.projections import sales
+from realtime.replay import rebuild
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -91,3 +97,33 @@ class InboxEntryAdmin(ReadOnlyAdmin):
 class SalesByDropAdmin(ReadOnlyAdmin):
     list_display = ("drop_id", "currency", "units", "gross", "sales")
     list_filter = ("currency",)
+    change_list_template = "admin/realtime/salesbydrop/change_list.html"
+    projection = sales.NAME
+
+    def get_urls(self) -> list[URLPattern]:
+        replay = path(
+            "replay/", self.admin_site.admin_view(self.replay_view), name="realtime_salesbydrop_replay"
+        )
+        return [replay, *super().get_urls()]
+
+    def replay_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: what a replay does; POST: rebuild the read model from the log and show the check.
+
+        The same service as `manage.py replay sales --check`. It reads the whole log, so it runs
+        in this request (no transaction is open around it) and only superusers may start it; it
+        writes only the `_rebuild` table, never the live one.
+        """
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        result = rebuild(self.projection) if request.method == "POST" else None
+        if result is not None:
+            level = messages.ERROR if result.differences else messages.SUCCESS
+            self.message_user(request, f"{self.projection}: {result.verdict()}", level=level)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Replay the {self.projection} read model from the log",
+            "projection": self.projection,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/realtime/replay.html", context)

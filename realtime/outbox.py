@@ -1,7 +1,7 @@
 """`emit()`: the one way application code publishes an event (transactional outbox)."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -69,13 +69,47 @@ def prepare(
 ) -> tuple[Event, str]:
     """Validate `payload` and build its Event; returns (event, aggregate) without writing anything.
 
-    For hot paths that insert the outbox row inside a larger SQL statement of their own (see
-    `commerce.services.stock.reserve_in_one_statement`); everything else calls `emit()`.
+    For hot paths that insert the outbox row inside a larger SQL statement of their own (with
+    `insert_cte()`); everything else calls `emit()`.
     """
     data = _json_ready(payload)
     contract = validate_payload(type, version, data)
     event = Event(type=type, version=version, key=str(key), payload=data, trace_id=current_trace_id())
     return event, contract.aggregate
+
+
+def insert_cte(*, source: str, computed: Mapping[str, str]) -> str:
+    """The body of a data-modifying CTE that writes one prepared event per row of CTE `source`.
+
+    For a hot path that records its event in the very statement that makes the change (the
+    reserve in `commerce.services.stock`): the outbox row exists only if `source` returned a row,
+    and the payload properties named in `computed` are filled in by the database from SQL
+    expressions over `source`. Bind it with `insert_cte_params()`; its parameters are `outbox_*`.
+    The event must have been prepared (validated) with values of the right type for the computed
+    properties; the values the database puts there are not validated, so a test should check a
+    stored row against the schema.
+    """
+    merged = ", ".join(f"'{name}', {expression}" for name, expression in computed.items())
+    return f"""INSERT INTO {_OUTBOX} (id, aggregatetype, aggregateid, type, version, payload, trace_id, created_at)
+  SELECT %(outbox_id)s, %(outbox_aggregate)s, %(outbox_key)s, %(outbox_type)s, %(outbox_version)s,
+    %(outbox_payload)s::jsonb || jsonb_build_object({merged}), %(outbox_trace_id)s, %(outbox_created_at)s
+  FROM {source}"""  # noqa: S608 (table, CTE and expressions are the caller's constants; values are bound)
+
+
+def insert_cte_params(event: Event, aggregate: str, *, computed: Iterable[str]) -> dict[str, Any]:
+    """The `outbox_*` parameters of `insert_cte()` for `event` (from `prepare()`)."""
+    left_out = set(computed)
+    static = {k: v for k, v in event.payload.items() if k not in left_out}
+    return {
+        "outbox_id": event.id,
+        "outbox_aggregate": aggregate,
+        "outbox_key": event.key,
+        "outbox_type": event.type,
+        "outbox_version": event.version,
+        "outbox_payload": json.dumps(static),  # JSON-ready already (see prepare())
+        "outbox_trace_id": event.trace_id,
+        "outbox_created_at": event.occurred_at,
+    }
 
 
 def emit(

@@ -61,6 +61,19 @@ class ReplayResult:
     rows: int = 0
     differences: int = 0
 
+    def summary(self) -> str:
+        """What the replay read and wrote, in one line."""
+        return (
+            f"replayed {self.messages} message(s): {self.applied} applied, {self.duplicates} duplicate(s), "
+            f"{self.invalid} invalid; {self.rows} row(s) in {self.table}"
+        )
+
+    def verdict(self) -> str:
+        """The check: is the rebuild equal to the live projection?"""
+        if self.differences:
+            return f"{self.differences} row(s) differ from the live projection"
+        return "equal to the live projection"
+
 
 def _fresh_table(projection: Projection) -> str:
     quote = connection.ops.quote_name

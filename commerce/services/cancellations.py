@@ -5,12 +5,10 @@ from django.db import transaction
 from commerce.errors import InvalidTransition, NotFound
 from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus, ReservationStatus
 from commerce.models.reservations import ReleaseReason
-from commerce.services import soldout_memo, stock
 from commerce.services.fulfilment import complete_if_done
 from commerce.services.locks import lock_order, lock_reservations
 from commerce.services.orders import transition_order
-from commerce.services.reservations import release_locked_reservation
-from realtime.outbox import emit
+from commerce.services.reservations import release_locked_reservation, return_units
 
 CANCEL_REASONS = (ReleaseReason.ORDER_CANCELLED, ReleaseReason.PAYMENT_FAILED, ReleaseReason.PAYMENT_CANCELED)
 
@@ -56,21 +54,8 @@ def _restock_line(line: OrderLine) -> None:
         return
     reservation = line.reservation
     assert reservation is not None
-    stock.adjust_buyer_units(drop_id=reservation.drop_id, buyer_id=reservation.buyer_id, delta=-line.quantity)
-    counters = stock.adjust_units(item_id=line.drop_item_id, sold=-line.quantity)
-    soldout_memo.forget_drop(reservation.drop_id)
-    emit(
-        type="inventory.released",
-        key=reservation.drop_id,
-        payload={
-            "drop_id": reservation.drop_id,
-            "sku_id": counters.sku_id,
-            "reservation_id": reservation.pk,
-            "quantity": line.quantity,
-            "reason": ReleaseReason.REFUNDED,
-            **counters.as_payload(),
-        },
-    )
+    # Its item row is the line's (a reservation is for one drop item).
+    return_units(reservation, quantity=line.quantity, reason=ReleaseReason.REFUNDED, sold=True)
 
 
 def _settle_refund_status(order: Order, reason: str) -> None:

@@ -43,15 +43,7 @@ def _reserve_once(
 ) -> Reservation | stock.ReserveOutcome:
     """One attempt: the reservation, or what the refused statement saw (nothing was changed)."""
     now = timezone.now()
-    reservation = Reservation(
-        id=uuid4(),
-        drop_id=drop_id,
-        buyer_id=buyer_id,
-        quantity=quantity,
-        status=ReservationStatus.ACTIVE,
-        expires_at=now + reservation_ttl(),
-        created_at=now,
-    )
+    reservation_id, expires_at = uuid4(), now + reservation_ttl()
     # Validated before the transaction: the database only fills in the counters (integers).
     event, aggregate = prepare(
         type="inventory.reserved",
@@ -59,10 +51,10 @@ def _reserve_once(
         payload={
             "drop_id": drop_id,
             "sku_id": sku_id,
-            "reservation_id": reservation.pk,
+            "reservation_id": reservation_id,
             "buyer_id": buyer_id,
             "quantity": quantity,
-            "expires_at": reservation.expires_at.isoformat(),
+            "expires_at": expires_at.isoformat(),
             **_PLACEHOLDER_COUNTERS,
         },
     )
@@ -75,8 +67,8 @@ def _reserve_once(
             buyer_id=buyer_id,
             quantity=quantity,
             now=now,
-            reservation_id=reservation.pk,
-            expires_at=reservation.expires_at,
+            reservation_id=reservation_id,
+            expires_at=expires_at,
             event=event,
             aggregate=aggregate,
         )
@@ -93,10 +85,22 @@ def _reserve_once(
             )
             mark_sold_out_if_empty(drop_id=drop_id)
             soldout_memo.remember_sold_out(drop_id=drop_id, sku_id=sku_id)
-    reservation.item_id = counters.item_id
-    reservation._state.adding = False
-    reservation._state.db = "default"
-    return reservation
+    # The row the statement inserted, as loaded from the database (a save() would UPDATE it).
+    row = {
+        "id": reservation_id,
+        "drop_id": drop_id,
+        "item_id": counters.item_id,
+        "buyer_id": buyer_id,
+        "quantity": quantity,
+        "status": ReservationStatus.ACTIVE,
+        "expires_at": expires_at,
+        "order_id": None,
+        "release_reason": "",
+        "created_at": now,
+        "closed_at": None,
+    }
+    names = [f.attname for f in Reservation._meta.concrete_fields]
+    return Reservation.from_db("default", names, [row[name] for name in names])
 
 
 def _explain_refusal(
@@ -184,11 +188,22 @@ def release_locked_reservation(reservation: Reservation, *, reason: str) -> Coun
     reservation.release_reason = reason
     reservation.closed_at = timezone.now()
     reservation.save(update_fields=["status", "release_reason", "closed_at"])
+    counters = return_units(reservation, quantity=reservation.quantity, reason=reason)
+    reopen_if_stock(drop_id=reservation.drop_id, reason="stock released")
+    return counters
+
+
+def return_units(reservation: Reservation, *, quantity: int, reason: str, sold: bool = False) -> Counters:
+    """Inside the caller's transaction: put `quantity` units of `reservation` back on sale.
+
+    They come out of the item's reserved units, or its sold ones when `sold` (a refunded line),
+    and off the buyer's per-drop count; inventory.released tells the drop's viewers.
+    """
     # Buyer row first, then the item row: the order reserve_stock takes them in.
-    stock.adjust_buyer_units(
-        drop_id=reservation.drop_id, buyer_id=reservation.buyer_id, delta=-reservation.quantity
-    )
-    counters = stock.adjust_units(item_id=reservation.item_id, reserved=-reservation.quantity)
+    stock.adjust_buyer_units(drop_id=reservation.drop_id, buyer_id=reservation.buyer_id, delta=-quantity)
+    delta = {"sold": -quantity} if sold else {"reserved": -quantity}
+    counters = stock.adjust_units(item_id=reservation.item_id, **delta)
+    soldout_memo.forget_drop(reservation.drop_id)
     emit(
         type="inventory.released",
         key=reservation.drop_id,
@@ -196,13 +211,11 @@ def release_locked_reservation(reservation: Reservation, *, reason: str) -> Coun
             "drop_id": reservation.drop_id,
             "sku_id": counters.sku_id,
             "reservation_id": reservation.pk,
-            "quantity": reservation.quantity,
+            "quantity": quantity,
             "reason": reason,
             **counters.as_payload(),
         },
     )
-    reopen_if_stock(drop_id=reservation.drop_id, reason="stock released")
-    soldout_memo.forget_drop(reservation.drop_id)
     return counters
 
 

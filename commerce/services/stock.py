@@ -6,17 +6,17 @@ counters (PostgreSQL re-evaluates the WHERE of a blocked UPDATE). The CheckConst
 DropItem back the same invariants. Callers must be inside `transaction.atomic()`.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 from django.db.backends.postgresql.base import ServerBindingCursor
-from django.utils import timezone
 
 from commerce.models import DropBuyer, DropItem, DropState, Reservation
-from realtime.models import OutboxEvent
+from realtime.events import Event
+from realtime.outbox import insert_cte as outbox_insert_cte
+from realtime.outbox import insert_cte_params as outbox_params
 
 _ITEM = DropItem._meta.db_table
 _DROP = DropItem._meta.get_field("drop").related_model._meta.db_table
@@ -57,20 +57,6 @@ def _one(sql: str, params: Sequence[Any]) -> Counters | None:
     return Counters(*row) if row else None
 
 
-def reserve_units(*, drop_id: int, sku_id: int, quantity: int) -> Counters | None:
-    """Move `quantity` free units to reserved if the drop is live and open; None if not possible."""
-    now = timezone.now()
-    return _one(
-        f"UPDATE {_ITEM} di SET reserved = di.reserved + %s FROM {_DROP} d "  # noqa: S608 (table names are ours)
-        "WHERE di.drop_id = %s AND di.sku_id = %s AND d.id = di.drop_id AND d.state = %s "
-        "AND d.starts_at <= %s AND (d.ends_at IS NULL OR d.ends_at > %s) "
-        f"AND di.reserved + di.sold + %s <= di.offered {_RETURNING}",
-        # The app's clock, not the database's now() (= transaction start): the same clock that
-        # set starts_at / ends_at and that the refusal explanation uses.
-        [quantity, drop_id, sku_id, DropState.LIVE.value, now, now, quantity],
-    )
-
-
 def take_free_units_as_sold(*, item_id: int, quantity: int) -> Counters | None:
     """Sell free units directly (a paid order whose reservation had expired); None if not enough."""
     return _one(
@@ -91,25 +77,6 @@ def adjust_units(*, item_id: int, reserved: int = 0, sold: int = 0, offered: int
     return counters
 
 
-def claim_buyer_units(*, drop_id: int, buyer_id: int, quantity: int) -> int | None:
-    """Count `quantity` more units against the buyer's per-drop limit; None if it would exceed it.
-
-    One upsert: the first reservation inserts the counter row, later ones update it only while
-    `units + quantity <= per_buyer_limit`. Parallel requests of one buyer queue on that row.
-    """
-    with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {_BUYER} (drop_id, buyer_id, units) "  # noqa: S608
-            f"SELECT d.id, %s, %s FROM {_DROP} d WHERE d.id = %s AND %s <= d.per_buyer_limit "
-            f"ON CONFLICT (drop_id, buyer_id) DO UPDATE SET units = {_BUYER}.units + EXCLUDED.units "
-            f"WHERE {_BUYER}.units + EXCLUDED.units <= (SELECT per_buyer_limit FROM {_DROP} WHERE id = EXCLUDED.drop_id) "
-            "RETURNING units",
-            [buyer_id, quantity, drop_id, quantity],
-        )
-        row = cur.fetchone()
-    return int(row[0]) if row else None
-
-
 def adjust_buyer_units(*, drop_id: int, buyer_id: int, delta: int) -> None:
     """Give units back to (negative delta) or force them onto (positive) a buyer's counter."""
     with connection.cursor() as cur:
@@ -121,8 +88,16 @@ def adjust_buyer_units(*, drop_id: int, buyer_id: int, delta: int) -> None:
 
 
 _RESERVATION = Reservation._meta.db_table
-_OUTBOX = OutboxEvent._meta.db_table
 _LIVE = DropState.LIVE.value
+
+# The inventory.reserved event's counters, as the item's UPDATE returned them (CTE `i`).
+RESERVED_COUNTERS = {
+    "offered": "i.offered",
+    "reserved": "i.reserved",
+    "sold": "i.sold",
+    "available": "i.offered - i.reserved - i.sold",
+}
+_OUTBOX_ROW = outbox_insert_cte(source="i", computed=RESERVED_COUNTERS)
 
 # The whole successful reserve in one round trip. Data-modifying CTEs always run to completion,
 # so each write is chained to the previous one's RETURNING rows: nothing is written unless the
@@ -157,11 +132,7 @@ WITH d AS (
     order_id, release_reason, created_at, closed_at)
   SELECT %(rid)s, %(drop)s, i.id, %(buyer)s, %(q)s, 'active', %(expires)s, NULL, '', %(now)s, NULL FROM i
 ), o AS (
-  INSERT INTO {_OUTBOX} (id, aggregatetype, aggregateid, type, version, payload, trace_id,
-    created_at, published_at)
-  SELECT %(eid)s, %(agg)s, %(key)s, %(type)s, %(version)s, %(payload)s::jsonb || jsonb_build_object(
-    'offered', i.offered, 'reserved', i.reserved, 'sold', i.sold,
-    'available', i.offered - i.reserved - i.sold), %(trace)s, %(now)s, NULL FROM i
+  {_OUTBOX_ROW}
 )
 SELECT (SELECT units FROM b), EXISTS (SELECT 1 FROM go), i.id, i.offered, i.reserved, i.sold,
   d.id, d.state, d.starts_at, d.ends_at, d.per_buyer_limit,
@@ -207,22 +178,20 @@ def reserve_in_one_statement(
     now: Any,
     reservation_id: Any,
     expires_at: Any,
-    event: Any,
+    event: Event,
     aggregate: str,
 ) -> ReserveOutcome:
     """Claim the buyer's units, reserve the item's units, insert the reservation and its event.
 
-    `event` is the inventory.reserved Event already validated with placeholder counters; the
-    real counters are merged into its payload by the database. Callers must be inside
+    `event` is the inventory.reserved Event already prepared (validated) with placeholder counters;
+    the database puts the item's real counters (`RESERVED_COUNTERS`) in their place. Callers must be inside
     `transaction.atomic()` and must undo the buyer claim (`adjust_buyer_units`) when
     `buyer_claimed` is true but `counters` is None (the item ran out between snapshot and lock).
     """
-    static = {k: v for k, v in event.payload.items() if k not in ("offered", "reserved", "sold", "available")}
     params = {
         "drop": drop_id, "sku": sku_id, "buyer": buyer_id, "q": quantity, "now": now,
-        "rid": reservation_id, "expires": expires_at, "eid": event.id, "agg": aggregate,
-        "key": event.key, "type": event.type, "version": event.version,
-        "payload": json.dumps(static), "trace": event.trace_id,
+        "rid": reservation_id, "expires": expires_at,
+        **outbox_params(event, aggregate, computed=RESERVED_COUNTERS),
     }  # fmt: skip
     with _prepared_cursor() as cur:
         cur.execute(_RESERVE_SQL, params)

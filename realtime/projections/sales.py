@@ -5,6 +5,7 @@ the log. The live projection runs in consumer group `sales`; `manage.py replay s
 events with the same `apply()` into a fresh table.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -41,14 +42,35 @@ ON CONFLICT (drop_id, currency) DO UPDATE SET
 """
 
 
+@dataclass(frozen=True)
+class Sale:
+    """What the projection reads from one `inventory.sold` event."""
+
+    drop_id: int
+    currency: str
+    units: int
+    gross: int
+
+
+def decode(event: Event) -> Sale:
+    """The sale an `inventory.sold` event records (its payload passed the schema: integers are ints)."""
+    payload: dict[str, Any] = event.payload
+    quantity: int = payload["quantity"]
+    return Sale(
+        drop_id=payload["drop_id"],
+        currency=payload["currency"],
+        units=quantity,
+        gross=quantity * payload["unit_price"],
+    )
+
+
 def apply(event: Event, *, table: str = LIVE_TABLE) -> None:
     """Fold one `inventory.sold` event into `table` (runs inside the caller's transaction)."""
-    payload: dict[str, Any] = event.payload
-    quantity = int(payload["quantity"])
+    sale = decode(event)
     with connection.cursor() as cursor:
         cursor.execute(
             _UPSERT.format(table=connection.ops.quote_name(table)),
-            [payload["drop_id"], payload["currency"], quantity, quantity * int(payload["unit_price"])],
+            [sale.drop_id, sale.currency, sale.units, sale.gross],
         )
 
 
@@ -61,12 +83,10 @@ def on_inventory_sold(event: Event) -> None:
 def apply_many(events: list[Event], *, table: str = LIVE_TABLE) -> None:
     """`apply()` for several events: one upsert statement (runs inside the caller's transaction)."""
     totals: dict[tuple[int, str], list[int]] = {}
-    for event in events:
-        payload: dict[str, Any] = event.payload
-        quantity = int(payload["quantity"])
-        row = totals.setdefault((int(payload["drop_id"]), str(payload["currency"])), [0, 0, 0])
-        row[0] += quantity
-        row[1] += quantity * int(payload["unit_price"])
+    for sale in map(decode, events):
+        row = totals.setdefault((sale.drop_id, sale.currency), [0, 0, 0])
+        row[0] += sale.units
+        row[1] += sale.gross
         row[2] += 1
     if not totals:
         return

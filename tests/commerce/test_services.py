@@ -13,6 +13,7 @@ from commerce.services.cancellations import cancel_order, mark_line_refunded, re
 from commerce.services.fulfilment import mark_line_fulfilled, start_fulfilment
 from commerce.services.orders import mark_order_paid, place_order
 from commerce.services.reservations import cancel_reservation, release_expired_reservations, reserve_stock
+from realtime.contracts import validate_payload
 from realtime.models import OutboxEvent
 from tests.commerce.conftest import counters
 
@@ -46,6 +47,26 @@ def test_reserve_writes_event_with_counters_and_rolls_back_with_caller(make_user
     assert (reserved["reserved"], reserved["available"]) == (3, 0)
     assert events("inventory.sold_out")[0]["available"] == 0
     assert [e["to_state"] for e in events("drop.state_changed")] == ["live", "sold_out"]
+
+
+def test_reserved_event_as_stored_passes_its_schema(make_user, make_drop, shop):
+    """The counters are filled in by the database, after the placeholders were validated."""
+    drop = make_drop(offered=5, limit=3)
+    reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=make_user().pk, quantity=2)
+    row = OutboxEvent.objects.get(type="inventory.reserved")
+    validate_payload(row.type, row.version, row.payload)
+    assert (row.payload["offered"], row.payload["reserved"], row.payload["sold"]) == (5, 2, 0)
+    assert row.payload["available"] == 3 and row.aggregateid == str(drop.pk)
+
+
+def test_reservation_returned_by_reserve_is_the_stored_row(make_user, make_drop, shop):
+    drop, buyer = make_drop(offered=5, limit=3), make_user()
+    reservation = reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=2)
+    stored = Reservation.objects.get()
+    fields = ("pk", "drop_id", "item_id", "buyer_id", "quantity", "status", "expires_at", "order_id")
+    assert [getattr(reservation, f) for f in fields] == [getattr(stored, f) for f in fields]
+    reservation.save()  # loaded, not new: an UPDATE of that row (a new one would INSERT and clash)
+    assert Reservation.objects.count() == 1
 
 
 @pytest.mark.parametrize(

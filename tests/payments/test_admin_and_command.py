@@ -11,11 +11,10 @@ from django.test import Client
 
 from commerce.models import OrderStatus
 from commerce.payments.models import PaymentOrder, Refund, RefundStatus, StripeEvent
-from commerce.payments.services import saga
 from commerce.payments.services.intents import start_payment
 from commerce.payments.services.operator import refund_in_full, refund_lines
 from commerce.payments.services.refunds import execute_refund
-from tests.payments.helpers import outbox
+from tests.payments.helpers import deliver_paid, outbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -25,15 +24,7 @@ def paid_order(make_order: Any, gateway: Any) -> Any:
     order = make_order([("jacket", 2), ("tee", 1)])
     start_payment(order_id=order.pk)
     order.refresh_from_db()
-    saga.apply_payment_succeeded(
-        event_id=uuid.uuid4(),
-        payload={
-            "order_id": order.pk,
-            "payment_intent_id": order.payment_intent_id,
-            "amount": order.total,
-            "currency": "usd",
-        },
-    )
+    deliver_paid(order)
     return order
 
 

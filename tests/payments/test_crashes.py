@@ -4,7 +4,6 @@ between Stripe's answer and recording it."""
 import json
 import signal
 import time
-import uuid
 from typing import Any
 
 import pytest
@@ -12,14 +11,13 @@ from django.db.models import Count
 
 from commerce.models import Order, OrderStatus
 from commerce.payments.models import Refund, RefundStatus, SagaStep
-from commerce.payments.services import minting, saga
 from commerce.payments.services.intents import start_payment
 from commerce.payments.services.refunds import line_refund_key
 from commerce.payments.simulator import event_for_order
 from config.faults import CRASH_AT_ENV
 from realtime.models import OutboxEvent
 from realtime.relay import Relay
-from tests.payments.helpers import outbox, post_webhook
+from tests.payments.helpers import deliver, deliver_paid, mint_outcome, outbox, post_webhook
 from tests.payments.pipeline import run_python, start_manage
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -111,17 +109,9 @@ def test_failed_mint_refunds_exactly_once_even_if_the_worker_is_killed(
     order = make_order([("jacket", 2)])
     start_payment(order_id=order.pk)
     order.refresh_from_db()
-    payment = {
-        "order_id": order.pk,
-        "payment_intent_id": order.payment_intent_id,
-        "amount": order.total,
-        "currency": "usd",
-    }
-    saga.apply_payment_succeeded(event_id=uuid.uuid4(), payload=payment)
+    deliver_paid(order)
     request = outbox("nft.mint.requested", key=order.pk)[0].payload
-    minting.apply_mint_failed(
-        event_id=uuid.uuid4(), payload={**request, "reason": "reverted", "tx_hash": None}
-    )
+    deliver("nft.mint.failed", **mint_outcome("nft.mint.failed", request, reason="reverted", tx_hash=None))
     (refund,) = Refund.objects.filter(order=order)
     code = SUBPROCESS_REFUND % str(refund.pk)
 

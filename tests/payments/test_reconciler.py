@@ -5,7 +5,6 @@ Stripe to say `succeeded` the gateway overrides only the status of the real stri
 HTTP call itself (path, id) is made and checked.
 """
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -14,12 +13,11 @@ from django.utils import timezone
 
 from commerce.models import DropItem, LineStatus, Order, OrderStatus
 from commerce.payments.models import PaymentAttempt, Refund, RefundStatus, SagaLine, SagaStep
-from commerce.payments.services import saga
 from commerce.payments.services.intents import start_payment
 from commerce.payments.services.reconciler import MAX_MINT_REQUESTS, reconcile_payments
 from commerce.payments.services.refunds import order_refund_key, request_refund
 from commerce.services.cancellations import cancel_order
-from tests.payments.helpers import outbox
+from tests.payments.helpers import deliver_paid, deliver_row, outbox
 from tests.payments.pipeline import pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -85,7 +83,7 @@ def test_an_abandoned_intent_is_cancelled_at_stripe_and_the_order_cancelled(
     assert cancel.params["id"] == order.payment_intent_id
     assert cancel.echoed_idempotency_key == f"mintdrop-intent-{order.payment_intent_id}-cancel"
     (event,) = outbox("payment.canceled", key=order.pk)
-    saga.apply_payment_canceled(event_id=event.id, payload=event.payload)  # what the saga consumer does
+    deliver_row(event)  # what the saga consumer does
     order.refresh_from_db()
     assert order.drop_id is not None
     item = DropItem.objects.get(drop_id=order.drop_id)
@@ -102,7 +100,7 @@ def test_money_taken_for_an_order_cancelled_by_timeout_is_refunded(
     gateway.status_override[order.payment_intent_id] = "succeeded"  # the buyer paid at the last second
     assert reconcile_payments(gateway=gateway).succeeded == 1
     (event,) = outbox("payment.succeeded", key=order.pk)
-    saga.apply_payment_succeeded(event_id=event.id, payload=event.payload)
+    deliver_row(event)
     (refund,) = Refund.objects.filter(order=order)
     assert refund.idempotency_key == order_refund_key(order.pk, "paid-after-cancel") and enqueued == [
         str(refund.pk)
@@ -114,15 +112,7 @@ def test_a_lost_refund_task_is_redriven_with_the_same_key(
     make_order: Any, gateway: Any, at_once: Any, enqueued: list[str]
 ) -> None:
     order = _paying(make_order)
-    saga.apply_payment_succeeded(
-        event_id=uuid.uuid4(),
-        payload={
-            "order_id": order.pk,
-            "payment_intent_id": order.payment_intent_id,
-            "amount": order.total,
-            "currency": "usd",
-        },
-    )
+    deliver_paid(order)
     from django.db import transaction
 
     with transaction.atomic():
@@ -143,15 +133,7 @@ def test_unanswered_mints_are_asked_again_then_refunded(
     make_order: Any, gateway: Any, at_once: Any, enqueued: list[str]
 ) -> None:
     order = _paying(make_order)
-    saga.apply_payment_succeeded(
-        event_id=uuid.uuid4(),
-        payload={
-            "order_id": order.pk,
-            "payment_intent_id": order.payment_intent_id,
-            "amount": order.total,
-            "currency": "usd",
-        },
-    )
+    deliver_paid(order)
     line = order.lines.get()
     later = timezone.now() + timedelta(hours=1)
     for _ in range(MAX_MINT_REQUESTS - 1):

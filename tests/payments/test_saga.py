@@ -1,6 +1,5 @@
 """The saga's state machine, applied directly (the Kafka path is in test_saga_kafka.py)."""
 
-import uuid
 from typing import Any
 
 import pytest
@@ -15,29 +14,27 @@ from commerce.payments.models import (
     SagaState,
     SagaStep,
 )
-from commerce.payments.services import minting, saga
 from commerce.payments.services.intents import start_payment
 from commerce.payments.services.refunds import execute_refund, line_refund_key
 from commerce.services.fulfilment import mark_line_fulfilled
-from tests.payments.helpers import outbox
+from tests.payments.helpers import deliver, mint_outcome, outbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def _payload(order: Order, **extra: Any) -> dict[str, Any]:
+def _apply(kind: str, order: Order, **extra: Any) -> None:
+    """Deliver `payment.<kind>` about `order` to the saga (a new event id each time)."""
     order.refresh_from_db()
-    pi = order.payment_intent_id or "pi_test"
-    return {
+    fields: dict[str, Any] = {
         "order_id": order.pk,
-        "payment_intent_id": pi,
+        "payment_intent_id": order.payment_intent_id or "pi_test",
         "amount": order.total,
         "currency": order.currency,
-        **extra,
+        "stripe_event_id": None,  # None drops what the schema example carries
     }
-
-
-def _apply(kind: str, order: Order, **extra: Any) -> None:
-    getattr(saga, f"apply_payment_{kind}")(event_id=uuid.uuid4(), payload=_payload(order, **extra))
+    if kind == "refunded":
+        fields |= {"line_id": None, "reason": None}
+    deliver(f"payment.{kind}", **(fields | extra))
 
 
 def _item(order: Order) -> DropItem:
@@ -93,12 +90,12 @@ def test_all_lines_delivered_fulfils_the_order(paying: Any) -> None:
     _apply("succeeded", order)
     nft_line = order.lines.get(kind="digital")
     payload = outbox("nft.mint.requested", key=order.pk)[0].payload
-    confirmed = {**payload, "tx_hash": "0x" + "ab" * 32, "block_number": 5, "confirmations": 2}
-    minting.apply_mint_confirmed(event_id=uuid.uuid4(), payload=confirmed)
+    confirmed = mint_outcome("nft.mint.confirmed", payload, tx_hash="0x" + "ab" * 32, block_number=5)
+    deliver("nft.mint.confirmed", **confirmed)
     order.refresh_from_db()
     assert order.status == OrderStatus.FULFILLING  # the tee is not shipped yet
     mark_line_fulfilled(line_id=order.lines.get(kind="physical").pk)  # merchant ships it
-    minting.apply_mint_confirmed(event_id=uuid.uuid4(), payload=confirmed)  # duplicate: ignored
+    deliver("nft.mint.confirmed", **confirmed)  # duplicate (another event id): ignored
     order.refresh_from_db()
     assert order.status == OrderStatus.FULFILLED and len(outbox("order.fulfilled", key=order.pk)) == 1
     assert SagaLine.objects.get(line=nft_line).mint_status == MintStatus.CONFIRMED
@@ -185,11 +182,9 @@ def test_failed_mint_refunds_the_line_once_and_tells_the_buyer(
     order = paying([("jacket", 2)])
     _apply("succeeded", order)
     request = outbox("nft.mint.requested", key=order.pk)[0].payload
-    failed = {**request, "reason": "execution reverted", "tx_hash": None}
-    minting.apply_mint_failed(event_id=uuid.uuid4(), payload=failed)
-    minting.apply_mint_failed(
-        event_id=uuid.uuid4(), payload=failed
-    )  # again (another event id): no 2nd refund
+    failed = mint_outcome("nft.mint.failed", request, reason="execution reverted", tx_hash=None)
+    deliver("nft.mint.failed", **failed)
+    deliver("nft.mint.failed", **failed)  # again (another event id): no 2nd refund
     (refund,) = Refund.objects.filter(order=order)
     assert enqueued == [str(refund.pk)] and refund.amount == 1500
     for _ in range(2):
@@ -216,9 +211,9 @@ def test_running_total_refund_events_count_only_new_money(paying: Any, enqueued:
     order = paying([("jacket", 2)])
     _apply("succeeded", order)
     first, _second = order.lines.all()
-    minting.apply_mint_failed(
-        event_id=uuid.uuid4(),
-        payload={**outbox("nft.mint.requested")[0].payload, "line_id": first.pk, "reason": "reverted"},
+    request = outbox("nft.mint.requested")[0].payload
+    deliver(
+        "nft.mint.failed", **mint_outcome("nft.mint.failed", request, line_id=first.pk, reason="reverted")
     )
     execute_refund(refund_id=enqueued[0])  # our line refund: 1500
     _apply("refunded", order, refund_id="ch_1@1500", amount=1500, amount_refunded_total=1500)

@@ -17,6 +17,7 @@ from realtime.outbox import emit
 from realtime.registry import handles
 from realtime.relay import Relay
 from realtime.topics import topic_named
+from tests.events import make_event, make_payload
 from tests.realtime.conftest import wait_for
 from tests.realtime.helpers import ConsumerThread, emit_pings, envelope, headers_of, read_topic
 
@@ -60,9 +61,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_partition_keeps_
     emit_pings(1, keys=1)  # key k0, seq 0
     relay_all()
     bad_schema = Event(type="diagnostics.ping", key="k0", payload={"seq": -5}).to_json()
-    wrong_key = Event(
-        type="diagnostics.ping", key="other", payload={"seq": 1, "sent_at": "2026-01-01T00:00:00Z"}
-    )
+    wrong_key = make_event("diagnostics.ping", key="other", seq=1)
     produce_raw([("k0", b"{not json"), ("k0", bad_schema), ("k0", wrong_key.to_json())])
     emit_pings(1, keys=1, start=1)  # same key -> same partition, after the poison
     relay_all()
@@ -120,9 +119,7 @@ def test_retriable_errors_are_retried_with_backoff_and_permanent_ones_dead_lette
     _failures.clear()
     ids = emit_pings(3, keys=1)
     with transaction.atomic():
-        refused = emit(
-            type="diagnostics.ping", key="k0", payload={"seq": 99, "sent_at": "2026-01-01T00:00:00Z"}
-        )
+        refused = emit(type="diagnostics.ping", key="k0", payload=make_payload("diagnostics.ping", seq=99))
     relay_all()
 
     with ConsumerThread("test_retry", backoff_s=0.01) as consumer:
@@ -175,7 +172,7 @@ def test_two_consumers_of_one_group_share_the_work_across_rebalances(kafka_prefi
 
 def test_headers_of_the_envelope_are_not_required(kafka_prefix: str) -> None:
     """Other systems may produce without our headers: the envelope alone is the contract."""
-    event = Event(type="diagnostics.ping", key="ext", payload={"seq": 7, "sent_at": "2026-01-01T00:00:00Z"})
+    event = make_event("diagnostics.ping", key="ext", seq=7)
     produce_raw([("ext", json.dumps(event.to_dict()).encode())])
     with ConsumerThread("diagnostics") as consumer:
         wait_for(lambda: consumer.lag() == 0, what="consumer")

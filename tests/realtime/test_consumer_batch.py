@@ -1,9 +1,6 @@
 """Handlers' batch forms in the consumer runner: one transaction per batch, same effects as one by one."""
 
 import signal
-import uuid
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -16,10 +13,12 @@ from realtime.lag import group_lag
 from realtime.models import DeadLetter, DiagnosticsPing, InboxEntry, SalesByDrop
 from realtime.projections import sales
 from realtime.registry import batch_form_of, handles
+from tests.events import make_event
 from tests.realtime.conftest import start_manage, wait_for
 from tests.realtime.helpers import ConsumerThread, emit_pings, headers_of, read_topic
 from tests.realtime.test_consumer import produce_raw, relay_all
 from tests.realtime.test_crash import assert_effects_once_and_in_order, stop
+from tests.realtime.test_replay_audit import sold
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +55,7 @@ def record_many(events: list[Event]) -> None:
 
 
 def ping(seq: int, key: str = "k0") -> Event:
-    return Event(type="diagnostics.ping", key=key, payload={"seq": seq, "sent_at": "2026-01-01T00:00:00Z"})
+    return make_event("diagnostics.ping", key=key, seq=seq, sent_at="2026-01-01T00:00:00Z")
 
 
 def effects_per_event() -> dict[str, int]:
@@ -128,21 +127,7 @@ def test_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice(kafka
 
 
 def _sold(drop_id: int, quantity: int, unit_price: int, currency: str) -> Event:
-    payload: dict[str, Any] = {
-        "drop_id": drop_id,
-        "sku_id": 3,
-        "reservation_id": str(uuid.uuid4()),
-        "order_id": 1,
-        "merchant_id": 1,
-        "quantity": quantity,
-        "unit_price": unit_price,
-        "currency": currency,
-        "offered": 500,
-        "reserved": 0,
-        "sold": quantity,
-        "available": 500 - quantity,
-    }
-    return Event(type="inventory.sold", key=str(drop_id), payload=payload, occurred_at=datetime.now(UTC))
+    return make_event("inventory.sold", **sold(drop_id, quantity, unit_price, currency))
 
 
 def test_sales_batch_form_gives_the_same_totals_as_one_by_one() -> None:

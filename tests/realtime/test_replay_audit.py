@@ -7,35 +7,38 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import Client
 
 from realtime.events import Event
 from realtime.models import OutboxEvent, SalesByDrop
 from realtime.outbox import emit
 from realtime.replay import PROJECTIONS, rebuild
+from tests.events import make_payload
 from tests.realtime.conftest import wait_for
 from tests.realtime.helpers import ConsumerThread
 from tests.realtime.test_consumer import produce_raw, relay_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+REPLAY_URL = "/admin/realtime/salesbydrop/replay/"
 
 
 def sold(drop_id: int, quantity: int, unit_price: int, currency: str = "usd") -> dict[str, Any]:
-    return {
-        "drop_id": drop_id,
-        "sku_id": 3,
-        "reservation_id": str(uuid.uuid4()),
-        "order_id": 1000 + drop_id,
-        "merchant_id": 1,
-        "quantity": quantity,
-        "unit_price": unit_price,
-        "currency": currency,
-        "offered": 500,
-        "reserved": 0,
-        "sold": quantity,
-        "available": 500 - quantity,
-    }
+    return make_payload(
+        "inventory.sold",
+        drop_id=drop_id,
+        reservation_id=str(uuid.uuid4()),
+        order_id=1000 + drop_id,
+        quantity=quantity,
+        unit_price=unit_price,
+        currency=currency,
+        offered=500,
+        reserved=0,
+        sold=quantity,
+        available=500 - quantity,
+    )
 
 
 def test_replay_rebuilds_the_live_sales_projection_exactly(kafka_prefix: str) -> None:
@@ -52,15 +55,9 @@ def test_replay_rebuilds_the_live_sales_projection_exactly(kafka_prefix: str) ->
         emit(
             type="inventory.restocked",
             key=1,
-            payload={
-                "drop_id": 1,
-                "sku_id": 3,
-                "added": 5,
-                "offered": 505,
-                "reserved": 0,
-                "sold": 0,
-                "available": 505,
-            },
+            payload=make_payload(
+                "inventory.restocked", drop_id=1, added=5, offered=505, reserved=0, sold=0, available=505
+            ),
         )
     relay_all()
     OutboxEvent.objects.filter(
@@ -290,3 +287,41 @@ def test_audit_finds_each_problem_totals_per_merchant_and_is_byte_identical(
     totals_csv = (tmp_path / "a" / files[1]).read_text().splitlines()
     assert totals_csv[0] == "merchant_id,currency,orders_paid,gross,refunds,refunded,net"
     assert totals_csv[1] == "1,usd,2,11300,1,4900,6400"
+
+
+def test_admin_replays_the_sales_read_model_and_shows_the_check(kafka_prefix: str) -> None:
+    with transaction.atomic():
+        for i in range(6):
+            emit(type="inventory.sold", key=1 + i % 2, payload=sold(1 + i % 2, 1 + i % 3, 500))
+    relay_all()
+    with ConsumerThread("sales") as consumer:
+        wait_for(lambda: consumer.lag() == 0, what="live sales projection")
+    assert SalesByDrop.objects.count() == 2
+
+    users = get_user_model().objects
+    staff = users.create_user("clerk", "clerk@example.com", "pw", is_staff=True)
+    clerk = Client()
+    clerk.force_login(staff)
+    assert clerk.post(REPLAY_URL).status_code == 403  # staff, not superuser: no replay
+    admin = Client()
+    admin.force_login(users.create_superuser("root", "root@example.com", "pw"))
+    listing = admin.get("/admin/realtime/salesbydrop/")
+    assert listing.status_code == 200 and REPLAY_URL.encode() in listing.content
+    page = admin.get(REPLAY_URL)
+    assert page.status_code == 200 and page.context["result"] is None  # GET only explains
+
+    equal = admin.post(REPLAY_URL)
+    assert equal.status_code == 200
+    result = equal.context["result"]
+    assert (result.applied, result.rows, result.differences) == (6, 2, 0)
+    assert [str(m) for m in equal.context["messages"]] == ["sales: equal to the live projection"]
+    assert b"equal to the live projection" in equal.content
+
+    # A live row that drifted: the replay reports it and leaves the live table as it was.
+    SalesByDrop.objects.filter(drop_id=1).update(units=0)
+    drifted = admin.post(REPLAY_URL)
+    assert drifted.context["result"].differences == 2
+    assert [str(m) for m in drifted.context["messages"]] == [
+        "sales: 2 row(s) differ from the live projection"
+    ]
+    assert SalesByDrop.objects.get(drop_id=1).units == 0

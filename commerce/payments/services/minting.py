@@ -94,47 +94,42 @@ def start_lines_locked(order: Order) -> None:
             request_mint_locked(order, line, to_address=address)
 
 
-def apply_mint_confirmed(*, event_id: UUID, payload: dict[str, object]) -> None:
+def apply_mint_confirmed(
+    *, event_id: UUID, order_id: int, line_id: int, tx_hash: str, block_number: int
+) -> None:
     """nft.mint.confirmed: the line is delivered; the last delivered line fulfils the order."""
-    order_id, line_id = int(str(payload["order_id"])), int(str(payload["line_id"]))
     with transaction.atomic():
         order = lock_order(order_id)
         saga = lock_saga(order_id)
         line = order.lines.get(pk=line_id)
         saga_line = _saga_line(line)
         saga_line.mint_status = MintStatus.CONFIRMED
-        saga_line.tx_hash = str(payload.get("tx_hash") or "")[:66]
+        saga_line.tx_hash = tx_hash[:66]
         saga_line.save()
-        detail: dict[str, Any] = {"tx_hash": saga_line.tx_hash, "block_number": payload.get("block_number")}
+        detail: dict[str, Any] = {"tx_hash": saga_line.tx_hash, "block_number": block_number}
         if line.status == LineStatus.PAID:
             mark_line_fulfilled(line_id=line_id)
-            record_step(
-                order_id=order_id,
-                step="nft.mint.confirmed",
-                outcome=StepOutcome.APPLIED,
-                event_id=event_id,
-                line_id=line_id,
-                **detail,
-            )
+            outcome = StepOutcome.APPLIED
         else:
             # Already fulfilled (duplicate), or refunded before the chain answered: nothing to move.
-            record_step(
-                order_id=order_id,
-                step="nft.mint.confirmed",
-                outcome=StepOutcome.IGNORED,
-                event_id=event_id,
-                line_id=line_id,
-                line_status=line.status,
-                **detail,
-            )
+            outcome, detail["line_status"] = StepOutcome.IGNORED, line.status
+        record_step(
+            order_id=order_id,
+            step="nft.mint.confirmed",
+            outcome=outcome,
+            event_id=event_id,
+            line_id=line_id,
+            **detail,
+        )
         order.refresh_from_db()
         sync_state(saga, order)
 
 
-def apply_mint_failed(*, event_id: UUID, payload: dict[str, object]) -> None:
+def apply_mint_failed(
+    *, event_id: UUID, order_id: int, line_id: int, reason: str, tx_hash: str | None = None
+) -> None:
     """nft.mint.failed (for good): refund that line through Stripe, once, and tell the buyer."""
-    order_id, line_id = int(str(payload["order_id"])), int(str(payload["line_id"]))
-    reason = str(payload.get("reason") or "mint failed")
+    reason = reason or "mint failed"
     with transaction.atomic():
         order = lock_order(order_id)
         saga = lock_saga(order_id)
@@ -158,7 +153,7 @@ def apply_mint_failed(*, event_id: UUID, payload: dict[str, object]) -> None:
             event_id=event_id,
             line_id=line_id,
             reason=reason,
-            tx_hash=payload.get("tx_hash"),
+            tx_hash=tx_hash,
         )
         sync_state(saga, order, state="refunding")
 

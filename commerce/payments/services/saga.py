@@ -38,13 +38,16 @@ from commerce.services.reservations import release_locked_reservation
 class _Context:
     """The order, its saga and the event being applied, with a shortcut to the timeline."""
 
-    def __init__(self, *, event_type: str, event_id: UUID, payload: dict[str, Any]) -> None:
-        self.event_type, self.event_id, self.payload = event_type, event_id, payload
-        self.order_id = int(payload["order_id"])
+    def __init__(
+        self, event_type: str, event_id: UUID, order_id: int, payment_intent_id: str, stripe_event_id: str
+    ) -> None:
+        self.event_type, self.event_id = event_type, event_id
+        self.payment_intent_id, self.stripe_event_id = payment_intent_id, stripe_event_id
+        self.order_id = order_id
         self.order: Order = lock_order(self.order_id)
         self.saga: OrderSaga = lock_saga(self.order_id)
-        if payload.get("payment_intent_id") and not self.saga.payment_intent_id:
-            self.saga.payment_intent_id = payload["payment_intent_id"]
+        if payment_intent_id and not self.saga.payment_intent_id:
+            self.saga.payment_intent_id = payment_intent_id
 
     def step(self, outcome: str, **detail: Any) -> None:
         record_step(
@@ -52,13 +55,13 @@ class _Context:
             step=self.event_type,
             outcome=outcome,
             event_id=self.event_id,
-            stripe_event_id=self.payload.get("stripe_event_id", ""),
-            payment_intent_id=self.payload.get("payment_intent_id"),
+            stripe_event_id=self.stripe_event_id,
+            payment_intent_id=self.payment_intent_id,
             **detail,
         )
 
     def note_stripe_status(self, status: str) -> None:
-        PaymentAttempt.objects.filter(payment_intent_id=self.payload.get("payment_intent_id", "-")).update(
+        PaymentAttempt.objects.filter(payment_intent_id=self.payment_intent_id or "-").update(
             stripe_status=status
         )
 
@@ -67,10 +70,18 @@ class _Context:
         return self.order
 
 
-def apply_payment_succeeded(*, event_id: UUID, payload: dict[str, Any]) -> None:
+def apply_payment_succeeded(
+    *,
+    event_id: UUID,
+    order_id: int,
+    payment_intent_id: str,
+    amount: int,
+    currency: str,
+    stripe_event_id: str = "",
+) -> None:
     """The money was captured: pay the order (or refund it if it was cancelled), then start fulfilment."""
     with transaction.atomic():
-        ctx = _Context(event_type="payment.succeeded", event_id=event_id, payload=payload)
+        ctx = _Context("payment.succeeded", event_id, order_id, payment_intent_id, stripe_event_id)
         ctx.note_stripe_status("succeeded")
         order, saga = ctx.order, ctx.saga
         if saga.payment_status == "succeeded" or order.paid_at is not None:
@@ -79,23 +90,23 @@ def apply_payment_succeeded(*, event_id: UUID, payload: dict[str, Any]) -> None:
         saga.payment_status = "succeeded"
         if order.status == OrderStatus.CANCELLED:
             if not order.payment_intent_id:
-                Order.objects.filter(pk=order.pk).update(payment_intent_id=payload["payment_intent_id"])
-                order.payment_intent_id = payload["payment_intent_id"]
+                Order.objects.filter(pk=order.pk).update(payment_intent_id=payment_intent_id)
+                order.payment_intent_id = payment_intent_id
             request_refund(
                 order=order,
-                amount=int(payload["amount"]),
+                amount=amount,
                 key=order_refund_key(order.pk, "paid-after-cancel"),
                 reason="paid_after_cancel",
             )
             ctx.step(StepOutcome.APPLIED, action="paid after the order was cancelled: full refund requested")
             sync_state(saga, order, state=SagaState.REFUNDING)
             return
-        outcome = mark_order_paid(order_id=order.pk, payment_intent_id=payload["payment_intent_id"])
+        outcome = mark_order_paid(order_id=order.pk, payment_intent_id=payment_intent_id)
         order = ctx.refreshed()
         ctx.step(
             StepOutcome.APPLIED,
-            amount=payload["amount"],
-            currency=payload["currency"],
+            amount=amount,
+            currency=currency,
             unavailable_lines=[line.pk for line in outcome.unavailable_lines],
         )
         if _apply_deferred_refunds(ctx):
@@ -132,15 +143,20 @@ def _apply_deferred_refunds(ctx: _Context) -> bool:
     return bool(deferred)
 
 
-def apply_payment_failed(*, event_id: UUID, payload: dict[str, Any]) -> None:
+def apply_payment_failed(
+    *,
+    event_id: UUID,
+    order_id: int,
+    payment_intent_id: str,
+    stripe_event_id: str = "",
+    failure_code: str | None = None,
+    failure_message: str | None = None,
+) -> None:
     """An attempt to pay failed: give the reserved stock back; the order may still be paid later."""
     with transaction.atomic():
-        ctx = _Context(event_type="payment.failed", event_id=event_id, payload=payload)
+        ctx = _Context("payment.failed", event_id, order_id, payment_intent_id, stripe_event_id)
         order, saga = ctx.order, ctx.saga
-        failure = {
-            "failure_code": payload.get("failure_code"),
-            "failure_message": payload.get("failure_message"),
-        }
+        failure = {"failure_code": failure_code, "failure_message": failure_message}
         if saga.payment_status == "succeeded" or order.paid_at is not None:
             ctx.step(StepOutcome.IGNORED, reason="late: the payment already succeeded", **failure)
             return
@@ -161,10 +177,12 @@ def apply_payment_failed(*, event_id: UUID, payload: dict[str, Any]) -> None:
         sync_state(saga, order, state=SagaState.PAYMENT_FAILED)
 
 
-def apply_payment_canceled(*, event_id: UUID, payload: dict[str, Any]) -> None:
+def apply_payment_canceled(
+    *, event_id: UUID, order_id: int, payment_intent_id: str, stripe_event_id: str = ""
+) -> None:
     """The PaymentIntent was cancelled (it can never succeed): cancel the order, release its stock."""
     with transaction.atomic():
-        ctx = _Context(event_type="payment.canceled", event_id=event_id, payload=payload)
+        ctx = _Context("payment.canceled", event_id, order_id, payment_intent_id, stripe_event_id)
         order, saga = ctx.order, ctx.saga
         if saga.payment_status == "succeeded" or order.paid_at is not None:
             ctx.step(StepOutcome.IGNORED, reason="contradicts the payment that succeeded")
@@ -181,12 +199,29 @@ def apply_payment_canceled(*, event_id: UUID, payload: dict[str, Any]) -> None:
         sync_state(saga, ctx.refreshed())
 
 
-def apply_payment_refunded(*, event_id: UUID, payload: dict[str, Any]) -> None:
-    """Money went back: confirm our own refund, or apply (or defer) one made outside mintdrop."""
+def apply_payment_refunded(
+    *,
+    event_id: UUID,
+    order_id: int,
+    payment_intent_id: str,
+    refund_id: str,
+    amount: int,
+    currency: str,
+    line_id: int | None = None,
+    reason: str = "",
+    refund_key: str = "",
+    amount_refunded_total: int | None = None,
+    stripe_event_id: str = "",
+) -> None:
+    """Money went back: confirm our own refund, or apply (or defer) one made outside mintdrop.
+
+    `refund_key` is mintdrop's idempotency key when mintdrop made the refund; `amount_refunded_total`
+    is the charge's running total when that is all Stripe said (`refund_id` is then `<charge>@<total>`).
+    """
     with transaction.atomic():
-        ctx = _Context(event_type="payment.refunded", event_id=event_id, payload=payload)
+        ctx = _Context("payment.refunded", event_id, order_id, payment_intent_id, stripe_event_id)
         order = ctx.order
-        refund_id, key = payload["refund_id"], payload.get("refund_key") or ""
+        key = refund_key
         ours = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
         if ours is None and key:
             ours = Refund.objects.select_for_update().filter(idempotency_key=key).first()
@@ -202,26 +237,23 @@ def apply_payment_refunded(*, event_id: UUID, payload: dict[str, Any]) -> None:
             .exclude(status=RefundStatus.FAILED)
             .values_list("amount", flat=True)
         )
-        amount = int(payload["amount"])
-        if payload.get("amount_refunded_total") and not payload.get("refund_key") and "@" in refund_id:
+        if amount_refunded_total and not refund_key and "@" in refund_id:
             # Only the charge's running total is known (newer API versions): the new money is what
             # exceeds the refunds we already know of; nothing new means it reports ours.
-            amount = int(payload["amount_refunded_total"]) - known
+            amount = amount_refunded_total - known
             if amount <= 0:
                 ctx.step(StepOutcome.IGNORED, reason="running total covered by known refunds", known=known)
                 return
         refund = Refund.objects.create(
             order=order,
-            line_id=payload.get("line_id")
-            if order.lines.filter(pk=payload.get("line_id") or 0).exists()
-            else None,
+            line_id=line_id if order.lines.filter(pk=line_id or 0).exists() else None,
             idempotency_key=f"stripe-{refund_id}",
             source=RefundSource.EXTERNAL,
             status=RefundStatus.SUCCEEDED,
             amount=amount,
-            currency=payload["currency"],
-            payment_intent_id=payload["payment_intent_id"],
-            reason=str(payload.get("reason") or "refunded at Stripe")[:200],
+            currency=currency,
+            payment_intent_id=payment_intent_id,
+            reason=(reason or "refunded at Stripe")[:200],
             stripe_refund_id=refund_id,
         )
         if order.status == OrderStatus.PENDING_PAYMENT:

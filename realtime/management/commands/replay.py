@@ -20,14 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = rebuild(options["projection"])
-        self.stdout.write(
-            f"replayed {result.messages} message(s): {result.applied} applied, {result.duplicates} duplicate(s), "
-            f"{result.invalid} invalid; {result.rows} row(s) in {result.table}"
-        )
-        if result.differences:
-            message = f"{result.differences} row(s) differ from the live projection"
-            if options["check"]:
-                raise CommandError(message)
-            self.stdout.write(message)
-        else:
-            self.stdout.write("equal to the live projection")
+        self.stdout.write(result.summary())
+        if result.differences and options["check"]:
+            raise CommandError(result.verdict())
+        self.stdout.write(result.verdict())
