@@ -30,6 +30,7 @@ from nft.services.locks import lock_mint, lock_transaction_by_hash, lock_transac
 from nft.services.mint_events import emit_mint_confirmed, emit_mint_failed
 from nft.services.mints import resend_dropped_mints
 from nft.services.transactions import rebroadcast_pending
+from nft.services.wallets import settle_claim
 from realtime.outbox import emit
 
 logger = logging.getLogger(__name__)
@@ -232,9 +233,7 @@ def _settle(tx: ChainTransaction, confirmations: int) -> None:
             emit_mint_failed(mint, reason=mint.failure_reason, tx_hash=tx.tx_hash)
         mint.save(update_fields=["status", "confirmed_at", "failure_reason", "updated_at"])
     if tx.claim_id is not None and tx.kind == "claim":
-        Claim.objects.filter(pk=tx.claim_id).update(
-            status=ClaimStatus.CONFIRMED if ok else ClaimStatus.FAILED
-        )
+        settle_claim(claim_id=tx.claim_id, ok=ok, tx_hash=tx.tx_hash)
 
 
 def handle_reorg(c: ChainClient, tip: Block) -> dict[str, Any]:
