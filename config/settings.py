@@ -144,6 +144,9 @@ AUDIT_REPORT_DIR = env.str("AUDIT_REPORT_DIR", default=str(BASE_DIR / ".local/re
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:58545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=2)
+# "confirmations": final at CHAIN_CONFIRMATIONS blocks deep; "finalized": final once the node's
+# `finalized` block tag reaches it (chains that offer the tag; falls back to the count otherwise).
+CHAIN_FINALITY = env.str("CHAIN_FINALITY", default="confirmations")
 
 # --- NFT (nft/): signer, custody, fees, confirmer, Sign-In with Ethereum ------------------------
 # CHAIN_CONFIRMATIONS: 2 is right for anvil; use 12+ on L1 mainnet (or follow the `finalized` tag).
