@@ -93,6 +93,17 @@ def _stripe() -> None:
         raise ConnectionError(f"HTTP {status}")
 
 
+def _smtp() -> None:
+    # The SMTP greeting (220) proves a mail server answers; nothing is sent.
+    import smtplib
+
+    server = smtplib.SMTP(settings.EMAIL_HOST, settings.EMAIL_PORT, timeout=settings.HEALTH_CHECK_TIMEOUT)
+    try:
+        server.noop()
+    finally:
+        server.close()
+
+
 def _address(name: str) -> str:
     db = settings.DATABASES["default"]
     return {
@@ -101,6 +112,7 @@ def _address(name: str) -> str:
         "kafka": settings.KAFKA_BOOTSTRAP_SERVERS,
         "anvil": _host_port(settings.CHAIN_RPC_URL, 8545),
         "stripe-mock": _host_port(settings.STRIPE_API_BASE, 443),
+        "mailpit": f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}",
     }[name]
 
 
@@ -111,6 +123,7 @@ PROBES: dict[str, Callable[[], None]] = {
     "kafka": _kafka,
     "anvil": _chain,
     "stripe-mock": _stripe,
+    "mailpit": _smtp,  # any SMTP server in production; `ops/start mailpit` locally
 }
 
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "nft",
     "frontend",
     "commerce.shows",  # live shows (label `shows`): video, pins, flash drops, chat, venue feed
+    "notifications",  # e-mail + in-app notifications from the event log; account mail
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,9 @@ AUDIT_REPORT_DIR = env.str("AUDIT_REPORT_DIR", default=str(BASE_DIR / ".local/re
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:58545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=2)
+# "confirmations": final at CHAIN_CONFIRMATIONS blocks deep; "finalized": final once the node's
+# `finalized` block tag reaches it (chains that offer the tag; falls back to the count otherwise).
+CHAIN_FINALITY = env.str("CHAIN_FINALITY", default="confirmations")
 
 # --- NFT (nft/): signer, custody, fees, confirmer, Sign-In with Ethereum ------------------------
 # CHAIN_CONFIRMATIONS: 2 is right for anvil; use 12+ on L1 mainnet (or follow the `finalized` tag).
@@ -333,6 +337,39 @@ SHOWS_SERVE_MEDIA = env.bool("SHOWS_SERVE_MEDIA", default=True)  # off behind a 
 # hls.js comes from its npm package (frontend/shows/finders.py), like the frontend's vendored files.
 STATICFILES_FINDERS = [*STATICFILES_FINDERS, "frontend.shows.finders.ShowAssetsFinder"]
 # --- end live shows --------------------------------------------------------------------------------
+
+# --- Notifications (notifications/): e-mail through SMTP (Mailpit in dev/tests), in-app centre ------
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=51025)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+# Seconds per SMTP socket operation; the sender's lease on a row (NOTIFY_SEND_LEASE_SECONDS) is longer.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The address mail comes from; the display name is the store's (or NOTIFY_SITE_NAME for account mail).
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@mintdrop.local")
+NOTIFY_SITE_NAME = env.str("NOTIFY_SITE_NAME", default="mintdrop")
+# Right-hand side of the Message-ID derived from (event id, recipient): a resend is recognisable.
+NOTIFY_MESSAGE_ID_DOMAIN = env.str("NOTIFY_MESSAGE_ID_DOMAIN", default="notify.mintdrop.local")
+# A transaction on the block explorer; {chain_id} and {tx_hash} are filled in. Empty: no link.
+EXPLORER_TX_URL = env.str("EXPLORER_TX_URL", default="")
+# SMTP failures: retry after BASE * 2^(attempt-1) s (capped at MAX) up to MAX_ATTEMPTS, then dead letter.
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
+NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=30.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=3600.0)
+NOTIFY_SEND_LEASE_SECONDS = env.float("NOTIFY_SEND_LEASE_SECONDS", default=120.0)
+NOTIFY_SEND_BATCH = env.int("NOTIFY_SEND_BATCH", default=50)
+# E-mail verification links live this long (password reset links: PASSWORD_RESET_TIMEOUT).
+NOTIFY_VERIFY_MAX_AGE_SECONDS = env.int("NOTIFY_VERIFY_MAX_AGE_SECONDS", default=3 * 24 * 3600)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+CELERY_BEAT_SCHEDULE["notifications-send-due"] = {
+    "task": "notifications.tasks.send_due_emails",
+    "schedule": env.float("NOTIFY_SWEEP_SECONDS", default=5.0),
+}
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context.unread")  # type: ignore[index]
+# --- end notifications -----------------------------------------------------------------------------
 
 # Fault injection (config/faults.py): crash tests arm named crash points in the child processes
 # they kill (MINTDROP_CRASH_AT). Arming is ignored unless this is on, and only the test run turns

@@ -23,5 +23,6 @@ urlpatterns = [
     path("", include("nft.urls")),
     path("", include("commerce.urls")),
     path("", include("frontend.shows.urls")),
+    path("", include("notifications.urls")),
     path("", include("frontend.urls")),
 ]

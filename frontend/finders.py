@@ -44,7 +44,7 @@ class NodeModulesFinder(BaseFinder):
         find_all = find_all or bool(kwargs.get("all"))
         rel = VENDORED.get(path)
         if rel is None or not (_root() / rel).is_file():
-            return [] if find_all else ""
+            return []  # not "": django.contrib.staticfiles.finders.find() would return [""] (whitenoise 500s)
         found = str(_root() / rel)
         return [found] if find_all else found
 

@@ -9,9 +9,9 @@ import requests
 from django.conf import settings
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import BlockNotFound, TransactionNotFound, Web3RPCError
+from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
 
-from nft.errors import ChainRejected, ChainUnavailable
+from nft.errors import CallReverted, ChainRejected, ChainUnavailable
 
 # How the node words each send outcome (geth, anvil, erigon, nethermind spell them alike).
 ALREADY_KNOWN = ("already known", "known transaction", "alreadyknown", "already imported")
@@ -114,7 +114,11 @@ class ChainClient:
         return [dict(log) for log in self._call(self.w3.eth.get_logs, params)]
 
     def call(self, to: str, data: bytes) -> bytes:
-        return bytes(self._call(self.w3.eth.call, {"to": to, "data": HexBytes(data)}))
+        """eth_call at the latest block; CallReverted when the contract reverts (e.g. no such token)."""
+        try:
+            return bytes(self._call(self.w3.eth.call, {"to": to, "data": HexBytes(data)}))
+        except ContractLogicError as exc:
+            raise CallReverted(f"call to {to} reverted", details={"data": str(exc.data or "")}) from exc
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         """A raw JSON-RPC call (anvil_* / evm_* in tests and the dev chain)."""

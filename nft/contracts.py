@@ -14,6 +14,7 @@ BUILD_DIR = CONTRACTS_DIR / "build"
 COLLECTION = "MintdropCollection"
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+REDEEMED_TOPIC = "0x" + keccak(text="Redeemed(uint256,address,address)").hex()
 MINTER_ROLE = keccak(text="MINTER_ROLE")
 CONSTRUCTOR_TYPES = ["string", "string", "string", "address", "address", "address", "uint96"]
 
@@ -26,6 +27,8 @@ _TOKEN_URI = function_signature_to_4byte_selector("tokenURI(uint256)")
 _HAS_ROLE = function_signature_to_4byte_selector("hasRole(bytes32,address)")
 _ROYALTY_INFO = function_signature_to_4byte_selector("royaltyInfo(uint256,uint256)")
 _BALANCE_OF = function_signature_to_4byte_selector("balanceOf(address)")
+_REDEEM = function_signature_to_4byte_selector("redeem(uint256)")
+_IS_REDEEMED = function_signature_to_4byte_selector("isRedeemed(uint256)")
 
 
 @cache
@@ -83,6 +86,14 @@ def royalty_info_call(token_id: int, sale_price: int) -> bytes:
 
 def balance_of_call(owner: str) -> bytes:
     return _BALANCE_OF + encode(["address"], [owner])
+
+
+def redeem_call(token_id: int) -> bytes:
+    return _REDEEM + encode(["uint256"], [token_id])
+
+
+def is_redeemed_call(token_id: int) -> bytes:
+    return _IS_REDEEMED + encode(["uint256"], [token_id])
 
 
 def decode_one(type_: str, data: bytes) -> Any:

@@ -22,6 +22,12 @@ class ChainRejected(NftError):
     http_status = 502
 
 
+class CallReverted(ChainRejected):
+    """An eth_call reverted (a view refused its arguments, e.g. a token that does not exist)."""
+
+    code = "call_reverted"
+
+
 class SignerNotConfigured(NftError):
     code = "signer_not_configured"
     http_status = 503
@@ -72,3 +78,34 @@ class WalletConflict(NftError):
 class ClaimNotAllowed(NftError):
     code = "claim_not_allowed"
     http_status = 409
+
+
+class NotRedeemable(NftError):
+    """The token is not one that can be redeemed for a physical item (or is not minted yet)."""
+
+    code = "not_redeemable"
+    http_status = 409
+
+
+class AlreadyRedeemed(NftError):
+    code = "already_redeemed"
+    http_status = 409
+
+
+class NotTokenOwner(NftError):
+    """The token is not held by one of the caller's wallets (only its current owner redeems it)."""
+
+    code = "not_token_owner"
+    http_status = 403
+
+
+class RedemptionNotFound(NftError):
+    code = "redemption_not_found"
+    http_status = 404
+
+
+class RedemptionTxInvalid(NftError):
+    """A transaction hash posted for a redemption is not that token's `redeem` from its owner."""
+
+    code = "redemption_tx_invalid"
+    http_status = 422

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import transaction
 
 from nft.errors import NftError
-from nft.services.mints import METADATA_FIELDS, get_collection, request_mint
+from nft.metadata import metadata_from_payload
+from nft.services.mints import get_collection, request_mint
 from realtime.events import Event
 from realtime.registry import handles
 
@@ -25,7 +26,7 @@ def on_mint_requested(event: Event) -> None:
         collection=get_collection(chain_id=p["chain_id"], address=p["contract_address"]),
         to_address=p["to_address"],
         token_id=int(p["token_id"]),
-        metadata={k: p[k] for k in METADATA_FIELDS if k in p},
+        metadata=metadata_from_payload(p),
         metadata_uri=p.get("metadata_uri", ""),
     )
     from nft.tasks import send_mint

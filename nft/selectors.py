@@ -7,7 +7,17 @@ from django.conf import settings
 
 from nft.chain import client
 from nft.errors import TokenNotFound
-from nft.models import Block, ChainTransaction, Mint, MintStatus, TokenOwnership, Wallet
+from nft.metadata import token_document
+from nft.models import (
+    Block,
+    ChainTransaction,
+    Mint,
+    MintStatus,
+    Redemption,
+    RedemptionStatus,
+    TokenOwnership,
+    Wallet,
+)
 from nft.services.fees import suggest_fees
 from nft.services.mints import check_address
 
@@ -134,21 +144,11 @@ def token_metadata(*, chain_id: int, contract: str, token_id: int) -> dict[str, 
     if mint is None:
         raise TokenNotFound(f"no token {token_id} in {contract}")
     meta = mint.metadata
-    attributes: list[dict[str, Any]] = []
-    if meta.get("drop_id") is not None:
-        attributes.append({"trait_type": "Drop", "value": meta["drop_id"]})
-    if meta.get("edition") is not None:
-        attributes.append({"trait_type": "Edition", "value": meta["edition"], "display_type": "number"})
-    if meta.get("serial"):
-        attributes.append({"trait_type": "Serial", "value": meta["serial"]})
-    attributes += [a for a in meta.get("attributes", []) if isinstance(a, dict)]
-    doc: dict[str, Any] = {
-        "name": meta.get("name") or f"{mint.collection.name} #{token_id}",
-        "description": meta.get("description", ""),
-        "image": meta.get("image", ""),
-        "attributes": attributes,
-    }
-    for optional in ("animation_url", "external_url"):
-        if meta.get(optional):
-            doc[optional] = meta[optional]
-    return doc
+    redeemed = None
+    if meta.get("redeemable"):
+        redeemed = Redemption.objects.filter(
+            collection=mint.collection, token_id=token_id, status=RedemptionStatus.CONFIRMED
+        ).exists()
+    return token_document(
+        meta=meta, collection_name=mint.collection.name, token_id=token_id, redeemed=redeemed
+    )

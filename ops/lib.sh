@@ -25,6 +25,7 @@ KAFKA_VERSION=4.4.0              # org.apache.kafka:kafka_2.13 (+ kafka-tools)
 LOG4J_VERSION=2.25.5             # log4j-slf4j-impl, matches log4j-core pulled by kafka
 MVN_DEPENDENCY_PLUGIN=3.8.1
 STRIPE_MOCK_VERSION=v0.203.0     # github.com/stripe/stripe-mock
+MAILPIT_VERSION=v1.33.1          # github.com/axllent/mailpit (SMTP catcher + HTTP API)
 # node tools (anvil, solc, @openzeppelin/contracts) are pinned in ops/node/package(-lock).json
 
 PG_OS_USER="${PG_OS_USER:-mintdrop}"  # unprivileged OS user that owns and runs the PG cluster
@@ -38,7 +39,7 @@ KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-15}"
 
 BIND=127.0.0.1
-SERVICES=(postgres redis kafka anvil stripe-mock)
+SERVICES=(postgres redis kafka anvil stripe-mock mailpit)
 
 # ---- small helpers ---------------------------------------------------------
 die() { printf 'mintdrop ops: %s\n' "$*" >&2; exit 1; }
@@ -55,10 +56,17 @@ port_of() {
         kafka) echo "$KAFKA_PORT" ;;
         anvil) echo "$ANVIL_PORT" ;;
         stripe-mock) echo "$STRIPE_MOCK_PORT" ;;
+        mailpit) echo "$MAILPIT_SMTP_PORT" ;;
         *) die "unknown service: $1" ;;
     esac
 }
-addr_of() { printf '%s:%s' "$BIND" "$(port_of "$1")"; }
+addr_of() {
+    if [[ "$1" == mailpit ]]; then # SMTP and the web UI / API
+        printf '%s:%s (smtp), http://%s:%s (ui)' "$BIND" "$MAILPIT_SMTP_PORT" "$BIND" "$MAILPIT_HTTP_PORT"
+    else
+        printf '%s:%s' "$BIND" "$(port_of "$1")"
+    fi
+}
 ready_line() { status_line "$1" ready "$(addr_of "$1")"; }
 
 ensure_dirs() {
@@ -78,6 +86,7 @@ parse_services() {
             pg | postgresql) a=postgres ;;
             stripe | stripe_mock) a=stripe-mock ;;
             node | chain) a=anvil ;;
+            smtp | mail) a=mailpit ;;
         esac
         ok=0
         for s in "${SERVICES[@]}"; do [[ "$s" == "$a" ]] && ok=1; done
@@ -112,6 +121,7 @@ proc_pattern() {
         kafka) echo "kafka.Kafka" ;;
         anvil) echo "anvil" ;;
         stripe-mock) echo "stripe-mock" ;;
+        mailpit) echo "mailpit" ;;
     esac
 }
 
@@ -235,6 +245,14 @@ probe_stripe_mock() {
     [[ "$out" == *'"id"'* ]]
 }
 
+# Mailpit's HTTP API (the tests read delivered mail through it) and its SMTP greeting.
+probe_mailpit() {
+    curl -sS -m 3 -o /dev/null -f "http://$BIND:$MAILPIT_HTTP_PORT/readyz" 2>/dev/null || return 1
+    # shellcheck disable=SC2016
+    timeout 2 bash -c 'exec 3<>/dev/tcp/'"$BIND/$MAILPIT_SMTP_PORT"' || exit 1
+        IFS= read -r l <&3; printf "QUIT\r\n" >&3; [[ $l == 220* ]]' 2>/dev/null
+}
+
 answers() { "$(fn_name probe "$1")"; }
 
 # ---- installers -------------------------------------------------------------
@@ -355,6 +373,19 @@ install_stripe_mock() {
     (cd "$TOOLS_DIR" && run_logged stripe-mock env GOBIN="$BIN_DIR" GOFLAGS='' GOWORK=off \
         go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION")
     echo "$STRIPE_MOCK_VERSION" >"$BIN_DIR/.stripe-mock.installed"
+}
+
+installed_mailpit() {
+    [[ -x "$BIN_DIR/mailpit" && -f "$BIN_DIR/.mailpit.installed" &&
+        "$(<"$BIN_DIR/.mailpit.installed")" == "$MAILPIT_VERSION" ]]
+}
+install_mailpit() {
+    installed_mailpit && return 0
+    command -v go >/dev/null 2>&1 || die "mailpit: the go toolchain is not installed"
+    # first build ≈ 1 min on 2 cores; the binary is cached in .local/tools/bin
+    (cd "$TOOLS_DIR" && run_logged mailpit env GOBIN="$BIN_DIR" GOFLAGS='' GOWORK=off \
+        go install "github.com/axllent/mailpit@$MAILPIT_VERSION")
+    echo "$MAILPIT_VERSION" >"$BIN_DIR/.mailpit.installed"
 }
 
 # Headless Chromium for the browser end-to-end tests (Debian's package; Playwright drives it, no
@@ -603,6 +634,22 @@ start_stripe_mock() {
         spawn stripe-mock "$BIN_DIR/stripe-mock" -http-addr "$BIND:$STRIPE_MOCK_PORT" -https-addr "$BIND:$STRIPE_MOCK_HTTPS_PORT"
     fi
     wait_for stripe-mock probe_stripe_mock "$START_TIMEOUT"
+}
+
+# Mailpit: SMTP (no auth, plain) and its web UI / HTTP API, both on 127.0.0.1; the messages live in
+# .local/mailpit/mailpit.db (kept across restarts, so mail accepted before a restart is still there).
+# --disable-version-check: it would otherwise look up its latest release on every start.
+start_mailpit() {
+    if ! is_running mailpit; then
+        check_port_free mailpit "$MAILPIT_SMTP_PORT"
+        check_port_free mailpit "$MAILPIT_HTTP_PORT"
+        mkdir -p "$LOCAL_DIR/mailpit"
+        rotate_log mailpit
+        spawn mailpit "$BIN_DIR/mailpit" --smtp "$BIND:$MAILPIT_SMTP_PORT" --listen "$BIND:$MAILPIT_HTTP_PORT" \
+            --database "$LOCAL_DIR/mailpit/mailpit.db" --max "${MAILPIT_MAX_MESSAGES:-5000}" \
+            --smtp-auth-accept-any --smtp-auth-allow-insecure --disable-version-check
+    fi
+    wait_for mailpit probe_mailpit "$START_TIMEOUT"
 }
 
 # with_service_lock SVC CMD...: serialize concurrent ops/ commands on the same service

@@ -2,6 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
+from notifications.ws import NotificationConsumer
 from realtime.shows.consumer import ShowConsumer, VenueConsumer
 from realtime.ws.auth import TokenAuthMiddleware
 from realtime.ws.consumers import DropConsumer, MerchantDashboardConsumer, OrderConsumer
@@ -14,4 +15,5 @@ websocket_urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("ws/shows/<int:show_id>/", TokenAuthMiddleware(ShowConsumer.as_asgi())),
     path("ws/shows/<int:show_id>/venue/", TokenAuthMiddleware(VenueConsumer.as_asgi())),
+    path("ws/notifications/", TokenAuthMiddleware(NotificationConsumer.as_asgi())),
 ]

@@ -17,7 +17,7 @@ def test_readyz_reports_every_dependency_green(client: Client) -> None:
     response = client.get("/readyz")
     body = response.json()
     assert response.status_code == 200, body
-    assert set(body["dependencies"]) == {"postgres", "redis", "kafka", "anvil", "stripe-mock"}
+    assert set(body["dependencies"]) == {"postgres", "redis", "kafka", "anvil", "stripe-mock", "mailpit"}
     for dep in body["dependencies"].values():
         assert dep["status"] == "ok"
         assert dep["latency_ms"] >= 0

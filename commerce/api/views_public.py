@@ -117,6 +117,10 @@ class SignupView(APIView):
                     password=data.validated_data["password"],
                     email=data.validated_data.get("email", ""),
                 )
+                if user.email:  # the address is confirmed by a link before notification mail goes there
+                    from notifications.services.accounts import send_verification
+
+                    send_verification(user=user)
                 body = _token_body(user)
         except IntegrityError:
             raise UsernameTaken("This username is taken.", details={"field": "username"}) from None

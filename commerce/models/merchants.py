@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class Merchant(models.Model):
@@ -10,11 +11,24 @@ class Merchant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     is_active = models.BooleanField(default=True)
+    # Where the merchant is paid on chain: the ERC-2981 royalty receiver of its collections.
+    payout_address = models.CharField(max_length=42, blank=True, default="")
+    # Royalty on secondary sales of its tokens, in basis points (500 = 5 %), set at deploy.
+    royalty_bps = models.PositiveIntegerField(default=500)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(payout_address="") | Q(payout_address__regex=r"^0x[0-9a-fA-F]{40}$"),
+                name="merchant_payout_address_hex",
+            ),
+            models.CheckConstraint(
+                condition=Q(royalty_bps__lte=10_000), name="merchant_royalty_bps_lte_10000"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -27,7 +27,8 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
     S.PAID: frozenset({S.FULFILLING, S.FULFILLED, S.REFUNDED, S.PARTIALLY_REFUNDED}),
     S.FULFILLING: frozenset({S.FULFILLED, S.REFUNDED, S.PARTIALLY_REFUNDED}),
-    S.FULFILLED: frozenset({S.REFUNDED, S.PARTIALLY_REFUNDED}),
+    # fulfilled -> fulfilling: a chain reorg removed a confirmed mint (order.reopened).
+    S.FULFILLED: frozenset({S.FULFILLING, S.REFUNDED, S.PARTIALLY_REFUNDED}),
     S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.FULFILLING, S.FULFILLED, S.REFUNDED}),
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),

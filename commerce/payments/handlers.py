@@ -6,7 +6,7 @@ with their schema types; decoding is naming them and filling in the optional one
 
 from typing import Any
 
-from commerce.payments.services import minting, saga
+from commerce.payments.services import minting, reorgs, saga
 from realtime.events import Event
 from realtime.registry import handles
 
@@ -81,4 +81,15 @@ def on_mint_failed(event: Event) -> None:
         line_id=p["line_id"],
         reason=p["reason"],
         tx_hash=p.get("tx_hash"),
+    )
+
+
+@handles(GROUP, "chain.reorg.detected")
+def on_reorg_detected(event: Event) -> None:
+    p = event.payload
+    reorgs.apply_reorg_detected(
+        event_id=event.id,
+        affected_tx_hashes=p["affected_tx_hashes"],
+        fork_block_number=p["fork_block_number"],
+        depth=p["depth"],
     )

@@ -17,7 +17,7 @@ class ShowAssetsFinder(BaseFinder):
         rel = VENDORED.get(path)
         source = Path(settings.NODE_MODULES_DIR) / rel if rel else None
         if source is None or not source.is_file():
-            return [] if find_all else ""
+            return []  # not "": finders.find() would return [""], a 500 for every missing file
         return [str(source)] if find_all else str(source)
 
     def list(self, ignore_patterns: Any) -> Iterator[tuple[str, FileSystemStorage]]:

@@ -44,3 +44,11 @@ def short_hash(value: Any) -> str:
 @register.filter
 def state_label(value: Any) -> str:
     return STATE_LABELS.get(str(value), str(value).replace("_", " ").capitalize())
+
+
+@register.filter
+def picture(product: Any) -> str:
+    """The product's picture URL ("" when it has none), as the product page shows it."""
+    from frontend.selectors import media_of
+
+    return media_of(product)["image"]

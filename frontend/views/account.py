@@ -57,6 +57,10 @@ def signup_view(request: HttpRequest) -> HttpResponse:
         except IntegrityError:
             form.add_error("username", friendly("username_taken"))
         else:
+            if user.email:  # confirm the address before any notification mail goes there
+                from notifications.services.accounts import send_verification
+
+                send_verification(user=user)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect(_next(request))
     return render(request, "frontend/signup.html", {"form": form, "next": _next(request)})

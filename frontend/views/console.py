@@ -11,6 +11,7 @@ from commerce import selectors
 from commerce.errors import NotFound
 from commerce.models import Merchant, MerchantMembership, Sku
 from commerce.services import catalog, drops
+from commerce.shows.models import Show, ShowState
 from config.errors import ApplicationError
 from frontend import selectors as pages
 from frontend.forms import DropForm, ProductForm
@@ -54,6 +55,9 @@ def console(request: HttpRequest, merchant_id: int) -> HttpResponse:
             "drops": selectors.merchant_drops(merchant_id=merchant.pk).order_by("-starts_at")[:50],
             "products": selectors.merchant_products(merchant_id=merchant.pk).order_by("-pk")[:100],
             "to_ship": selectors.merchant_shipments(merchant_id=merchant.pk, status="pending").count(),
+            "shows": Show.objects.filter(merchant=merchant)
+            .exclude(state=ShowState.ENDED)
+            .order_by("scheduled_at")[:10],
         },
     )
 

@@ -16,6 +16,7 @@ from commerce.addresses import ShippingAddress, parse_shipping_address
 from commerce.models import Drop, DropState, Order, OrderStatus
 from commerce.services.orders import place_order
 from commerce.services.reservations import cancel_reservation, release_expired_reservations
+from commerce.shows import selectors as show_selectors
 from config.errors import ApplicationError
 from frontend import selectors as pages
 from frontend.forms import ShippingAddressForm
@@ -24,7 +25,7 @@ from frontend.views import user_id
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Live drops first, then upcoming ones, then a few products."""
+    """Live drops first, then upcoming ones, live and upcoming shows, then a few products."""
     drops = list(selectors.public_drops().exclude(state=DropState.ENDED).order_by("starts_at", "pk")[:50])
     return render(
         request,
@@ -32,6 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "live_drops": [d for d in drops if d.state in pages.LIVE_STATES],
             "upcoming_drops": [d for d in drops if d.state == DropState.SCHEDULED],
+            "shows": show_selectors.public_shows()[:6],
             "products": selectors.public_products().order_by("-pk")[:12],
         },
     )

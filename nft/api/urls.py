@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from nft.api import activity, views
+from nft.api import activity, redemptions, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("nft/gas-price", views.GasPriceView.as_view(), name="nft-gas-price"),
@@ -23,4 +23,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("nft/siwe/verify", views.SiweVerifyView.as_view(), name="nft-siwe-verify"),
     path("nft/claims", views.ClaimsView.as_view(), name="nft-claims"),
     path("nft/claims/<int:claim_id>", views.ClaimView.as_view(), name="nft-claim"),
+    path("nft/redemptions", redemptions.RedemptionsView.as_view(), name="nft-redemptions"),
+    path("nft/redemptions/<int:redemption_id>", redemptions.RedemptionView.as_view(), name="nft-redemption"),
+    path(
+        "nft/redemptions/<int:redemption_id>/tx",
+        redemptions.RedemptionTxView.as_view(),
+        name="nft-redemption-tx",
+    ),
 ]

@@ -10,6 +10,8 @@ import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
 /// Each token is minted for exactly one order line: the contract refuses a second mint for the
 /// same line id (and ERC-721 refuses a second mint of the same token id), so a re-sent or
 /// duplicated transaction can never create a second token for a line.
+/// Phygital tokens are redeemed once for their physical item: the current owner (or an address it
+/// approved) calls `redeem`; the token stays transferable, its redemption is public forever.
 contract MintdropCollection is ERC721, ERC2981, AccessControl {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
@@ -20,12 +22,17 @@ contract MintdropCollection is ERC721, ERC2981, AccessControl {
     /// @notice Number of tokens ever minted by this collection.
     uint256 public totalMinted;
 
+    /// @notice Whether token `tokenId` was redeemed for its physical item (see `isRedeemed`).
+    mapping(uint256 tokenId => bool) private _redeemed;
+
     string private _baseTokenURI;
 
     error LineAlreadyMinted(uint256 lineId);
+    error AlreadyRedeemed(uint256 tokenId);
 
     event LineMinted(uint256 indexed lineId, uint256 indexed tokenId, address indexed to);
     event BaseURIChanged(string baseURI);
+    event Redeemed(uint256 indexed tokenId, address indexed owner, address indexed by);
 
     constructor(
         string memory name_,
@@ -52,6 +59,21 @@ contract MintdropCollection is ERC721, ERC2981, AccessControl {
         }
         _safeMint(to, tokenId);
         emit LineMinted(lineId, tokenId, to);
+    }
+
+    /// @notice Redeem token `tokenId` for its physical item; only its owner or an approved address, once.
+    function redeem(uint256 tokenId) external {
+        address owner = _requireOwned(tokenId);
+        _checkAuthorized(owner, _msgSender(), tokenId);
+        if (_redeemed[tokenId]) revert AlreadyRedeemed(tokenId);
+        _redeemed[tokenId] = true;
+        emit Redeemed(tokenId, owner, _msgSender());
+    }
+
+    /// @notice Whether `tokenId` was redeemed; reverts for a token that does not exist.
+    function isRedeemed(uint256 tokenId) external view returns (bool) {
+        _requireOwned(tokenId);
+        return _redeemed[tokenId];
     }
 
     /// @notice Change the prefix of every token URI (token URI = base URI + token id).

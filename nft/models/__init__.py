@@ -2,6 +2,7 @@
 
 from nft.models.activity import ActivityKind, TokenStandard, WalletActivity, WalletWatchCursor
 from nft.models.chain import Block, ChainTransaction, Collection, SenderAccount, TxKind, TxStatus
+from nft.models.redemptions import Redemption, RedemptionStatus
 from nft.models.tokens import Mint, MintStatus, TokenOwnership, TransferLog
 from nft.models.wallets import Claim, ClaimStatus, SiweNonce, Wallet, WalletKind
 
@@ -14,6 +15,8 @@ __all__ = [
     "Collection",
     "Mint",
     "MintStatus",
+    "Redemption",
+    "RedemptionStatus",
     "SenderAccount",
     "SiweNonce",
     "TokenOwnership",

@@ -57,6 +57,7 @@ class TxKind(models.TextChoices):
     MINT = "mint"
     CLAIM = "claim"
     FUND = "fund"  # gas top-up of a custodial wallet before its claim transfer
+    REDEEM = "redeem"  # a custodial wallet redeems its phygital token
     NOOP = "noop"  # a 0-value self-transfer filling a nonce gap
 
 

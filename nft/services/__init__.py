@@ -4,7 +4,7 @@ Imports run one way, lowest first (tests/test_import_layers.py fails on any cycl
 imports included):
 
     fees, locks, mint_events  ->  signing  ->  senders  ->  transactions  ->  mints
-        ->  collections, wallets, confirmer (with indexer)
+        ->  collections, wallets  ->  confirmer (with indexer)
 
 The transaction manager (`transactions`) never calls up: when a transaction's nonce went to a
 transaction we did not sign it marks it dropped, heals the nonce counter and returns a `DROPPED`

@@ -6,7 +6,8 @@ One round (`confirm_blocks`) reads from the node first, then writes in one datab
    transactions (a reorg drops them from chain and pool);
 2. new blocks are stored (window of NFT_BLOCK_WINDOW), each checked against its parent's hash;
 3. our transactions found in them become `included`; Transfer logs of our collections are indexed;
-4. transactions at >= CHAIN_CONFIRMATIONS become `confirmed` (`nft.mint.confirmed`) or, if they
+4. transactions at >= CHAIN_CONFIRMATIONS (or, with CHAIN_FINALITY=finalized, in a block the node
+   reports finalized) become `confirmed` (`nft.mint.confirmed`) or, if they
    reverted, `failed` (`nft.mint.failed`).
 """
 
@@ -23,11 +24,13 @@ from nft.chain import ChainClient, client
 from nft.contracts import TRANSFER_TOPIC
 from nft.models import Block, ChainTransaction, Claim, ClaimStatus, Collection, Mint, MintStatus, TxStatus
 from nft.models.chain import LIVE_STATUSES
+from nft.services.finality import final_block_number, uses_finalized_tag
 from nft.services.indexer import apply_transfers, parse_transfer, rollback_after
 from nft.services.locks import lock_mint, lock_transaction_by_hash, lock_transactions
 from nft.services.mint_events import emit_mint_confirmed, emit_mint_failed
 from nft.services.mints import resend_dropped_mints
 from nft.services.transactions import rebroadcast_pending
+from nft.services.wallets import settle_claim
 from realtime.outbox import emit
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ def confirm_blocks(*, max_blocks: int | None = None) -> RoundResult:
         blocks.append(block)
         prev_hash = _hex(block["hash"])
     receipts, transfers, blocks = _read_block_contents(c, chain_id, blocks)
+    final = final_block_number(c, head=head) if uses_finalized_tag() else None
 
     result = RoundResult(head=head, stored_tip=tip.number if tip else None)
     with transaction.atomic():
@@ -95,9 +99,9 @@ def confirm_blocks(*, max_blocks: int | None = None) -> RoundResult:
                 chain_id=chain_id, number__lt=result.stored_tip - settings.NFT_BLOCK_WINDOW
             ).delete()
         if result.stored_tip is not None:
-            result.confirmed = _confirm_up_to(chain_id, result.stored_tip)
+            result.confirmed = _confirm_up_to(chain_id, result.stored_tip, final=final)
     if result.stored_tip is not None and not result.new_blocks:
-        _sweep_missed(c, chain_id, result.stored_tip)
+        _sweep_missed(c, chain_id, result.stored_tip, final=final)
     return result
 
 
@@ -109,7 +113,7 @@ def _first_block(chain_id: int, head: int) -> int:
     return min(start, int(first)) if first is not None else start
 
 
-def _sweep_missed(c: ChainClient, chain_id: int, tip: int, limit: int = 20) -> None:
+def _sweep_missed(c: ChainClient, chain_id: int, tip: int, limit: int = 20, final: int | None = None) -> None:
     """Record transactions mined in blocks the confirmer never scanned (before its first block)."""
     cutoff = timezone.now() - timedelta(seconds=settings.NFT_REBROADCAST_AFTER_SECONDS)
     lowest = (
@@ -126,7 +130,7 @@ def _sweep_missed(c: ChainClient, chain_id: int, tip: int, limit: int = 20) -> N
     if found:
         with transaction.atomic():
             _record_inclusions(found)
-            _confirm_up_to(chain_id, tip)
+            _confirm_up_to(chain_id, tip, final=final)
 
 
 def _read_block_contents(
@@ -197,12 +201,11 @@ def _record_inclusions(receipts: list[dict[str, Any]]) -> list[str]:
     return included
 
 
-def _confirm_up_to(chain_id: int, tip: int) -> list[str]:
-    depth = settings.CHAIN_CONFIRMATIONS
+def _confirm_up_to(chain_id: int, tip: int, *, final: int | None = None) -> list[str]:
+    """Confirm included transactions at CHAIN_CONFIRMATIONS deep, or up to the `final` block when given."""
+    limit = tip - settings.CHAIN_CONFIRMATIONS + 1 if final is None else min(tip, final)
     ready = lock_transactions(
-        ChainTransaction.objects.filter(
-            chain_id=chain_id, status=TxStatus.INCLUDED, block_number__lte=tip - depth + 1
-        )
+        ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.INCLUDED, block_number__lte=limit)
     )
     confirmed = []
     for tx in ready.order_by("block_number", "pk"):
@@ -230,9 +233,7 @@ def _settle(tx: ChainTransaction, confirmations: int) -> None:
             emit_mint_failed(mint, reason=mint.failure_reason, tx_hash=tx.tx_hash)
         mint.save(update_fields=["status", "confirmed_at", "failure_reason", "updated_at"])
     if tx.claim_id is not None and tx.kind == "claim":
-        Claim.objects.filter(pk=tx.claim_id).update(
-            status=ClaimStatus.CONFIRMED if ok else ClaimStatus.FAILED
-        )
+        settle_claim(claim_id=tx.claim_id, ok=ok, tx_hash=tx.tx_hash)
 
 
 def handle_reorg(c: ChainClient, tip: Block) -> dict[str, Any]:

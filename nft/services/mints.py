@@ -12,6 +12,7 @@ from config.faults import crash_point
 from nft import contracts
 from nft.errors import InvalidAddress, MintConflict, UnknownCollection
 from nft.keys import signer_account
+from nft.metadata import METADATA_FIELDS
 from nft.models import ChainTransaction, Collection, Mint, MintStatus, TxKind, TxStatus
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import suggest_fees
@@ -21,18 +22,6 @@ from nft.services.signing import sign_and_store
 from nft.services.transactions import DROPPED, send_stored, send_transaction
 
 logger = logging.getLogger(__name__)
-
-METADATA_FIELDS = (
-    "name",
-    "description",
-    "image",
-    "animation_url",
-    "external_url",
-    "attributes",
-    "drop_id",
-    "edition",
-    "serial",
-)
 
 
 def check_address(value: str) -> str:

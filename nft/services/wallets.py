@@ -13,7 +13,7 @@ from nft import contracts
 from nft.chain import client
 from nft.errors import ClaimNotAllowed, SiweError, TokenNotFound, WalletConflict
 from nft.keys import custodial_account, signer_account
-from nft.models import ChainTransaction, Claim, Collection, SiweNonce, TxKind, Wallet, WalletKind
+from nft.models import ChainTransaction, Claim, ClaimStatus, Collection, SiweNonce, TxKind, Wallet, WalletKind
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import suggest_fees
 from nft.services.locks import lock_sender
@@ -22,6 +22,7 @@ from nft.services.senders import allocate_nonce, ensure_sender
 from nft.services.signing import sign_and_store
 from nft.services.transactions import send_transaction
 from nft.siwe import verify_message
+from realtime.outbox import emit
 
 
 def custodial_wallet(*, user: Any) -> Wallet:
@@ -158,3 +159,31 @@ def resend_claim(*, claim_id: int) -> int:
         if send_transaction(tx_id=tx_id) is not None:
             sent += 1
     return sent
+
+
+def settle_claim(*, claim_id: int, ok: bool, tx_hash: str) -> None:
+    """Mark a claim final (its transfer confirmed or reverted) and emit `nft.claim.completed`.
+
+    Runs inside the confirmer's transaction. Only a claim still `submitted` moves (a reorg re-opens a
+    final claim to `submitted`, so a re-confirmed claim emits again; notifications dedupe by claim id).
+    """
+    claim = Claim.objects.select_for_update().select_related("collection").filter(pk=claim_id).first()
+    if claim is None or claim.status != ClaimStatus.SUBMITTED:
+        return
+    claim.status = ClaimStatus.CONFIRMED if ok else ClaimStatus.FAILED
+    claim.save(update_fields=["status", "updated_at"])
+    emit(
+        type="nft.claim.completed",
+        key=claim.from_address.lower(),
+        payload={
+            "claim_id": claim.pk,
+            "user_id": claim.user_id,
+            "chain_id": claim.collection.chain_id,
+            "contract_address": claim.collection.address,
+            "token_id": str(int(claim.token_id)),
+            "from_address": claim.from_address,
+            "to_address": claim.to_address,
+            "tx_hash": tx_hash,
+            "outcome": "confirmed" if ok else "failed",
+        },
+    )

@@ -57,3 +57,38 @@ def run_python(code: str, env: dict[str, str], timeout: float = 120) -> subproce
         text=True,
         timeout=timeout,
     )
+
+
+def send_as(chain: ChainClient, account: Any, to: str, data: bytes, gas: int = 200_000) -> dict[str, Any]:
+    """Sign `data` to `to` with a test account (a shopper's own wallet), send it, return its receipt."""
+    import time
+
+    fee = chain.base_fee()
+    signed = account.sign_transaction(
+        {
+            "type": 2,
+            "chainId": chain.chain_id(),
+            "nonce": chain.nonce(account.address, "pending"),
+            "gas": gas,
+            "maxFeePerGas": fee * 2 + 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "to": to,
+            "value": 0,
+            "data": data,
+        }
+    )
+    outcome = chain.send_raw(bytes(signed.raw_transaction))
+    assert outcome.in_pool_or_chain, outcome
+    tx_hash = "0x" + bytes(signed.hash).hex()
+    for _ in range(100):
+        receipt = chain.get_receipt(tx_hash)
+        if receipt is not None:
+            return receipt | {"transactionHash": tx_hash}
+        time.sleep(0.05)
+    raise AssertionError(f"{tx_hash} not mined")
+
+
+def is_redeemed(chain: ChainClient, collection: Any, token_id: int) -> bool:
+    """`isRedeemed(tokenId)` read with eth_call."""
+    data = chain.call(collection.address, contracts.is_redeemed_call(token_id))
+    return bool(contracts.decode_one("bool", data))

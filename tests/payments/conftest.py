@@ -189,3 +189,6 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     sent: list[str] = []
     monkeypatch.setattr("commerce.payments.services.refunds._enqueue", sent.append)
     return sent
+
+
+from tests.payments.nft_shop import merchant_nft_shop  # noqa: E402, F401  (a fixture shared by test modules)

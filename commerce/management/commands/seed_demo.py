@@ -20,35 +20,49 @@ PASSWORD = "mintdrop-demo"
 DEMO_COLLECTION_NAME = "Mintdrop Demo Collection"
 SHOPPERS = ["shopper1", "shopper2", "shopper3"]
 
+# Pictures and 3D models are static files of the frontend app (frontend/static/frontend/demo/, made
+# by `python -m frontend.demo.assets`): the demo works offline and never shows a broken image.
+DEMO_MEDIA = "frontend/demo/"
+
 PRODUCTS: list[dict[str, Any]] = [
-    {"kind": "physical", "title": "Mintdrop hoodie", "skus": [("HOOD-M", "M", 5900), ("HOOD-L", "L", 5900)]},
-    {"kind": "physical", "title": "Enamel pin set", "skus": [("PIN-SET", "", 1200)]},
+    {
+        "kind": "physical",
+        "title": "Mintdrop hoodie",
+        "picture": "hoodie.svg",
+        "skus": [("HOOD-M", "M", 5900), ("HOOD-L", "L", 5900)],
+    },
+    {
+        "kind": "physical",
+        "title": "Enamel pin set",
+        "picture": "pin-set.svg",
+        "skus": [("PIN-SET", "", 1200)],
+    },
     {
         "kind": "digital",
         "title": "Neon jacket (metaverse wearable)",
+        "picture": "neon-jacket.svg",
+        "model": "neon-jacket.gltf",
         "skus": [("NEON-JKT", "", 1500)],
         "edition": 500,
         "metadata": {
             "name": "Neon jacket #{serial}",
             "description": "A wearable for the metaverse.",
-            "image": "https://demo.mintdrop.invalid/media/neon-jacket.png",
-            "animation_url": "https://demo.mintdrop.invalid/media/neon-jacket.glb",
             "attributes": [{"trait_type": "slot", "value": "torso"}],
         },
     },
     {
         "kind": "digital",
         "title": "Holo visor (metaverse wearable)",
+        "picture": "holo-visor.svg",
+        "model": "holo-visor.gltf",
         "skus": [("HOLO-VSR", "", 900)],
         "edition": 300,
-        "metadata": {
-            "name": "Holo visor #{serial}",
-            "animation_url": "https://demo.mintdrop.invalid/media/visor.glb",
-        },
+        "metadata": {"name": "Holo visor #{serial}"},
     },
     {
         "kind": "phygital",
         "title": "Genesis sneaker + NFT certificate",
+        "picture": "sneaker.svg",
         "skus": [("SNK-42", "EU 42", 18900), ("SNK-43", "EU 43", 18900)],
         "edition": 100,
         "metadata": {
@@ -59,11 +73,34 @@ PRODUCTS: list[dict[str, Any]] = [
     {
         "kind": "phygital",
         "title": "Signed print + NFT certificate",
+        "picture": "print.svg",
         "skus": [("PRINT-A2", "A2", 7500)],
         "edition": 50,
         "metadata": {"name": "Signed print certificate #{serial}"},
     },
 ]
+
+
+def demo_media_path(name: str) -> str:
+    """Site path of a demo media file (pages of this site load it from there)."""
+    return "/" + settings.STATIC_URL.strip("/") + "/" + DEMO_MEDIA + name
+
+
+def demo_media_url(name: str) -> str:
+    """Absolute URL of a demo media file: token metadata is read by wallets on other origins."""
+    return settings.SITE_URL.rstrip("/") + demo_media_path(name)
+
+
+def product_media(spec: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """`media_urls` and `metadata_template` of a demo product, pointing at the local demo files."""
+    media_urls = [demo_media_path(spec["picture"])]
+    metadata = dict(spec.get("metadata", {}))
+    if spec["kind"] != "physical":
+        metadata["image"] = demo_media_url(spec["picture"])
+    if "model" in spec:
+        media_urls.append(demo_media_path(spec["model"]))
+        metadata["animation_url"] = demo_media_url(spec["model"])
+    return media_urls, metadata
 
 
 def _demo_contract_address() -> str:
@@ -106,6 +143,10 @@ def _user(username: str, *, staff: bool = False) -> User:
     user.is_staff = user.is_staff or staff
     user.save()
     Token.objects.get_or_create(user=user)
+    # Demo addresses count as confirmed, so the demo's receipts and updates show up in Mailpit.
+    from notifications.services.accounts import mark_verified
+
+    mark_verified(user=user)
     return user
 
 
@@ -136,7 +177,17 @@ class Command(BaseCommand):
             collection.chain_id, collection.contract_address = settings.CHAIN_ID, contract
             collection.save(update_fields=["chain_id", "contract_address"])
         for spec in PRODUCTS:
-            if Product.objects.filter(merchant=merchant, title=spec["title"]).exists():
+            media_urls, metadata = product_media(spec)
+            existing = Product.objects.filter(merchant=merchant, title=spec["title"]).first()
+            if existing is not None:
+                # Databases seeded before the demo had local media (or under another SITE_URL).
+                if (existing.media_urls, existing.metadata_template) != (media_urls, metadata):
+                    catalog.update_product(
+                        product_id=existing.pk,
+                        merchant_id=merchant.pk,
+                        media_urls=media_urls,
+                        metadata_template=metadata,
+                    )
                 continue
             nft = spec["kind"] != "physical"
             catalog.create_product(
@@ -144,9 +195,9 @@ class Command(BaseCommand):
                 kind=spec["kind"],
                 title=spec["title"],
                 description=f"Demo {spec['kind']} product.",
-                media_urls=[f"https://demo.mintdrop.invalid/media/{spec['skus'][0][0].lower()}.jpg"],
+                media_urls=media_urls,
                 collection_id=collection.pk if nft else None,
-                metadata_template=spec.get("metadata", {}),
+                metadata_template=metadata,
                 skus=[
                     catalog.SkuSpec(
                         code=code, name=name, price=price, edition_size=spec.get("edition") if nft else None

@@ -17,6 +17,7 @@ from commerce.payments.services.timeline import StepOutcome, lock_saga, record_s
 from commerce.payments.wallets import buyer_mint_address
 from commerce.services.fulfilment import mark_line_minted
 from commerce.services.locks import lock_order
+from commerce.services.token_metadata import mint_metadata
 from realtime.outbox import emit
 
 
@@ -59,6 +60,7 @@ def request_mint_locked(
             "contract_address": line.nft_contract_address,
             "token_id": line.token_id,
             "to_address": to_address,
+            **mint_metadata(line),
         },
     )
     saga_line = _saga_line(line)

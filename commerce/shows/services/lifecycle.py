@@ -53,6 +53,40 @@ def create_show(
     )
 
 
+def update_show(
+    *,
+    show_id: int,
+    merchant_id: int,
+    title: str,
+    playback_url: str,
+    scheduled_at: datetime,
+    description: str = "",
+    cover_image_url: str = "",
+) -> Show:
+    """Edit a scheduled show (title, description, start, stream, cover); a live or ended one is fixed.
+
+    Like `create_show`, no event: nothing downstream reacts to a scheduled show's details.
+    """
+    if cover_image_url and not cover_image_url.startswith(ALLOWED_SCHEMES):
+        raise InvalidShowData("cover_image_url must be an http(s) URL.", details={"field": "cover_image_url"})
+    playback_url = check_playback_url(playback_url)
+    with transaction.atomic():
+        show = lock_show(show_id, merchant_id=merchant_id)
+        if show.state != ShowState.SCHEDULED:
+            raise InvalidShowTransition(
+                f"A {show.state} show can no longer be edited.",
+                details={"show_id": show.pk, "state": show.state},
+            )
+        show.title = title.strip()[:200] or "Live show"
+        show.description = description[:5000]
+        show.cover_image_url = cover_image_url[:500]
+        show.playback_url = playback_url
+        show.scheduled_at = scheduled_at
+        show.save(update_fields=["title", "description", "cover_image_url", "playback_url",
+                                 "scheduled_at", "updated_at"])  # fmt: skip
+        return show
+
+
 def _transition(show: Show, to_state: str, *, reason: str) -> Show:
     if to_state not in SHOW_TRANSITIONS[show.state]:
         raise InvalidShowTransition(

@@ -10,6 +10,7 @@ from django.db import connection
 
 from config.errors import ApplicationError
 from nft.services.confirmer import confirm_blocks
+from nft.services.redemptions import confirm_redemptions
 from nft.services.wallet_watch import run_round as watch_wallets_round
 
 logger = logging.getLogger(__name__)
@@ -18,7 +19,10 @@ ADVISORY_LOCK_KEY = 0x6E66745F77617463  # "nft_watc"
 
 
 class Command(BaseCommand):
-    help = "Follow new blocks: confirm our transactions at N confirmations, detect reorgs, index transfers."
+    help = (
+        "Follow new blocks: confirm our transactions at N confirmations, detect reorgs, index transfers, "
+        "settle redemptions."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="run a single round and exit")
@@ -37,6 +41,7 @@ class Command(BaseCommand):
                 wallets_behind = watch_wallets_round()  # own cursor and reorg handling; logs node errors
                 try:
                     result = confirm_blocks()
+                    confirm_redemptions()  # Redeemed logs that became final -> nft.redeemed
                 except ApplicationError as exc:  # node down: wait and retry, never crash-loop
                     logger.warning("confirmer round failed: %s", exc.message)
                     time.sleep(interval)

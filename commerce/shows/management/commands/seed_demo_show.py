@@ -16,11 +16,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from commerce.management.commands.seed_demo import demo_media_path
 from commerce.models import DropState, Merchant, Product
 from commerce.shows.models import Show, ShowState
 from commerce.shows.services import flash, lifecycle, pins
 
 TITLE = "Demo show: live now"
+UPCOMING_TITLE = "Demo show: tomorrow's sneaker unboxing"
 PLAYLIST = "/media/shows/demo-show/index.m3u8"
 
 
@@ -97,8 +99,21 @@ class Command(BaseCommand):
                 description="A 10-second test pattern on a loop stands in for the host's camera.",
                 playback_url=PLAYLIST,
                 scheduled_at=timezone.now(),
+                cover_image_url=demo_media_path("show-cover.svg"),
             )
             lifecycle.go_live(show_id=show.pk, merchant_id=merchant.pk)
+        # One upcoming show too, so the storefront's "Upcoming shows" is not empty.
+        if not Show.objects.filter(
+            merchant=merchant, state=ShowState.SCHEDULED, scheduled_at__gt=timezone.now()
+        ).exists():
+            lifecycle.create_show(
+                merchant_id=merchant.pk,
+                title=UPCOMING_TITLE,
+                description="The host opens the Genesis sneaker box live; a flash drop follows.",
+                playback_url=PLAYLIST,
+                scheduled_at=timezone.now() + timedelta(days=1),
+                cover_image_url=demo_media_path("show-cover.svg"),
+            )
         wearable = (
             Product.objects.filter(
                 merchant=merchant, kind="digital", metadata_template__has_key="animation_url"

@@ -1,0 +1,62 @@
+"""Re-opening a fulfilled order whose delivery was taken back (a chain reorg removed a confirmed mint).
+
+The line goes back to `paid` (open) and the order from `fulfilled` to `fulfilling`, announced as
+`order.reopened`; when the same transaction is mined and confirmed again, the usual fulfilment path
+(`mark_line_fulfilled`) closes the line and fulfils the order a second time.
+"""
+
+from django.utils import timezone
+
+from commerce.errors import InvalidTransition
+from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus
+from realtime.outbox import emit
+
+
+def _reopened_payload(order: Order, previous: str, line_ids: list[int], reason: str) -> dict[str, object]:
+    return {
+        "order_id": order.pk,
+        "buyer_id": order.buyer_id,
+        "merchant_id": order.merchant_id,
+        "drop_id": order.drop_id,
+        "status": order.status,
+        "previous_status": previous,
+        "total": order.total,
+        "currency": order.currency,
+        "line_ids": line_ids,
+        "reason": reason[:200],
+    }
+
+
+def reopen_lines_locked(order: Order, *, line_ids: list[int], reason: str) -> list[int]:
+    """Inside the caller's transaction, `order` locked: fulfilled lines back to paid; re-open the order.
+
+    Returns the lines moved (none when they were not fulfilled: a duplicate or a late event). A
+    `fulfilled` order becomes `fulfilling` and `order.reopened` is emitted; an order in another
+    state (partly refunded, still fulfilling) only gets its lines back.
+    """
+    moved = sorted(
+        order.lines.filter(pk__in=line_ids, status=LineStatus.FULFILLED).values_list("pk", flat=True)
+    )
+    if not moved:
+        return []
+    undo: dict[str, object] = {"status": LineStatus.PAID}
+    if any(f.name == "nft_confirmed_at" for f in OrderLine._meta.get_fields()):
+        undo["nft_confirmed_at"] = None  # the NFT part is not delivered any more (per-part completion)
+    order.lines.filter(pk__in=moved).update(**undo)
+    if order.status == OrderStatus.FULFILLED:
+        if OrderStatus.FULFILLING not in ORDER_TRANSITIONS[order.status]:
+            raise InvalidTransition(
+                f"A {order.status} order cannot be re-opened.", details={"order_id": order.pk}
+            )
+        previous = order.status
+        order.status = OrderStatus.FULFILLING
+        order.status_reason = reason[:200]
+        order.closed_at = None
+        order.updated_at = timezone.now()
+        order.save(update_fields=["status", "status_reason", "closed_at", "updated_at"])
+        emit(
+            type="order.reopened",
+            key=order.pk,
+            payload=_reopened_payload(order, previous, moved, reason),
+        )
+    return moved
