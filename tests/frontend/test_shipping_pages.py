@@ -93,6 +93,10 @@ def test_console_queue_ships_and_refuses_what_it_must(cart: dict[str, Any]) -> N
         "shipped",
         "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400%201000",
     )
+    orders_page = console.get(f"/console/{merchant_id}/orders/?status=shipped").content.decode()
+    assert f"/orders/{order.pk}/" in orders_page  # the console orders list's "Shipped" filter
+    to_ship = console.get(f"/console/{merchant_id}/orders/?status=to_ship").content.decode()
+    assert f"/orders/{order.pk}/" not in to_ship
     assert console.post(url + "explode/").status_code == 404
     stranger = User.objects.create_user("stranger", password="pw-123456789")
     assert _as(stranger).post(url + "deliver/").status_code == 404
