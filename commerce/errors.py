@@ -99,3 +99,20 @@ class InvalidIdempotencyKey(CommerceError):
 class UsernameTaken(CommerceError):
     code = "username_taken"
     http_status = 409
+
+
+class ShippingAddressRequired(CommerceError):
+    """The order has something to ship and no address was given."""
+
+    code = "shipping_address_required"
+    http_status = 400
+
+
+class UnknownCarrier(CommerceError):
+    code = "unknown_carrier"
+    http_status = 400
+
+
+class InvalidShipmentData(CommerceError):
+    code = "invalid_shipment_data"
+    http_status = 400

@@ -16,6 +16,7 @@ from commerce.models import (
     Product,
     Reservation,
     ReservationStatus,
+    Shipment,
     Sku,
 )
 
@@ -100,7 +101,7 @@ def buyer_active_reservations(*, buyer_id: int) -> QuerySet[Reservation]:
 
 
 def buyer_orders(*, buyer_id: int) -> QuerySet[Order]:
-    return Order.objects.filter(buyer_id=buyer_id).prefetch_related("lines")
+    return Order.objects.filter(buyer_id=buyer_id).prefetch_related("lines", "shipments")
 
 
 def merchant_ids_for(user: User) -> list[int]:
@@ -141,4 +142,10 @@ def merchant_drops(*, merchant_id: int) -> QuerySet[Drop]:
 
 
 def merchant_orders(*, merchant_id: int) -> QuerySet[Order]:
-    return Order.objects.filter(merchant_id=merchant_id).prefetch_related("lines")
+    return Order.objects.filter(merchant_id=merchant_id).prefetch_related("lines", "shipments")
+
+
+def merchant_shipments(*, merchant_id: int, status: str | None = None) -> QuerySet[Shipment]:
+    """The merchant's shipments, oldest first (the To-ship queue is `status="pending"`)."""
+    rows = Shipment.objects.filter(merchant_id=merchant_id).select_related("order", "buyer")
+    return rows.filter(status=status) if status else rows

@@ -16,13 +16,15 @@ class OrderFilter:
     where: Q
 
 
-# The tabs of the orders screen, in order. Shipping filters ("to ship", "shipped") belong here too:
-# they need the Shipment model of the fulfilment work and are added with it.
+# The tabs of the orders screen, in order. An order has at most one shipment (a unique constraint),
+# so the shipping filters' join never repeats an order.
 ORDER_FILTERS: list[OrderFilter] = [
     OrderFilter("all", "All", Q()),
     OrderFilter("pending_payment", "Pending payment", Q(status=OrderStatus.PENDING_PAYMENT)),
     OrderFilter("paid", "Paid", Q(status=OrderStatus.PAID)),
     OrderFilter("fulfilling", "Fulfilling", Q(status=OrderStatus.FULFILLING)),
+    OrderFilter("to_ship", "To ship", Q(shipments__status="pending")),
+    OrderFilter("shipped", "Shipped", Q(shipments__status__in=("shipped", "delivered"))),
     OrderFilter("fulfilled", "Fulfilled", Q(status=OrderStatus.FULFILLED)),
     OrderFilter("refunded", "Refunded", Q(status__in=(OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED))),
     OrderFilter("cancelled", "Cancelled", Q(status=OrderStatus.CANCELLED)),

@@ -5,7 +5,9 @@ from typing import Any
 
 from django import forms
 
-from commerce.models import ProductKind, Sku
+from commerce.addresses import MAX_CITY, MAX_LINE, MAX_NAME, MAX_PHONE, MAX_POSTAL_CODE, MAX_REGION
+from commerce.carriers import CARRIERS
+from commerce.models import PhygitalDelivery, ProductKind, Sku
 
 MAX_SKUS = 3
 
@@ -28,6 +30,13 @@ class ProductForm(forms.Form):
         help_text="Shown as a 3D preview.",
     )
     collection = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="NFT collection")
+    phygital_delivery = forms.ChoiceField(
+        choices=PhygitalDelivery.choices,
+        initial=PhygitalDelivery.SHIP_WITH_PURCHASE,
+        required=False,
+        label="Phygital delivery",
+        help_text="Phygital only: ship the item with the purchase, or when the owner redeems the token.",
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Visible in the shop")
 
     def __init__(self, *args: Any, collections: list[tuple[int, str]], editing: bool = False, **kwargs: Any):
@@ -72,6 +81,11 @@ class ProductForm(forms.Form):
             and not data.get("collection")
         ):
             self.add_error("collection", "Digital and phygital products mint an NFT: pick a collection.")
+        delivery = data.get("phygital_delivery") or PhygitalDelivery.SHIP_WITH_PURCHASE
+        kind = data.get("kind") or self.initial.get("kind")
+        if kind != ProductKind.PHYGITAL and delivery != PhygitalDelivery.SHIP_WITH_PURCHASE:
+            self.add_error("phygital_delivery", "Only phygital products can be redeemed later.")
+        data["phygital_delivery"] = delivery
         for i in range(MAX_SKUS if not self.editing else 0):
             if data.get(f"sku{i}_code") and data.get(f"sku{i}_price") is None:
                 self.add_error(f"sku{i}_price", "Give this SKU a price.")
@@ -143,3 +157,34 @@ class DropForm(forms.Form):
             for sku in self.skus
             if self.cleaned_data.get(f"qty_{sku.pk}")
         ]
+
+
+class ShippingAddressForm(forms.Form):
+    """The checkout's address fields; `commerce.addresses` validates them again (the one source of truth)."""
+
+    name = forms.CharField(max_length=MAX_NAME, label="Full name")
+    line1 = forms.CharField(max_length=MAX_LINE, label="Address line 1")
+    line2 = forms.CharField(max_length=MAX_LINE, required=False, label="Address line 2")
+    city = forms.CharField(max_length=MAX_CITY)
+    region = forms.CharField(max_length=MAX_REGION, required=False, label="State / region")
+    postal_code = forms.CharField(max_length=MAX_POSTAL_CODE, label="Postal code")
+    country = forms.ChoiceField(label="Country")
+    phone = forms.CharField(max_length=MAX_PHONE, required=False, label="Phone (optional)")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        import pycountry
+
+        super().__init__(*args, **kwargs)
+        countries = sorted((c.alpha_2, c.name) for c in pycountry.countries)
+        self.fields["country"].choices = [("", "— choose —"), *sorted(countries, key=lambda c: c[1])]  # type: ignore[attr-defined]
+
+
+class ShipForm(forms.Form):
+    """Console: hand a shipment to a carrier."""
+
+    carrier = forms.ChoiceField(choices=[(c.code, c.name) for c in CARRIERS.values()])
+    tracking_number = forms.CharField(max_length=64, label="Tracking number")
+
+
+class CannotShipForm(forms.Form):
+    reason = forms.CharField(max_length=200, label="Why it cannot ship")

@@ -26,6 +26,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "idempotency_key_in_progress": "Your previous request is still being processed. Please wait a moment.",
     "invalid_idempotency_key": "Please reload the page and try again.",
     "commerce_error": "The request could not be completed.",
+    "shipping_address_required": "This order ships to you: please enter a shipping address to check out.",
+    "unknown_carrier": "Pick a carrier from the list.",
+    "invalid_shipment_data": "Some shipping details are not valid. Please check the form.",
     # live shows: host controls and chat
     "show_error": "Something went wrong with this show. Please refresh the page.",
     "show_not_live": "This show is not live right now.",

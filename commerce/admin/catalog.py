@@ -47,8 +47,17 @@ class SkuInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "kind", "merchant", "collection", "is_active", "created_at"]
-    list_filter = ["kind", "is_active", "merchant"]
+    list_display = [
+        "id",
+        "title",
+        "kind",
+        "phygital_delivery",
+        "merchant",
+        "collection",
+        "is_active",
+        "created_at",
+    ]
+    list_filter = ["kind", "phygital_delivery", "is_active", "merchant"]
     search_fields = ["title", "description", "skus__code"]
     list_select_related = ["merchant", "collection"]
     readonly_fields = ["created_at", "updated_at"]

@@ -8,13 +8,18 @@ from commerce.admin.drops import _run
 from commerce.models import Order, OrderLine
 from commerce.services.cancellations import cancel_order
 
+_LINE_FIELDS = (
+    "sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id",
+    "ships", "nft_confirmed_at", "shipped_at",
+)  # fmt: skip
+
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = ["sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id"]
-    readonly_fields = ["sku", "kind", "title", "quantity", "unit_price", "currency", "status", "token_id"]
+    fields = _LINE_FIELDS
+    readonly_fields = _LINE_FIELDS
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -5,7 +5,8 @@ from drf_spectacular.utils import OpenApiResponse
 from commerce.api.serializers import ErrorSerializer
 
 _DESCRIPTIONS = {
-    400: "Invalid input (`validation_error`, `malformed_request`, `invalid_quantity`, `invalid_idempotency_key`).",
+    400: "Invalid input (`validation_error`, `malformed_request`, `invalid_quantity`, `invalid_idempotency_key`, "
+    "`shipping_address_required`, `unknown_carrier`, `invalid_shipment_data`).",
     401: "Not logged in (`not_authenticated`, `authentication_failed`).",
     403: "Not allowed (`permission_denied`).",
     404: "Unknown id, or one that belongs to someone else (`not_found`).",

@@ -1,8 +1,12 @@
 """Input serializers: strict shapes for request bodies (bad input -> 400 before any service runs)."""
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from commerce.models import MerchantRole, ProductKind
+from commerce.addresses import ShippingAddress, ShippingAddressInput, parse_shipping_address
+from commerce.models import MerchantRole, PhygitalDelivery, ProductKind, ShipmentStatus
 from commerce.services.reservations import MAX_QUANTITY
 
 MAX_PRICE = 10**12  # minor units; a sane ceiling that fits PostgreSQL bigint
@@ -26,9 +30,29 @@ class ReserveInput(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
 
 
+@extend_schema_field(ShippingAddressInput)
+class ShippingAddressField(serializers.Field):
+    """A shipping address object, validated by `commerce.addresses` (unknown keys refused).
+
+    Errors nest under the field: `{"shipping_address": {"country": ["Unknown country code ..."]}}`.
+    """
+
+    def to_internal_value(self, data: Any) -> ShippingAddress:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Expected an object.")
+        return parse_shipping_address(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value.as_dict() if isinstance(value, ShippingAddress) else value
+
+
 class CheckoutInput(serializers.Serializer):
     reservation_ids = serializers.ListField(
         child=serializers.UUIDField(), required=False, allow_empty=False, max_length=100
+    )
+    shipping_address = ShippingAddressField(
+        required=False,
+        help_text="Required when something in the order ships (physical, or phygital shipped with the purchase).",
     )
 
 
@@ -54,6 +78,11 @@ class ProductInput(serializers.Serializer):
     )
     collection_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     metadata_template = serializers.DictField(required=False, default=dict)
+    phygital_delivery = serializers.ChoiceField(
+        choices=PhygitalDelivery.choices,
+        default=PhygitalDelivery.SHIP_WITH_PURCHASE,
+        help_text="Phygital only: ship the item with the purchase, or when the token is redeemed.",
+    )
     skus = serializers.ListField(child=SkuInput(), allow_empty=False, max_length=100)
 
 
@@ -65,6 +94,7 @@ class ProductPatchInput(serializers.Serializer):
     )
     metadata_template = serializers.DictField(required=False)
     is_active = serializers.BooleanField(required=False)
+    phygital_delivery = serializers.ChoiceField(choices=PhygitalDelivery.choices, required=False)
 
 
 class CollectionInput(serializers.Serializer):
@@ -105,3 +135,16 @@ class RestockInput(serializers.Serializer):
 class MemberInput(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=MerchantRole.choices, default=MerchantRole.STAFF)
+
+
+class ShipmentFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ShipmentStatus.choices, required=False)
+
+
+class ShipInput(serializers.Serializer):
+    carrier = serializers.CharField(max_length=40, help_text="A carrier code from GET /api/v1/carriers/.")
+    tracking_number = serializers.CharField(max_length=64)
+
+
+class CannotShipInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)

@@ -4,7 +4,17 @@ from typing import Any
 
 from rest_framework import serializers
 
-from commerce.models import Drop, DropItem, NftCollection, Order, OrderLine, Product, Reservation, Sku
+from commerce.models import (
+    Drop,
+    DropItem,
+    NftCollection,
+    Order,
+    OrderLine,
+    Product,
+    Reservation,
+    Shipment,
+    Sku,
+)
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -40,7 +50,7 @@ class ProductSerializer(serializers.ModelSerializer):
         model = Product
         fields = [
             "id", "merchant_id", "kind", "title", "description", "media_urls", "collection",
-            "metadata_template", "is_active", "skus", "created_at", "updated_at",
+            "metadata_template", "phygital_delivery", "is_active", "skus", "created_at", "updated_at",
         ]  # fmt: skip
 
 
@@ -111,7 +121,40 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = [
             "id", "sku_id", "kind", "title", "quantity", "unit_price", "currency", "status",
             "nft_chain_id", "nft_contract_address", "token_id", "product_snapshot",
+            "ships", "nft_confirmed_at", "shipped_at",
         ]  # fmt: skip
+
+
+class PickRowSerializer(serializers.Serializer):
+    line_id = serializers.IntegerField(allow_null=True)
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    sku_code = serializers.CharField(allow_blank=True)
+    sku_name = serializers.CharField(allow_blank=True)
+    quantity = serializers.IntegerField()
+    token_id = serializers.CharField(allow_blank=True)
+
+
+class ShipmentSerializer(serializers.ModelSerializer):
+    """A parcel: what is in it (pick list), where it goes, and its tracking once shipped."""
+
+    merchant_id = serializers.IntegerField(read_only=True)
+    buyer_id = serializers.IntegerField(read_only=True)
+    order_id = serializers.IntegerField(read_only=True, allow_null=True)
+    line_ids = serializers.SerializerMethodField()
+    pick_list = PickRowSerializer(many=True, read_only=True)
+    shipping_address = serializers.DictField(child=serializers.CharField(allow_blank=True), read_only=True)
+
+    class Meta:
+        model = Shipment
+        fields = [
+            "id", "merchant_id", "buyer_id", "order_id", "redemption_id", "status", "line_ids",
+            "pick_list", "shipping_address", "carrier", "tracking_number", "tracking_url",
+            "cancel_reason", "created_at", "shipped_at", "delivered_at", "cancelled_at",
+        ]  # fmt: skip
+
+    def get_line_ids(self, obj: Shipment) -> list[int]:
+        return [row["line_id"] for row in obj.pick_list if row.get("line_id")]
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -119,13 +162,22 @@ class OrderSerializer(serializers.ModelSerializer):
     buyer_id = serializers.IntegerField(read_only=True)
     merchant_id = serializers.IntegerField(read_only=True)
     drop_id = serializers.IntegerField(read_only=True, allow_null=True)
+    shipping_address = serializers.DictField(child=serializers.CharField(allow_blank=True), read_only=True)
+    shipments = ShipmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Order
         fields = [
             "id", "buyer_id", "merchant_id", "drop_id", "status", "status_reason", "total",
-            "currency", "refunded_amount", "lines", "created_at", "paid_at", "closed_at",
+            "currency", "refunded_amount", "lines", "shipping_address", "shipments",
+            "created_at", "paid_at", "closed_at",
         ]  # fmt: skip
+
+
+class CarrierSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    tracking_url = serializers.CharField(allow_blank=True, help_text="Template with {tracking_number}.")
 
 
 class TokenSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, path
 from commerce.api import views_buyer as buyer
 from commerce.api import views_merchant as merchant
 from commerce.api import views_public as public
+from commerce.api import views_shipping as shipping
 
 M = "merchants/<int:merchant_id>/"
 
@@ -24,6 +25,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<int:pk>/", buyer.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel/", buyer.OrderCancelView.as_view(), name="order-cancel"),
     path("me/merchants/", buyer.MyMerchantsView.as_view(), name="my-merchants"),
+    path("carriers/", shipping.CarriersView.as_view(), name="carriers"),
     path(M + "collections/", merchant.CollectionsView.as_view(), name="merchant-collections"),
     path(M + "products/", merchant.ProductsView.as_view(), name="merchant-products"),
     path(M + "products/<int:pk>/", merchant.ProductDetailView.as_view(), name="merchant-product"),
@@ -43,4 +45,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(M + "orders/", merchant.OrdersView.as_view(), name="merchant-orders"),
     path(M + "orders/<int:pk>/", merchant.OrderDetailView.as_view(), name="merchant-order"),
     path(M + "orders/<int:pk>/cancel/", merchant.OrderCancelView.as_view(), name="merchant-order-cancel"),
+    path(M + "shipments/", shipping.ShipmentsView.as_view(), name="merchant-shipments"),
+    path(M + "shipments/<int:pk>/", shipping.ShipmentDetailView.as_view(), name="merchant-shipment"),
+    path(M + "shipments/<int:pk>/ship/", shipping.ShipView.as_view(), name="merchant-shipment-ship"),
+    path(M + "shipments/<int:pk>/deliver/", shipping.DeliverView.as_view(), name="merchant-shipment-deliver"),
+    path(
+        M + "shipments/<int:pk>/cannot-ship/",
+        shipping.CannotShipView.as_view(),
+        name="merchant-shipment-cannot-ship",
+    ),
 ]

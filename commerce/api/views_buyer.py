@@ -133,6 +133,11 @@ class CheckoutView(APIView):
     @extend_schema(
         tags=["orders"],
         summary="Turn my live reservations (all, or the listed ones) into an order awaiting payment",
+        description=(
+            "An order with something to ship (a physical product, or a phygital one shipped with the "
+            "purchase) needs `shipping_address`; without it the answer is 400 `shipping_address_required`. "
+            "Digital-only orders need none. The address is stored on the order as a snapshot."
+        ),
         request=CheckoutInput,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: OrderSerializer, **errors(400, 401, 404, 409, 422)},
@@ -142,7 +147,9 @@ class CheckoutView(APIView):
         data = CheckoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         order = place_order(
-            buyer_id=_uid(request), reservation_ids=data.validated_data.get("reservation_ids")
+            buyer_id=_uid(request),
+            reservation_ids=data.validated_data.get("reservation_ids"),
+            shipping_address=data.validated_data.get("shipping_address"),
         )
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 

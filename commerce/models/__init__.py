@@ -1,11 +1,12 @@
 """Commerce data: merchants, catalog, drops and their stock, reservations, orders, idempotency keys."""
 
-from commerce.models.catalog import NftCollection, Product, ProductKind, Sku
+from commerce.models.catalog import NftCollection, PhygitalDelivery, Product, ProductKind, Sku
 from commerce.models.drops import Drop, DropBuyer, DropItem, DropState
 from commerce.models.idempotency import IdempotencyKey
 from commerce.models.merchants import Merchant, MerchantMembership, MerchantRole
 from commerce.models.orders import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus
 from commerce.models.reservations import Reservation, ReservationStatus
+from commerce.models.shipments import Shipment, ShipmentLine, ShipmentStatus
 
 __all__ = [
     "ORDER_TRANSITIONS",
@@ -22,9 +23,13 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "PhygitalDelivery",
     "Product",
     "ProductKind",
     "Reservation",
     "ReservationStatus",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentStatus",
     "Sku",
 ]

@@ -46,6 +46,14 @@ class ProductKind(models.TextChoices):
 NFT_KINDS = (ProductKind.DIGITAL, ProductKind.PHYGITAL)
 
 
+class PhygitalDelivery(models.TextChoices):
+    """When the physical half of a phygital product ships."""
+
+    SHIP_WITH_PURCHASE = "ship_with_purchase", "Ship with the purchase"
+    # The token is sold alone; its owner redeems it later (on chain) for the item (see nft.redeemed).
+    REDEEM_LATER = "redeem_later", "Redeem later (token first, item on redemption)"
+
+
 class Product(models.Model):
     """Something a merchant sells; digital and phygital products mint an NFT from `collection`."""
 
@@ -60,6 +68,10 @@ class Product(models.Model):
     # ERC-721 metadata template (name, description, image, animation_url for 3D wearables,
     # attributes); `{serial}` and `{token_id}` placeholders are filled in at mint time.
     metadata_template = models.JSONField(default=dict, blank=True)
+    # Phygital only (other kinds keep the default): ship with the purchase or on redemption.
+    phygital_delivery = models.CharField(
+        max_length=20, choices=PhygitalDelivery.choices, default=PhygitalDelivery.SHIP_WITH_PURCHASE
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,6 +83,11 @@ class Product(models.Model):
                 condition=Q(kind=ProductKind.PHYSICAL) | Q(collection__isnull=False),
                 name="product_nft_needs_collection",
             ),
+            models.CheckConstraint(
+                condition=Q(kind=ProductKind.PHYGITAL)
+                | Q(phygital_delivery=PhygitalDelivery.SHIP_WITH_PURCHASE),
+                name="product_redeem_later_is_phygital",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -79,6 +96,14 @@ class Product(models.Model):
     @property
     def mints_nft(self) -> bool:
         return self.kind in NFT_KINDS
+
+    @property
+    def ships_with_purchase(self) -> bool:
+        """A purchase of it sends a parcel (physical, or phygital shipped with the purchase)."""
+        return self.kind == ProductKind.PHYSICAL or (
+            self.kind == ProductKind.PHYGITAL
+            and self.phygital_delivery == PhygitalDelivery.SHIP_WITH_PURCHASE
+        )
 
 
 class Sku(models.Model):

@@ -53,6 +53,9 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Snapshot of `commerce.addresses.ShippingAddress.as_dict()` taken at checkout; empty when
+    # nothing in the order ships with it.
+    shipping_address = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -100,6 +103,12 @@ class OrderLine(models.Model):
     metadata_template = models.JSONField(default=dict, blank=True)
     # uint256 as a decimal string, allocated when the line is paid.
     token_id = models.CharField(max_length=78, blank=True)
+    # Decided at checkout from the product: a parcel goes out with this order (physical, or
+    # phygital "ship with purchase"). A line is done when each of its parts is: the NFT confirmed
+    # (`nft_confirmed_at`), the parcel handed to the carrier (`shipped_at`).
+    ships = models.BooleanField(default=False)
+    nft_confirmed_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -120,3 +129,10 @@ class OrderLine(models.Model):
     @property
     def mints_nft(self) -> bool:
         return self.kind != ProductKind.PHYSICAL
+
+    @property
+    def parts_done(self) -> bool:
+        """Every part of the line is delivered: its NFT confirmed (if any) and its parcel shipped (if any)."""
+        minted = not self.mints_nft or self.nft_confirmed_at is not None
+        shipped = not self.ships or self.shipped_at is not None
+        return minted and shipped

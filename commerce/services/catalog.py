@@ -12,6 +12,7 @@ from commerce.models import (
     MerchantMembership,
     MerchantRole,
     NftCollection,
+    PhygitalDelivery,
     Product,
     ProductKind,
     Sku,
@@ -104,6 +105,15 @@ def _collection_for(merchant_id: int, kind: str, collection_id: int | None) -> N
     return collection
 
 
+def _check_delivery(kind: str, delivery: str) -> None:
+    if delivery not in PhygitalDelivery.values:
+        raise InvalidCatalogData("Unknown delivery option.", details={"field": "phygital_delivery"})
+    if kind != ProductKind.PHYGITAL and delivery != PhygitalDelivery.SHIP_WITH_PURCHASE:
+        raise InvalidCatalogData(
+            "Only phygital products can be redeemed later.", details={"field": "phygital_delivery"}
+        )
+
+
 def create_product(
     *,
     merchant_id: int,
@@ -114,10 +124,15 @@ def create_product(
     media_urls: list[str] | None = None,
     collection_id: int | None = None,
     metadata_template: dict[str, Any] | None = None,
+    phygital_delivery: str = PhygitalDelivery.SHIP_WITH_PURCHASE,
 ) -> Product:
-    """A product with its SKUs; digital and phygital products need a collection and edition sizes."""
+    """A product with its SKUs; digital and phygital products need a collection and edition sizes.
+
+    `phygital_delivery` (phygital only): ship the item with the purchase, or on redemption of the token.
+    """
     if kind not in ProductKind.values:
         raise InvalidCatalogData("Unknown product kind.", details={"field": "kind"})
+    _check_delivery(kind, phygital_delivery)
     if not skus:
         raise InvalidCatalogData("A product needs at least one SKU.", details={"field": "skus"})
     _check_skus(kind, skus)
@@ -131,6 +146,7 @@ def create_product(
             media_urls=media_urls or [],
             collection=collection,
             metadata_template=metadata_template or {},
+            phygital_delivery=phygital_delivery,
         )
         Sku.objects.bulk_create([_sku(product, spec) for spec in skus])
     return product
@@ -138,7 +154,7 @@ def create_product(
 
 def update_product(*, product_id: int, merchant_id: int, **fields: Any) -> Product:
     """Edit a product's descriptive fields (kind and collection are fixed once sold in a drop)."""
-    allowed = {"title", "description", "media_urls", "metadata_template", "is_active"}
+    allowed = {"title", "description", "media_urls", "metadata_template", "is_active", "phygital_delivery"}
     unknown = set(fields) - allowed
     if unknown:
         raise InvalidCatalogData("These fields cannot be changed.", details={"fields": sorted(unknown)})
@@ -146,6 +162,8 @@ def update_product(*, product_id: int, merchant_id: int, **fields: Any) -> Produ
         product = Product.objects.select_for_update().filter(pk=product_id, merchant_id=merchant_id).first()
         if product is None:
             raise NotFound("Product not found.", details={"resource": "product", "id": product_id})
+        if "phygital_delivery" in fields:  # orders already placed keep what they were sold with
+            _check_delivery(product.kind, fields["phygital_delivery"])
         for name, value in fields.items():
             setattr(product, name, value)
         product.save()

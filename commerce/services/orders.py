@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from commerce.addresses import ShippingAddress
 from commerce.errors import (
     InvalidTransition,
     MixedMerchants,
@@ -20,6 +21,7 @@ from commerce.errors import (
     NothingToCheckout,
     ReservationExpired,
     ReservationNotActive,
+    ShippingAddressRequired,
 )
 from commerce.models import (
     ORDER_TRANSITIONS,
@@ -89,11 +91,18 @@ def _snapshot(reservation: Reservation) -> dict[str, object]:
     }
 
 
-def place_order(*, buyer_id: int, reservation_ids: list[UUID] | None = None) -> Order:
+def place_order(
+    *,
+    buyer_id: int,
+    reservation_ids: list[UUID] | None = None,
+    shipping_address: ShippingAddress | None = None,
+) -> Order:
     """Check out the buyer's live reservations (all of them, or the given ones) into one order.
 
     All reservations must belong to one merchant. Their hold is extended so the payment has time;
-    NFT units become one line each (one line = one token). Emits order.placed.
+    NFT units become one line each (one line = one token). An order with something to ship
+    (physical, or phygital shipped with the purchase) needs `shipping_address`, stored on the order
+    as a snapshot; a digital-only order stores none. Emits order.placed.
     """
     release_expired_reservations(buyer_id=buyer_id, limit=100)  # lazy expiry on the way in
     with transaction.atomic():
@@ -129,8 +138,15 @@ def place_order(*, buyer_id: int, reservation_ids: list[UUID] | None = None) -> 
         currencies = {r.item.currency for r in reservations}
         if len(merchants) > 1 or len(currencies) > 1:
             raise MixedMerchants("Check out reservations of one merchant (and currency) at a time.")
+        ships = any(r.item.sku.product.ships_with_purchase for r in reservations)
+        if ships and shipping_address is None:
+            raise ShippingAddressRequired(
+                "This order ships to you: a shipping address is required.",
+                details={"field": "shipping_address", "shipping_address": ["This field is required."]},
+            )
         drops = {r.drop_id for r in reservations}
         order = Order.objects.create(
+            shipping_address=shipping_address.as_dict() if ships and shipping_address else {},
             buyer_id=buyer_id,
             merchant_id=merchants.pop(),
             drop_id=next(iter(drops)) if len(drops) == 1 else None,
@@ -159,6 +175,7 @@ def place_order(*, buyer_id: int, reservation_ids: list[UUID] | None = None) -> 
                         nft_chain_id=collection.chain_id if collection else None,
                         nft_contract_address=collection.contract_address if collection else "",
                         metadata_template=product.metadata_template if collection else {},
+                        ships=product.ships_with_purchase,
                     )
                 )
             r.order = order

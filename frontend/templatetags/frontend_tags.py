@@ -16,7 +16,7 @@ STATE_LABELS = {
     "pending_payment": "Awaiting payment",
     "paid": "Paid",
     "fulfilling": "Minting / shipping",
-    "fulfilled": "Delivered",
+    "fulfilled": "Fulfilled",
     "cancelled": "Cancelled",
     "refunded": "Refunded",
     "partially_refunded": "Partly refunded",

@@ -54,6 +54,7 @@ def console(request: HttpRequest, merchant_id: int) -> HttpResponse:
             "merchant": merchant,
             "drops": selectors.merchant_drops(merchant_id=merchant.pk).order_by("-starts_at")[:50],
             "products": selectors.merchant_products(merchant_id=merchant.pk).order_by("-pk")[:100],
+            "to_ship": selectors.merchant_shipments(merchant_id=merchant.pk, status="pending").count(),
             "shows": Show.objects.filter(merchant=merchant)
             .exclude(state=ShowState.ENDED)
             .order_by("scheduled_at")[:10],
@@ -85,6 +86,7 @@ def product_form(request: HttpRequest, merchant_id: int, pk: int | None = None) 
             "image_url": media["image"],
             "model_url": media["model"],
             "collection": product.collection_id,
+            "phygital_delivery": product.phygital_delivery,
             "is_active": product.is_active,
         }
     form = ProductForm(
@@ -106,6 +108,7 @@ def product_form(request: HttpRequest, merchant_id: int, pk: int | None = None) 
                         {"name": data["title"] + " #{serial}"} if data["kind"] != "physical" else {}
                     ),
                     skus=[catalog.SkuSpec(**row) for row in form.skus()],
+                    phygital_delivery=data["phygital_delivery"],
                 )
                 messages.success(request, f"Product “{product.title}” created.")
             else:
@@ -117,6 +120,7 @@ def product_form(request: HttpRequest, merchant_id: int, pk: int | None = None) 
                     media_urls=media_urls,
                     metadata_template=form.metadata(product.metadata_template),
                     is_active=data.get("is_active", False),
+                    phygital_delivery=data["phygital_delivery"],
                 )
                 messages.success(request, "Product saved.")
             return redirect("frontend:console", merchant_id=merchant.pk)

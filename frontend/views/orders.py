@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from commerce import selectors
+from commerce.carriers import CARRIERS
 from config.errors import ApplicationError
 from frontend import selectors as pages
 from frontend.messages import friendly
@@ -31,10 +32,30 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = selectors.buyer_orders(buyer_id=user_id(request)).filter(pk=pk).first()
     if order is None:
         raise Http404("no such order")
+    shipments = [
+        {
+            "shipment_id": s.pk,
+            "state": s.status,
+            "line_ids": [row["line_id"] for row in s.pick_list if row.get("line_id")],
+            "carrier": s.carrier,
+            "carrier_name": CARRIERS[s.carrier].name if s.carrier in CARRIERS else s.carrier,
+            "tracking_number": s.tracking_number,
+            "tracking_url": s.tracking_url,
+            "reason": s.cancel_reason,
+        }
+        for s in order.shipments.all()
+    ]
     return render(
         request,
         "frontend/order.html",
-        {"order": order, "snapshot": order_snapshot(order_id=order.pk), "chain_label": pages.chain_label()},
+        {
+            "order": order,
+            "snapshot": order_snapshot(order_id=order.pk),
+            "shipments": shipments,
+            "carriers": {c.code: c.name for c in CARRIERS.values()},
+            "ships": any(line.ships for line in order.lines.all()),
+            "chain_label": pages.chain_label(),
+        },
     )
 
 

@@ -7,15 +7,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
 
 from commerce import selectors
+from commerce.addresses import ShippingAddress, parse_shipping_address
 from commerce.models import Drop, DropState, Order, OrderStatus
 from commerce.services.orders import place_order
 from commerce.services.reservations import cancel_reservation, release_expired_reservations
 from commerce.shows import selectors as show_selectors
 from config.errors import ApplicationError
 from frontend import selectors as pages
+from frontend.forms import ShippingAddressForm
 from frontend.messages import friendly
 from frontend.views import user_id
 
@@ -89,7 +93,7 @@ def drop_widget(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _cart_context(request: HttpRequest) -> dict[str, Any]:
+def _cart_context(request: HttpRequest, address_form: ShippingAddressForm | None = None) -> dict[str, Any]:
     release_expired_reservations(buyer_id=user_id(request), limit=100)  # lazy expiry, as the API does
     rows = list(
         selectors.buyer_active_reservations(buyer_id=user_id(request)).select_related(
@@ -98,7 +102,14 @@ def _cart_context(request: HttpRequest) -> dict[str, Any]:
     )
     total = sum(r.quantity * r.item.price for r in rows)
     currency = rows[0].item.currency if rows else "usd"
-    return {"reservations": rows, "total": total, "currency": currency}
+    needs_address = any(r.item.sku.product.ships_with_purchase for r in rows)
+    return {
+        "reservations": rows,
+        "total": total,
+        "currency": currency,
+        "needs_address": needs_address,
+        "address_form": address_form or ShippingAddressForm(),
+    }
 
 
 @login_required
@@ -121,12 +132,34 @@ def cart_release(request: HttpRequest, reservation_id: str) -> HttpResponse:
     return redirect("frontend:cart")
 
 
+def _address_from_post(request: HttpRequest) -> tuple[ShippingAddress | None, ShippingAddressForm]:
+    """The posted address, validated by the form and then by `commerce.addresses` (errors land on the form)."""
+    form = ShippingAddressForm(request.POST)
+    if not form.is_valid():
+        return None, form
+    try:
+        return parse_shipping_address(dict(form.cleaned_data)), form
+    except ValidationError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {}
+        for name, errors in detail.items():
+            form.add_error(name if name in form.fields else None, [str(e) for e in errors])
+        return None, form
+
+
 @login_required
 @require_POST
 def checkout(request: HttpRequest) -> HttpResponse:
-    """Turn the cart into an order awaiting payment, then go to the payment page."""
+    """Turn the cart into an order awaiting payment (with the shipping address if something ships), then pay."""
+    address = None
+    if _cart_context(request)["needs_address"]:
+        if "line1" not in request.POST:  # "Check out now" on a drop: ask for the address first
+            messages.info(request, friendly("shipping_address_required"))
+            return redirect(reverse("frontend:cart") + "#shipping")
+        address, form = _address_from_post(request)
+        if address is None:
+            return render(request, "frontend/cart.html", _cart_context(request, form), status=400)
     try:
-        order = place_order(buyer_id=user_id(request))
+        order = place_order(buyer_id=user_id(request), shipping_address=address)
     except ApplicationError as exc:
         messages.error(request, friendly(exc.code, exc.message))
         return redirect("frontend:cart")

@@ -70,6 +70,11 @@ def _mint_fields(event: Event) -> dict[str, Any]:
     return {"state": state, **{k: v for k, v in event.payload.items() if k != "order_id"}}
 
 
+def _shipment_fields(event: Event) -> dict[str, Any]:
+    state = event.type.rsplit(".", 1)[1]  # created / shipped / delivered / cancelled
+    return {"state": state, **{k: v for k, v in event.payload.items() if k not in ("order_id", "buyer_id")}}
+
+
 # What goes on an order's stream: event type prefix -> (frame type, the frame's fields). The first
 # matching prefix wins; an event whose payload has no `order_id` is not sent. To put a new kind of
 # event on the order stream, add a row (and its aggregate's topic to projector.TOPIC_AGGREGATES).
@@ -77,6 +82,11 @@ ORDER_STREAM_ROUTES: list[tuple[str, str, Callable[[Event], dict[str, Any]]]] = 
     ("order.", "order_status", _order_status_fields),
     ("payment.", "payment", _payment_fields),
     ("nft.mint.", "mint", _mint_fields),
+    # shipment.requested is a command for the fulfilment consumer, not news for the buyer.
+    *(
+        ("shipment." + state, "shipment", _shipment_fields)
+        for state in ("created", "shipped", "delivered", "cancelled")
+    ),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The live projector: Kafka `inventory.*`, `drop.*`, `order.*`, `payment.*`, `nft.*` -> Channels groups.
+"""The live projector: Kafka `inventory.*`, `drop.*`, `order.*`, `payment.*`, `nft.*`, `shipment.*` -> Channels groups.
 
 Its own light loop (`manage.py project_live`), not a `manage.py consume` handler, because:
 - a frame's seq is the Kafka offset (+1) of the event, which the consumer runner does not hand

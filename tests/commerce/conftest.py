@@ -10,10 +10,20 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from commerce.addresses import parse_shipping_address
 from commerce.models import Drop, DropItem, Sku
 from commerce.services import catalog, drops
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+# Orders with something to ship need an address at checkout.
+SHIP_TO_DATA = {
+    "name": "Test Buyer",
+    "line1": "1 Test Street",
+    "city": "Berlin",
+    "postal_code": "10115",
+    "country": "DE",
+}
+SHIP_TO = parse_shipping_address(SHIP_TO_DATA)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from commerce.models import Drop, DropItem, MerchantMembership, Order, Product, 
 from commerce.services.orders import place_order
 from commerce.services.reservations import reserve_stock
 from realtime.models import OutboxEvent
-from tests.commerce.conftest import counters
+from tests.commerce.conftest import SHIP_TO, counters
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_admin_restock_and_cancel_order(admin_client, make_drop, make_user, shop
     assert OutboxEvent.objects.filter(type="inventory.restocked").count() == 1
     buyer = make_user()
     reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=2)
-    order = place_order(buyer_id=buyer.pk)
+    order = place_order(buyer_id=buyer.pk, shipping_address=SHIP_TO)
     admin_client.post("/admin/commerce/order/", {"action": "cancel", "_selected_action": [order.pk]})
     assert Order.objects.get(pk=order.pk).status == "cancelled"
     assert counters(drop, shop["tee"]) == (10, 0, 0)

@@ -9,7 +9,7 @@ from django.db import connection
 
 from commerce.models import IdempotencyKey, Order, Product, Reservation
 from realtime.models import OutboxEvent
-from tests.commerce.conftest import client_for, counters
+from tests.commerce.conftest import SHIP_TO_DATA, client_for, counters
 
 
 @pytest.mark.django_db
@@ -53,7 +53,7 @@ def test_buyer_flow_reserve_checkout_my_orders(make_user, make_drop, shop):
         shop["tee"].pk: 4,
         shop["wearable"].pk: 3,
     }
-    order = api.post("/api/v1/checkout/", {}, format="json")
+    order = api.post("/api/v1/checkout/", {"shipping_address": SHIP_TO_DATA}, format="json")
     assert order.status_code == 201, order.content
     body = order.json()
     assert body["status"] == "pending_payment" and body["total"] == 2500 + 2 * 1500
@@ -145,8 +145,12 @@ def test_checkout_idempotent(make_user, make_drop, shop):
     drop = make_drop()
     api = client_for(make_user())
     api.post("/api/v1/reservations/", {"drop_id": drop.pk, "sku_id": shop["tee"].pk}, format="json")
-    first = api.post("/api/v1/checkout/", {}, format="json", HTTP_IDEMPOTENCY_KEY="co-1")
-    second = api.post("/api/v1/checkout/", {}, format="json", HTTP_IDEMPOTENCY_KEY="co-1")
+    first = api.post(
+        "/api/v1/checkout/", {"shipping_address": SHIP_TO_DATA}, format="json", HTTP_IDEMPOTENCY_KEY="co-1"
+    )
+    second = api.post(
+        "/api/v1/checkout/", {"shipping_address": SHIP_TO_DATA}, format="json", HTTP_IDEMPOTENCY_KEY="co-1"
+    )
     assert first.status_code == second.status_code == 201 and first.json()["id"] == second.json()["id"]
     assert Order.objects.count() == 1
 

@@ -17,7 +17,7 @@ from commerce.models import DropBuyer, DropItem, Order, OrderStatus, Reservation
 from commerce.services.orders import mark_order_paid, place_order
 from commerce.services.reservations import expire_reservation, reserve_stock
 from realtime.models import OutboxEvent
-from tests.commerce.conftest import client_for, counters
+from tests.commerce.conftest import SHIP_TO, client_for, counters
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,7 +126,7 @@ def test_expiry_and_checkout_racing_on_one_reservation(make_user, make_drop, sho
 
         def checkout(r: Reservation = reservation) -> str:
             try:
-                place_order(buyer_id=r.buyer_id, reservation_ids=[r.pk])
+                place_order(buyer_id=r.buyer_id, shipping_address=SHIP_TO, reservation_ids=[r.pk])
                 return "ordered"
             except ReservationExpired:
                 return "refused"
@@ -162,7 +162,7 @@ def test_expiry_and_payment_racing_on_one_reservation(make_user, make_drop, shop
     for _ in range(10):
         buyer = make_user()
         reservation = reserve_stock(drop_id=drop.pk, sku_id=sku.pk, buyer_id=buyer.pk, quantity=1)
-        order = place_order(buyer_id=buyer.pk)
+        order = place_order(buyer_id=buyer.pk, shipping_address=SHIP_TO)
         Reservation.objects.filter(pk=reservation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
         def pay(order_id: int = order.pk) -> object:

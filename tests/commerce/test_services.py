@@ -6,16 +6,17 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from commerce.addresses import parse_shipping_address
 from commerce.errors import DropNotLive, EditionExceeded, InvalidTransition, ReservationExpired, SoldOut
 from commerce.models import DropItem, LineStatus, Order, OrderStatus, Reservation
-from commerce.services import drops
+from commerce.services import drops, shipments
 from commerce.services.cancellations import cancel_order, mark_line_refunded, refund_order
-from commerce.services.fulfilment import mark_line_fulfilled, start_fulfilment
+from commerce.services.fulfilment import mark_line_minted, start_fulfilment
 from commerce.services.orders import mark_order_paid, place_order
 from commerce.services.reservations import cancel_reservation, release_expired_reservations, reserve_stock
 from realtime.contracts import validate_payload
 from realtime.models import OutboxEvent
-from tests.commerce.conftest import counters
+from tests.commerce.conftest import SHIP_TO, counters
 
 pytestmark = pytest.mark.django_db
 
@@ -76,10 +77,14 @@ def test_every_state_change_and_its_event_roll_back_together(step, make_user, ma
     drop = make_drop(offered=5, limit=5)
     buyer = make_user()
     reservation = reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=2)
-    order_id = place_order(buyer_id=buyer.pk).pk if step in ("mark_paid", "cancel_order") else 0
+    order_id = (
+        place_order(buyer_id=buyer.pk, shipping_address=SHIP_TO).pk
+        if step in ("mark_paid", "cancel_order")
+        else 0
+    )
     calls = {
         "cancel_reservation": lambda: cancel_reservation(reservation_id=reservation.pk, buyer_id=buyer.pk),
-        "place_order": lambda: place_order(buyer_id=buyer.pk),
+        "place_order": lambda: place_order(buyer_id=buyer.pk, shipping_address=SHIP_TO),
         "mark_paid": lambda: mark_order_paid(order_id=order_id),
         "cancel_order": lambda: cancel_order(order_id=order_id),
         "drop_action": lambda: drops.pause_drop(drop_id=drop.pk),
@@ -104,7 +109,10 @@ def test_order_lifecycle_events_and_illegal_transitions(make_user, make_drop, sh
     buyer = make_user()
     reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=2)
     reserve_stock(drop_id=drop.pk, sku_id=shop["sneaker"].pk, buyer_id=buyer.pk, quantity=2)
-    order = place_order(buyer_id=buyer.pk)
+    address = parse_shipping_address(
+        {"name": "A B", "line1": "1 Road", "city": "Paris", "postal_code": "75001", "country": "FR"}
+    )
+    order = place_order(buyer_id=buyer.pk, shipping_address=address)
     lines = list(order.lines.order_by("id"))
     assert [(line.kind, line.quantity) for line in lines] == [
         ("physical", 2),
@@ -124,8 +132,12 @@ def test_order_lifecycle_events_and_illegal_transitions(make_user, make_drop, sh
         cancel_order(order_id=order.pk)
     start_fulfilment(order_id=order.pk)
     assert len(events("shipment.requested")) == 3  # physical + the physical half of each phygital
-    for line in lines[:2]:
-        mark_line_fulfilled(line_id=line.pk)
+    shipment = shipments.create_order_shipment(order_id=order.pk)
+    assert shipment is not None
+    shipments.mark_shipped(
+        shipment_id=shipment.pk, merchant_id=order.merchant_id, carrier="dpd", tracking_number="01234"
+    )  # the tee and both sneakers leave; the first sneaker's certificate is minted
+    mark_line_minted(line_id=lines[1].pk)
     assert Order.objects.get(pk=order.pk).status == "fulfilling"
     mark_line_refunded(line_id=lines[2].pk, reason="mint failed for good")
     final = Order.objects.get(pk=order.pk)
@@ -150,7 +162,7 @@ def test_paid_after_expiry_retakes_free_stock_or_reports_lost_lines(make_user, m
     drop = make_drop(offered=1, limit=1)
     first, second = make_user(), make_user()
     reservation = reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=first.pk, quantity=1)
-    order = place_order(buyer_id=first.pk)
+    order = place_order(buyer_id=first.pk, shipping_address=SHIP_TO)
     Reservation.objects.filter(pk=reservation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert release_expired_reservations() == 1
     assert counters(drop, shop["tee"]) == (1, 0, 0)
@@ -170,7 +182,7 @@ def test_checkout_refuses_expired_reservation(make_user, make_drop, shop):
     reservation = reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=1)
     Reservation.objects.filter(pk=reservation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(ReservationExpired):
-        place_order(buyer_id=buyer.pk, reservation_ids=[reservation.pk])
+        place_order(buyer_id=buyer.pk, shipping_address=SHIP_TO, reservation_ids=[reservation.pk])
     assert counters(drop, shop["tee"]) == (10, 0, 0)  # released lazily on the way
     assert events("inventory.released")[0]["reason"] == "expired"
 

@@ -3,7 +3,7 @@
 `Stack` starts (each in its own process group, output in artifacts/e2e-logs/):
 a private anvil (so mining and nonces never touch anyone else's chain), `kafka_topics --apply`,
 the web server (granian WSGI, as the Procfile), the ws server (uvicorn), `relay_outbox`,
-`consume saga`, `consume nft`, `project_live` (the live projector), a Celery worker and
+`consume saga`, `consume nft`, `consume fulfilment`, `project_live` (the live projector), a Celery worker and
 `watch_chain`; waits until web and ws answer; kills every group on exit.
 
 Everything shares this test's DATABASE_URL (pytest-django's test database) and KAFKA_TOPIC_PREFIX,
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "artifacts" / "e2e-logs"
 CELERY_REDIS_DB = 11  # reserved for this stack's Celery broker
-START_TIMEOUT = 60.0
+START_TIMEOUT = float(os.environ.get("E2E_START_TIMEOUT", "60"))  # a loaded box may need longer
 
 
 def free_port() -> int:
@@ -127,6 +127,7 @@ class Stack:
         self.manage("relay", "relay_outbox")
         self.manage("saga", "consume", "saga")
         self.manage("nft", "consume", "nft")
+        self.manage("fulfilment", "consume", "fulfilment")
         self.manage("projector", "project_live")
         self.spawn(
             "worker", VENV_BIN / "celery", "-A", "config", "worker", "--loglevel", "WARNING",

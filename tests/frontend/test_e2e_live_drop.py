@@ -151,6 +151,14 @@ def test_shopper_buys_phygital_and_sees_mint_while_merchant_and_second_shopper_w
 
     # Shopper 1 checks out and pays with the demo card (stripe-mock + signed webhook).
     shop.get_by_role("button", name="Check out now").click()
+    shop.wait_for_url(re.compile(r".*/cart/#shipping$"))  # the sneaker ships: the address comes first
+    address = shop.locator("form#shipping")
+    address.get_by_label("Full name").fill("Ada Lovelace")
+    address.get_by_label("Address line 1").fill("12 St James's Square")
+    address.get_by_label("City").fill("London")
+    address.get_by_label("Postal code").fill("SW1Y 4JH")
+    address.get_by_label("Country").select_option("GB")
+    address.get_by_role("button", name="Check out").click()
     shop.wait_for_url(re.compile(r".*/orders/\d+/pay/$"))
     shop.get_by_role("button", name=re.compile(r"^Pay ")).click()
     shop.wait_for_url(re.compile(r".*/orders/\d+/$"), timeout=WAIT_MS)

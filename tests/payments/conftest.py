@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
+from commerce.addresses import parse_shipping_address
 from commerce.models import Drop, Order, Sku
 from commerce.payments.gateway import IntentResult, RefundResult, StripeApiGateway
 from commerce.services import catalog, drops
@@ -23,6 +24,15 @@ from realtime.topic_admin import ensure_topics
 from realtime.topics import TOPICS
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+SHIP_TO = parse_shipping_address(
+    {
+        "name": "Test Buyer",
+        "line1": "1 Test Street",
+        "city": "Berlin",
+        "postal_code": "10115",
+        "country": "DE",
+    }
+)
 BUYER_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 
@@ -158,7 +168,7 @@ def make_order(make_drop: Callable[..., Drop], shop: dict[str, Any], buyer: User
         who = user or buyer
         for name, quantity in lines:
             reserve_stock(drop_id=drop.pk, sku_id=shop[name].pk, buyer_id=who.pk, quantity=quantity)
-        return place_order(buyer_id=who.pk)
+        return place_order(buyer_id=who.pk, shipping_address=SHIP_TO)
 
     return make
 

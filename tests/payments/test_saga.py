@@ -16,7 +16,7 @@ from commerce.payments.models import (
 )
 from commerce.payments.services.intents import start_payment
 from commerce.payments.services.refunds import execute_refund, line_refund_key
-from commerce.services.fulfilment import mark_line_fulfilled
+from commerce.services import shipments
 from tests.payments.helpers import deliver, mint_outcome, outbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -94,7 +94,11 @@ def test_all_lines_delivered_fulfils_the_order(paying: Any) -> None:
     deliver("nft.mint.confirmed", **confirmed)
     order.refresh_from_db()
     assert order.status == OrderStatus.FULFILLING  # the tee is not shipped yet
-    mark_line_fulfilled(line_id=order.lines.get(kind="physical").pk)  # merchant ships it
+    shipment = shipments.create_order_shipment(order_id=order.pk)
+    assert shipment is not None  # the merchant ships the tee
+    shipments.mark_shipped(
+        shipment_id=shipment.pk, merchant_id=order.merchant_id, carrier="ups", tracking_number="1Z9"
+    )
     deliver("nft.mint.confirmed", **confirmed)  # duplicate (another event id): ignored
     order.refresh_from_db()
     assert order.status == OrderStatus.FULFILLED and len(outbox("order.fulfilled", key=order.pk)) == 1

@@ -10,12 +10,12 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from commerce.models import LineStatus, Order, OrderLine, ProductKind
+from commerce.models import LineStatus, Order, OrderLine
 from commerce.payments.models import MintStatus, SagaLine
 from commerce.payments.services.refunds import line_refund_key, request_refund
 from commerce.payments.services.timeline import StepOutcome, lock_saga, record_step, sync_state
 from commerce.payments.wallets import buyer_mint_address
-from commerce.services.fulfilment import mark_line_fulfilled
+from commerce.services.fulfilment import mark_line_minted
 from commerce.services.locks import lock_order
 from commerce.services.token_metadata import mint_metadata
 from realtime.outbox import emit
@@ -85,7 +85,7 @@ def start_lines_locked(order: Order) -> None:
     lines = list(order.lines.filter(status=LineStatus.PAID))
     address = buyer_mint_address(order.buyer_id) if any(line.mints_nft for line in lines) else None
     for line in lines:
-        if line.kind != ProductKind.DIGITAL:
+        if line.ships:
             saga_line = _saga_line(line)
             saga_line.shipment_requested = True
             saga_line.save()
@@ -99,7 +99,7 @@ def start_lines_locked(order: Order) -> None:
 def apply_mint_confirmed(
     *, event_id: UUID, order_id: int, line_id: int, tx_hash: str, block_number: int
 ) -> None:
-    """nft.mint.confirmed: the line is delivered; the last delivered line fulfils the order."""
+    """nft.mint.confirmed: the line's NFT is delivered; the last delivered line fulfils the order."""
     with transaction.atomic():
         order = lock_order(order_id)
         saga = lock_saga(order_id)
@@ -109,8 +109,8 @@ def apply_mint_confirmed(
         saga_line.tx_hash = tx_hash[:66]
         saga_line.save()
         detail: dict[str, Any] = {"tx_hash": saga_line.tx_hash, "block_number": block_number}
-        if line.status == LineStatus.PAID:
-            mark_line_fulfilled(line_id=line_id)
+        if line.status == LineStatus.PAID and line.nft_confirmed_at is None:
+            mark_line_minted(line_id=line_id)
             outcome = StepOutcome.APPLIED
         else:
             # Already fulfilled (duplicate), or refunded before the chain answered: nothing to move.

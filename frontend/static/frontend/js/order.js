@@ -1,12 +1,15 @@
-/* My order, live: status, payment and mint progress per line over /ws/orders/<id>/, plus the
-   confirmation count of each mint transaction from our explorer API. */
+/* My order, live: status, payment, mint and shipment progress per line over /ws/orders/<id>/, plus
+   the confirmation count of each mint transaction from our explorer API. */
 (function () {
   "use strict";
   const M = window.Mintdrop;
   const STATUS = { pending_payment: "Awaiting payment", paid: "Paid", fulfilling: "Minting / shipping",
-    fulfilled: "Delivered", cancelled: "Cancelled", refunded: "Refunded", partially_refunded: "Partly refunded" };
+    fulfilled: "Fulfilled", cancelled: "Cancelled", refunded: "Refunded", partially_refunded: "Partly refunded" };
   const LINE = { pending: "Awaiting payment", paid: "Paid", unavailable: "Out of stock — refunding",
-    fulfilled: "Delivered", refunded: "Refunded", cancelled: "Cancelled" };
+    fulfilled: "Fulfilled", refunded: "Refunded", cancelled: "Cancelled" };
+
+  const SHIPMENT = { pending: "Waiting for the shop to pack it", created: "Waiting for the shop to pack it",
+    shipped: "Shipped", delivered: "Delivered", cancelled: "Cannot be shipped — refunded" };
 
   function short(h) { return h && h.length > 20 ? h.slice(0, 10) + "…" + h.slice(-6) : (h || ""); }
 
@@ -14,7 +17,9 @@
     const root = document.getElementById("order");
     if (!root) return;
     const orderId = root.dataset.orderId;
-    const state = { status: null, lines: {} };
+    const state = { status: null, lines: {}, shipments: {} };
+    const carriers = JSON.parse(document.getElementById("carrier-names").textContent);
+    const ships = root.dataset.ships === "1";
     const txWatch = {};
 
     function render() {
@@ -29,8 +34,10 @@
       const minted = nft.length > 0 && nft.every((l) => l.mint && l.mint.state === "confirmed");
       const minting = nft.some((l) => l.mint && ["requested", "submitted"].includes(l.mint.state)) || (paid && nft.length && !minted);
       const delivered = state.status === "fulfilled";
-      const steps = { paid, minting: minted || delivered, minted: minted || (delivered && nft.length > 0), delivered };
-      let current = !paid ? null : (!nft.length ? "delivered" : (!minted ? "minting" : "delivered"));
+      const parcels = Object.values(state.shipments);
+      const shipped = parcels.length > 0 && parcels.every((s) => ["shipped", "delivered"].includes(s.state));
+      const steps = { paid, minting: minted || delivered, minted: minted || (delivered && nft.length > 0), shipped: shipped || (delivered && ships), delivered };
+      let current = !paid ? null : (nft.length && !minted ? "minting" : (ships && !shipped ? "shipped" : "delivered"));
       if (["cancelled", "refunded"].includes(state.status)) current = null;
       root.querySelectorAll("[data-step]").forEach((li) => {
         const s = li.dataset.step;
@@ -38,6 +45,7 @@
         li.className = steps[s] ? "done" : (s === current ? "now" : "");
         li.setAttribute("aria-current", s === current && !steps[s] ? "step" : "false");
       });
+      renderShipments();
       lines.forEach((l) => {
         const row = root.querySelector('[data-line="' + l.line_id + '"]');
         if (!row) return;
@@ -77,6 +85,44 @@
       });
     }
 
+    function trackingNode(s) {
+      const box = document.createElement("span");
+      if (!s.tracking_number) return box;
+      box.append((carriers[s.carrier] || s.carrier || "") + " ");
+      if (s.tracking_url) {
+        const a = document.createElement("a");
+        a.href = s.tracking_url;
+        a.rel = "noopener noreferrer";
+        a.target = "_blank";
+        a.dataset.trackingLink = "";
+        a.textContent = s.tracking_number;
+        box.append(a);
+      } else {
+        const code = document.createElement("span");
+        code.className = "mono";
+        code.textContent = s.tracking_number;
+        box.append(code);
+      }
+      return box;
+    }
+
+    function renderShipments() {
+      const box = root.querySelector("[data-shipment]");
+      Object.values(state.shipments).forEach((s) => {
+        const label = SHIPMENT[s.state] || s.state;
+        if (box) {
+          const status = box.querySelector("[data-shipment-status]");
+          status.textContent = label + (s.state === "cancelled" && s.reason ? " (" + s.reason + ")" : "");
+          status.dataset.state = s.state;
+          box.querySelector("[data-shipment-tracking]").replaceChildren(trackingNode(s));
+        }
+        (s.line_ids || []).forEach((id) => {
+          const cell = root.querySelector('[data-line="' + id + '"] [data-line-ship]');
+          if (cell) cell.replaceChildren(label + (s.tracking_number ? " · " : ""), trackingNode(s));
+        });
+      });
+    }
+
     // Confirmations keep growing after the `confirmed` frame: poll our explorer (bounded).
     function watchTx(hash) {
       if (txWatch[hash] !== undefined) return;
@@ -101,6 +147,7 @@
     }
 
     applySnapshot(JSON.parse(document.getElementById("order-snapshot").textContent));
+    JSON.parse(document.getElementById("order-shipments").textContent).forEach((s) => { state.shipments[s.shipment_id] = s; });
     render();
     new M.LiveStream("/ws/orders/" + orderId + "/", {
       onStatus: M.bindStatus(document.querySelector("[data-conn]")),
@@ -120,6 +167,12 @@
           if (f.state === "confirmed" && typeof f.confirmations === "number" && f.tx_hash) {
             txWatch[f.tx_hash] = Object.assign({ required: f.confirmations }, txWatch[f.tx_hash] || {}, { confirmations: Math.max(f.confirmations, (txWatch[f.tx_hash] || {}).confirmations || 0), block_number: f.block_number });
           }
+        } else if (f.type === "shipment") {
+          const s = Object.assign(state.shipments[f.shipment_id] || {}, { shipment_id: f.shipment_id, line_ids: f.line_ids });
+          s.state = f.state;
+          ["carrier", "tracking_number", "tracking_url", "reason"].forEach((k) => { if (f[k] !== undefined) s[k] = f[k]; });
+          state.shipments[f.shipment_id] = s;
+          if (f.state === "cancelled") (f.line_ids || []).forEach((id) => { if (state.lines[id]) state.lines[id].status = "refunded"; });
         } else if (f.type === "payment" && f.event === "failed") {
           root.querySelector("[data-error]").textContent = M.api.friendly({ code: f.failure_code || "card_declined", message: f.failure_message });
         }
