@@ -2,13 +2,13 @@
 
 The line goes back to `paid` (open) and the order from `fulfilled` to `fulfilling`, announced as
 `order.reopened`; when the same transaction is mined and confirmed again, the usual fulfilment path
-(`mark_line_fulfilled`) closes the line and fulfils the order a second time.
+(`mark_line_minted`) closes the line and fulfils the order a second time.
 """
 
 from django.utils import timezone
 
 from commerce.errors import InvalidTransition
-from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus
+from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderStatus
 from realtime.outbox import emit
 
 
@@ -39,10 +39,8 @@ def reopen_lines_locked(order: Order, *, line_ids: list[int], reason: str) -> li
     )
     if not moved:
         return []
-    undo: dict[str, object] = {"status": LineStatus.PAID}
-    if any(f.name == "nft_confirmed_at" for f in OrderLine._meta.get_fields()):
-        undo["nft_confirmed_at"] = None  # the NFT part is not delivered any more (per-part completion)
-    order.lines.filter(pk__in=moved).update(**undo)
+    # The NFT part is not delivered any more; a shipped parcel stays shipped (per-part completion).
+    order.lines.filter(pk__in=moved).update(status=LineStatus.PAID, nft_confirmed_at=None)
     if order.status == OrderStatus.FULFILLED:
         if OrderStatus.FULFILLING not in ORDER_TRANSITIONS[order.status]:
             raise InvalidTransition(

@@ -14,7 +14,7 @@ from django.db import transaction
 from commerce.models import LineStatus, Order, OrderLine, OrderStatus
 from commerce.payments.models import MintStatus, SagaLine
 from commerce.payments.services.reorgs import apply_reorg_detected
-from commerce.services.fulfilment import mark_line_fulfilled
+from commerce.services.fulfilment import mark_line_minted
 from commerce.services.locks import lock_order
 from commerce.services.orders import transition_order
 from tests.ws.conftest import Processes, make_user
@@ -60,7 +60,7 @@ def test_order_socket_gets_reopened_then_fulfilled_again(live_stack: Processes, 
             ) == [line.pk]
             assert Order.objects.get(pk=order.pk).status == OrderStatus.FULFILLING
             assert OrderLine.objects.get(pk=line.pk).status == LineStatus.PAID
-            mark_line_fulfilled(line_id=line.pk)  # what nft.mint.confirmed of the re-mined tx does
+            mark_line_minted(line_id=line.pk)  # what nft.mint.confirmed of the re-mined tx does
 
         await asyncio.to_thread(reorg_then_confirm_again)
         await watcher.wait_for(
