@@ -41,7 +41,8 @@ from commerce.services.reservations import release_expired_reservations
 from realtime.outbox import emit
 
 
-def _order_payload(order: Order, previous: str | None, reason: str = "") -> dict[str, object]:
+def order_status_payload(order: Order, previous: str | None, reason: str = "") -> dict[str, object]:
+    """The common payload of the order.* status events."""
     payload: dict[str, object] = {
         "order_id": order.pk,
         "buyer_id": order.buyer_id,
@@ -73,7 +74,7 @@ def transition_order(order: Order, to_status: str, *, reason: str = "") -> Order
     if to_status in FINAL_STATUSES:
         order.closed_at = now
     order.save()
-    emit(type=f"order.{to_status}", key=order.pk, payload=_order_payload(order, previous, reason))
+    emit(type=f"order.{to_status}", key=order.pk, payload=order_status_payload(order, previous, reason))
     return order
 
 
@@ -182,7 +183,7 @@ def place_order(
             r.expires_at = max(r.expires_at, hold_until)
             r.save(update_fields=["order", "expires_at"])
         OrderLine.objects.bulk_create(lines)
-        payload = _order_payload(order, None)
+        payload = order_status_payload(order, None)
         payload["lines"] = [
             {
                 "line_id": line.pk,

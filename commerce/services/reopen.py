@@ -9,22 +9,12 @@ from django.utils import timezone
 
 from commerce.errors import InvalidTransition
 from commerce.models import ORDER_TRANSITIONS, LineStatus, Order, OrderStatus
+from commerce.services.orders import order_status_payload
 from realtime.outbox import emit
 
 
 def _reopened_payload(order: Order, previous: str, line_ids: list[int], reason: str) -> dict[str, object]:
-    return {
-        "order_id": order.pk,
-        "buyer_id": order.buyer_id,
-        "merchant_id": order.merchant_id,
-        "drop_id": order.drop_id,
-        "status": order.status,
-        "previous_status": previous,
-        "total": order.total,
-        "currency": order.currency,
-        "line_ids": line_ids,
-        "reason": reason[:200],
-    }
+    return {**order_status_payload(order, previous, reason), "line_ids": line_ids}
 
 
 def reopen_lines_locked(order: Order, *, line_ids: list[int], reason: str) -> list[int]:

@@ -9,6 +9,7 @@ there the key names the fact, so the buyer still gets one message.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -247,7 +248,9 @@ def _buyer_and_store(event: Event, order: Order | None) -> tuple[Any, str]:
     )
 
 
-def shipment_shipped(event: Event) -> None:
+def _notify_buyer_of_shipment(
+    event: Event, *, kind_name: str, summary: Callable[[dict[str, Any]], str]
+) -> None:
     order, ctx = _shipment_context(event)
     buyer, store = _buyer_and_store(event, order)
     if buyer is None:
@@ -255,32 +258,24 @@ def shipment_shipped(event: Event) -> None:
     ctx.setdefault("store_name", store)
     notify(
         user=buyer,
-        kind_name="shipped",
+        kind_name=kind_name,
         dedupe_key=str(event.id),
         event_id=event.id,
         context=ctx,
         from_name=store,
         url=f"/orders/{order.pk}/" if order else "/orders/",
-        summary=f"{ctx['carrier']} {ctx['tracking_number']}",
+        summary=summary(ctx),
+    )
+
+
+def shipment_shipped(event: Event) -> None:
+    _notify_buyer_of_shipment(
+        event, kind_name="shipped", summary=lambda ctx: f"{ctx['carrier']} {ctx['tracking_number']}"
     )
 
 
 def shipment_delivered(event: Event) -> None:
-    order, ctx = _shipment_context(event)
-    buyer, store = _buyer_and_store(event, order)
-    if buyer is None:
-        return
-    ctx.setdefault("store_name", store)
-    notify(
-        user=buyer,
-        kind_name="delivered",
-        dedupe_key=str(event.id),
-        event_id=event.id,
-        context=ctx,
-        from_name=store,
-        url=f"/orders/{order.pk}/" if order else "/orders/",
-        summary="Your parcel arrived.",
-    )
+    _notify_buyer_of_shipment(event, kind_name="delivered", summary=lambda ctx: "Your parcel arrived.")
 
 
 # --- wallets (h8's watcher) ---------------------------------------------------------------------------

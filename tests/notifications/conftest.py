@@ -70,6 +70,7 @@ def placed_order(store: dict[str, Any], make_person: Callable[..., User]) -> Cal
 
     from commerce.services import drops
     from commerce.services.orders import place_order
+    from tests.commerce.conftest import SHIP_TO
     from commerce.services.reservations import reserve_stock
 
     def make(*, buyer: User | None = None, title: str = "Tee", price: int = 2500, quantity: int = 2) -> Any:
@@ -91,7 +92,7 @@ def placed_order(store: dict[str, Any], make_person: Callable[..., User]) -> Cal
         )
         drops.start_drop(drop_id=drop.pk)
         reserve_stock(drop_id=drop.pk, sku_id=sku.pk, buyer_id=who.pk, quantity=quantity)
-        return place_order(buyer_id=who.pk)
+        return place_order(buyer_id=who.pk, shipping_address=SHIP_TO)  # physical: it ships
 
     return make
 
