@@ -70,8 +70,8 @@ def placed_order(store: dict[str, Any], make_person: Callable[..., User]) -> Cal
 
     from commerce.services import drops
     from commerce.services.orders import place_order
-    from tests.commerce.conftest import SHIP_TO
     from commerce.services.reservations import reserve_stock
+    from tests.commerce.conftest import SHIP_TO
 
     def make(*, buyer: User | None = None, title: str = "Tee", price: int = 2500, quantity: int = 2) -> Any:
         who = buyer or make_person()
