@@ -22,6 +22,7 @@ from commerce.models import Drop, DropState, Merchant, Order, Product
 from commerce.services.orders import place_order
 from commerce.services.reservations import reserve_stock
 from commerce.shows.models import Show, ShowState
+from tests.commerce.conftest import SHIP_TO
 from tests.frontend import stack as stack_module
 from tests.frontend.stack import ROOT, Stack
 
@@ -135,7 +136,7 @@ def _seed_demo(stack: Stack) -> dict[str, Any]:
     item = live.items.select_related("sku").order_by("pk").first()
     assert item is not None
     reservation = reserve_stock(drop_id=live.pk, sku_id=item.sku_id, buyer_id=shopper.pk, quantity=1)
-    order = place_order(buyer_id=shopper.pk, reservation_ids=[reservation.pk])
+    order = place_order(buyer_id=shopper.pk, reservation_ids=[reservation.pk], shipping_address=SHIP_TO)
     return {
         "merchant": merchant,
         "live": live,
