@@ -65,6 +65,13 @@ ERROR_MESSAGES: dict[str, str] = {
     "mint_conflict": "This token is already being minted.",
     "signer_not_configured": "Minting is not configured on this server.",
     "nft_error": "Something went wrong with the NFT.",
+    "call_reverted": "The contract refused that call. Refresh to see the token's current state.",
+    # phygital redemption
+    "not_redeemable": "This token cannot be redeemed for a physical item.",
+    "already_redeemed": "This token was already redeemed: its physical item is on its way or delivered.",
+    "not_token_owner": "Only the token's current owner can redeem it.",
+    "redemption_not_found": "We could not find that redemption.",
+    "redemption_tx_invalid": "That transaction is not a redemption of this token from your wallet.",
     # generic API and platform
     "validation_error": "Some fields are not valid. Please check them.",
     "malformed_request": "The request could not be read. Please reload the page.",

@@ -129,7 +129,10 @@ def test_chat_moderation_and_bad_input_over_the_socket(
     texts = list(ChatMessage.objects.filter(show=live_show).values_list("text", flat=True))
     assert not any("<" in t and "<3" not in t for t in texts)
     assert "am I muted?" not in texts
-    assert len([t for t in texts if t.startswith("flood")]) == settings.SHOWS_CHAT_RATE_LIMIT - 1
+    # The limiter is a fixed window: "hi <3" counts in it unless the window rolled over before the
+    # flood (a slow box), so LIMIT - 1 or LIMIT floods pass -- never more, and the rest are refused.
+    floods = len([t for t in texts if t.startswith("flood")])
+    assert floods in (settings.SHOWS_CHAT_RATE_LIMIT - 1, settings.SHOWS_CHAT_RATE_LIMIT)
 
 
 def test_viewers_follow_a_flash_drop_launched_live(
