@@ -140,3 +140,22 @@ def test_message_value_is_the_event_envelope_as_emitted(kafka_prefix: str) -> No
     assert Event.from_dict(doc) == event
     assert doc == json.loads(event.to_json())
     assert (msg.key() or b"").decode() == event.key
+
+
+@pytest.mark.parametrize("microsecond", [782160, 100000, 1, 0])
+def test_occurred_at_is_written_as_isoformat_whatever_the_fraction(
+    kafka_prefix: str, microsecond: int
+) -> None:
+    """PostgreSQL's to_json() drops trailing zeros (.78216); the relay must write what Python writes."""
+    with transaction.atomic():
+        event = emit(
+            type="diagnostics.ping", key="frac", payload={"seq": 1, "sent_at": "2026-01-01T00:00:00+00:00"}
+        )
+    at = timezone.now().replace(microsecond=microsecond)
+    OutboxEvent.objects.filter(id=event.id).update(created_at=at)
+    relay = Relay()
+    assert relay.try_become_leader()
+    assert relay.drain() == 1
+    relay.close()
+    (msg,) = read_topic("diagnostics")
+    assert envelope(msg)["occurred_at"] == at.isoformat()
