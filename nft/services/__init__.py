@@ -3,7 +3,7 @@
 Imports run one way, lowest first (tests/test_import_layers.py fails on any cycle, function-level
 imports included):
 
-    fees, locks, mint_events  ->  signing  ->  senders  ->  transactions  ->  mints
+    fees, locks, mint_events  ->  signing  ->  senders  ->  gas_topup, transactions  ->  mints
         ->  collections, wallets  ->  confirmer (with indexer)
 
 The transaction manager (`transactions`) never calls up: when a transaction's nonce went to a

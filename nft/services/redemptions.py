@@ -32,7 +32,6 @@ from nft.errors import (
     RedemptionTxInvalid,
     TokenNotFound,
 )
-from nft.keys import signer_account
 from nft.models import (
     Collection,
     Mint,
@@ -45,6 +44,7 @@ from nft.models import (
 )
 from nft.services.fees import suggest_fees
 from nft.services.finality import final_block_number
+from nft.services.gas_topup import plan_gas_topup, sign_gas_topup
 from nft.services.locks import lock_sender
 from nft.services.senders import allocate_nonce, ensure_sender
 from nft.services.signing import sign_and_store
@@ -137,8 +137,7 @@ def _redeem_custodial(
     """Sign `redeem` with the custodial key (a gas top-up first if needed), store, commit, then send."""
     custody_sender = ensure_sender(address=wallet.address, custody_index=wallet.derivation_index)
     fees = suggest_fees()
-    shortfall = max(0, REDEEM_GAS_LIMIT * fees.max_fee_per_gas - client().balance(wallet.address))
-    funder = ensure_sender(address=signer_account().address) if shortfall else None
+    topup = plan_gas_topup(address=wallet.address, gas_limit=REDEEM_GAS_LIMIT, fees=fees)
     try:
         with transaction.atomic():
             redemption = Redemption.objects.create(
@@ -150,19 +149,7 @@ def _redeem_custodial(
                 shipping_address=address,
                 status=RedemptionStatus.SUBMITTED,
             )
-            fund_tx = None
-            if funder is not None:
-                locked = lock_sender(funder.pk)
-                fund_tx = sign_and_store(
-                    sender=locked,
-                    nonce=allocate_nonce(locked),
-                    kind=TxKind.FUND,
-                    to_address=wallet.address,
-                    data=b"",
-                    value=shortfall * 2,
-                    gas_limit=21_000,
-                    fees=fees,
-                )
+            fund_tx = sign_gas_topup(topup, fees=fees) if topup else None
             locked = lock_sender(custody_sender.pk)
             tx = sign_and_store(
                 sender=locked,

@@ -12,10 +12,11 @@ from django.utils import timezone
 from nft import contracts
 from nft.chain import client
 from nft.errors import ClaimNotAllowed, SiweError, TokenNotFound, WalletConflict
-from nft.keys import custodial_account, signer_account
+from nft.keys import custodial_account
 from nft.models import ChainTransaction, Claim, ClaimStatus, Collection, SiweNonce, TxKind, Wallet, WalletKind
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import suggest_fees
+from nft.services.gas_topup import plan_gas_topup, sign_gas_topup
 from nft.services.locks import lock_sender
 from nft.services.mints import check_address
 from nft.services.senders import allocate_nonce, ensure_sender
@@ -106,9 +107,7 @@ def claim_token(*, user: Any, collection: Collection, token_id: int, to_address:
         raise ClaimNotAllowed("the token is not in your custodial wallet")
     custody_sender = ensure_sender(address=custodial.address, custody_index=custodial.derivation_index)
     fees = suggest_fees()
-    gas_cost = settings.NFT_TRANSFER_GAS_LIMIT * fees.max_fee_per_gas
-    shortfall = max(0, gas_cost - c.balance(custodial.address))
-    funder = ensure_sender(address=signer_account().address) if shortfall else None
+    topup = plan_gas_topup(address=custodial.address, gas_limit=settings.NFT_TRANSFER_GAS_LIMIT, fees=fees)
     try:
         with transaction.atomic():
             claim = Claim.objects.create(
@@ -118,20 +117,7 @@ def claim_token(*, user: Any, collection: Collection, token_id: int, to_address:
                 from_address=custodial.address,
                 to_address=target.address,
             )
-            fund_tx = None
-            if funder is not None:
-                locked = lock_sender(funder.pk)
-                fund_tx = sign_and_store(
-                    sender=locked,
-                    nonce=allocate_nonce(locked),
-                    kind=TxKind.FUND,
-                    to_address=custodial.address,
-                    data=b"",
-                    value=shortfall * 2,
-                    gas_limit=21_000,
-                    fees=fees,
-                    claim_id=claim.pk,
-                )
+            fund_tx = sign_gas_topup(topup, fees=fees, claim_id=claim.pk) if topup else None
             locked = lock_sender(custody_sender.pk)
             claim_tx = sign_and_store(
                 sender=locked,
