@@ -9,6 +9,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from commerce.admin.actions import run_per_object
 from commerce.errors import CommerceError
 from commerce.models import Drop, DropBuyer, DropItem, Reservation
 from commerce.models.reservations import ReservationStatus
@@ -25,18 +26,7 @@ def _run(
     verb: str,
     call: Callable[[Any], object],
 ) -> None:
-    """Run a service per selected object, log each success in the admin log, report each refusal."""
-    done = 0
-    for obj in objects:
-        try:
-            call(obj)
-        except CommerceError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", level=messages.WARNING)
-            continue
-        modeladmin.log_change(request, obj, f"{verb} via admin action")
-        done += 1
-    if done:
-        modeladmin.message_user(request, f"{verb}: {done} done.", level=messages.SUCCESS)
+    run_per_object(modeladmin, request, objects, verb, call, refused=CommerceError)
 
 
 class DropItemInline(admin.TabularInline):

@@ -9,10 +9,11 @@ the show's merchant (its hosts) may moderate it; anyone else gets the service's 
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from commerce.admin.actions import run_per_object
 from commerce.shows.errors import ShowError
 from commerce.shows.models import ChatMessage, FlashDrop, Show, ShowMute, ShowPin
 from commerce.shows.services import chat, lifecycle, pins
@@ -25,18 +26,7 @@ def _run(
     verb: str,
     call: Callable[[Any], object],
 ) -> None:
-    """Call a service per selected row; log each success in the admin log, report each refusal."""
-    done = 0
-    for obj in objects:
-        try:
-            call(obj)
-        except ShowError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", level=messages.WARNING)
-            continue
-        modeladmin.log_change(request, obj, f"{verb} via admin action")
-        done += 1
-    if done:
-        modeladmin.message_user(request, f"{verb}: {done} done.", level=messages.SUCCESS)
+    run_per_object(modeladmin, request, objects, verb, call, refused=ShowError)
 
 
 def _moderator(request: HttpRequest) -> int:
