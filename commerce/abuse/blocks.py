@@ -46,9 +46,7 @@ def block_buyer(
     """
     drop = _check(merchant_id=merchant_id, drop_id=drop_id, buyer_id=buyer_id, scope=scope)
     scoped_drop = drop.pk if scope == "drop" else None
-    existing = BuyerBlock.objects.filter(
-        merchant_id=merchant_id, drop_id=scoped_drop, buyer_id=buyer_id
-    ).first()
+    existing = _scoped(merchant_id=merchant_id, drop_id=scoped_drop, buyer_id=buyer_id).first()
     if existing is not None:
         return existing, False
     try:
