@@ -104,7 +104,7 @@ def test_x_forwarded_for_is_ignored_unless_proxies_are_configured(
     forged = [
         reserve(client_for(make_user()), drop.pk, shop["tee"].pk, proxy, HTTP_X_FORWARDED_FOR=an_ip())
         for _ in range(3)
-    ]  # noqa: E501
+    ]
     assert [r.status_code for r in forged[:2]] == [201, 201]
     assert_throttled(forged[2])  # a made-up header does not buy a fresh address
     # Behind one trusted proxy, the address it appended is the client's.
@@ -117,7 +117,7 @@ def test_x_forwarded_for_is_ignored_unless_proxies_are_configured(
             shop["tee"].pk,
             proxy,
             HTTP_X_FORWARDED_FOR=f"6.6.6.6, {client_ip}",
-        )  # noqa: E501
+        )
         assert hop.status_code == 201
     assert_throttled(
         reserve(
