@@ -21,6 +21,13 @@ def _drop_of_merchant(*, merchant_id: int, drop_id: int) -> Drop:
     return drop
 
 
+def _forget_now_and_on_commit(drop_id: int | None) -> None:
+    """This process's cached set is dropped now (this transaction reads its own write) and again after
+    commit (a concurrent reader may have cached the old set in between)."""
+    blocklist.forget(drop_id)
+    transaction.on_commit(lambda: blocklist.forget(drop_id))
+
+
 def _scoped(*, merchant_id: int, drop_id: int | None, buyer_id: int) -> Any:
     """The block rows of (merchant, drop or shop-wide when None, buyer)."""
     rows = BuyerBlock.objects.filter(merchant_id=merchant_id, buyer_id=buyer_id)
@@ -67,7 +74,7 @@ def block_buyer(
                     "blocked_by": by_user_id,
                 },
             )
-            transaction.on_commit(lambda: blocklist.forget(drop.pk if scope == "drop" else None))
+            _forget_now_and_on_commit(drop.pk if scope == "drop" else None)
     except IntegrityError:  # blocked at the same moment by another request
         return _scoped(merchant_id=merchant_id, drop_id=scoped_drop, buyer_id=buyer_id).get(), False
     return block, True
@@ -94,5 +101,5 @@ def unblock_buyer(
                 "unblocked_by": by_user_id,
             },
         )
-        transaction.on_commit(lambda: blocklist.forget(drop.pk if scope == "drop" else None))
+        _forget_now_and_on_commit(drop.pk if scope == "drop" else None)
     return True
