@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from bench.drop_stampede import db_url, recreate_database  # noqa: E402
 
 
-def per_call_us(fn, calls: int) -> float:  # noqa: ANN001 - any zero-argument callable
+def per_call_us(fn, calls: int) -> float:
     fn()  # warm
     start = time.perf_counter()
     for _ in range(calls):
@@ -38,7 +38,9 @@ def main() -> None:
     args = parser.parse_args()
     name = f"mintdrop_bench_abuse_{os.getpid()}"
     recreate_database(name)
-    os.environ.update({"DATABASE_URL": db_url(name), "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "ERROR"})
+    os.environ.update(
+        {"DATABASE_URL": db_url(name), "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "ERROR"}
+    )
     try:
         import django
 
@@ -74,7 +76,9 @@ def main() -> None:
         cached = per_call_us(lambda: blocklist.check_not_blocked(drop_id=drop.pk, buyer_id=free), args.calls)
         settings.ABUSE_BLOCKLIST_CACHE_SECONDS = 0.0
         blocklist.forget()
-        queried = per_call_us(lambda: blocklist.check_not_blocked(drop_id=drop.pk, buyer_id=free), args.calls // 10)
+        queried = per_call_us(
+            lambda: blocklist.check_not_blocked(drop_id=drop.pk, buyer_id=free), args.calls // 10
+        )
 
         def select1() -> None:
             with connection.cursor() as cur:
