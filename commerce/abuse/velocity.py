@@ -16,8 +16,9 @@ def note_account_created(*, user_id: int, request: HttpRequest) -> None:
     ip = client_ip(request)
     if threshold <= 0 or not ip:
         return
-    (seen,) = limiter.hit([("velocity.accounts", ip, Rate(threshold, 3600))])
-    if seen.over:
+    for seen in limiter.hit([("velocity.accounts", ip, Rate(threshold, 3600))]):  # none if Redis is down
+        if not seen.over:
+            continue
         flag_buyer(
             buyer_id=user_id,
             rule=FlagRule.ACCOUNTS_PER_IP,

@@ -235,3 +235,19 @@ def test_rates_parse_and_reject_nonsense():
     for bad in ("30", "x/m", "3/w", "-1/m", "3/m/s"):
         with pytest.raises(ValueError, match="bad rate"):
             parse(bad)
+
+
+def test_throttles_fail_open_when_redis_is_unreachable(throttles, settings, make_user, make_drop, shop):
+    """Losing the cache must not turn reserves into 500s: nothing is counted, stock rules still hold."""
+    throttles["reserve.user"] = "1/d"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    drop = make_drop(offered=10, limit=2)
+    api, ip = client_for(make_user()), an_ip()
+    statuses = [reserve(api, drop.pk, shop["tee"].pk, ip).status_code for _ in range(3)]
+    assert statuses == [201, 201, 409]  # the per-buyer limit (PostgreSQL) still refuses the third
+    assert counters(drop, shop["tee"]) == (10, 2, 0)
