@@ -14,7 +14,13 @@ from tests.shows.conftest import api
 
 pytestmark = pytest.mark.django_db
 
-ADDRESS = {"name": "Ada Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+ADDRESS = {
+    "name": "Ada Buyer",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
 
 
 def _reserve_tee(live_show: Show, shop: dict[str, Any], buyer: User) -> Reservation:
