@@ -24,6 +24,7 @@ def build(
     web_port: int | None = None,
     rule_files: list[str] | None = None,
     scrape_interval: str = "15s",
+    scrape_timeout: str = "10s",
     evaluation_interval: str = "15s",
     alertmanager_port: int | None = None,
 ) -> dict[str, Any]:
@@ -46,7 +47,11 @@ def build(
             }
         )
     config: dict[str, Any] = {
-        "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
+        "global": {
+            "scrape_interval": scrape_interval,
+            "scrape_timeout": scrape_timeout,
+            "evaluation_interval": evaluation_interval,
+        },
         "rule_files": rule_files if rule_files is not None else [str(RULES_DIR / "*.yml")],
         "scrape_configs": scrape,
     }
