@@ -10,7 +10,7 @@ import json
 import logging
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 
 import redis
@@ -220,7 +220,7 @@ SOURCES: dict[str, Source] = {
 class SystemCollector(Collector):
     """Runs every source on each scrape; a source that fails is reported down, not raised."""
 
-    def __init__(self, sources: dict[str, Source] | None = None) -> None:
+    def __init__(self, sources: Mapping[str, Source] | None = None) -> None:
         self.sources = sources or SOURCES
 
     def collect(self) -> Iterator[Metric]:

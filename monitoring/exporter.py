@@ -31,7 +31,7 @@ def start_process_exporter(kind: str, *, registry: CollectorRegistry | None = No
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # A pre-forking process (Celery worker): sum the children's files on each scrape.
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            multiprocess.MultiProcessCollector(registry)
         else:
             registry = REGISTRY
     try:

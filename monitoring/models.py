@@ -11,3 +11,6 @@ class Ops(models.Model):
         verbose_name = "ops"
         verbose_name_plural = "ops"
         default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return "ops"

@@ -50,7 +50,9 @@ def outbox_backlog() -> dict[str, Any]:
 
     from realtime.models import OutboxEvent
 
-    row = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(n=Count("pk"), oldest=Min("created_at"))
+    row = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(
+        n=Count("pk"), oldest=Min("created_at")
+    )
     age = (timezone.now() - row["oldest"]).total_seconds() if row["oldest"] else 0.0
     return {"count": row["n"], "oldest_age_seconds": round(age, 1)}
 
@@ -67,8 +69,9 @@ def stuck_sagas() -> list[dict[str, Any]]:
 
     deadline = timezone.now() - timedelta(seconds=settings.MONITOR_SAGA_STUCK_AFTER_SECONDS)
     mint_orders = set(
-        SagaLine.objects.filter(mint_status=MintStatus.REQUESTED, mint_requested_at__lt=deadline)
-        .values_list("order_id", flat=True)[:ROW_LIMIT]
+        SagaLine.objects.filter(mint_status=MintStatus.REQUESTED, mint_requested_at__lt=deadline).values_list(
+            "order_id", flat=True
+        )[:ROW_LIMIT]
     )
     sagas = OrderSaga.objects.filter(
         Q(order_id__in=mint_orders) | Q(state=SagaState.REFUNDING, updated_at__lt=deadline)
@@ -91,7 +94,9 @@ def stuck_transactions() -> list[Any]:
     cutoff = timezone.now() - timedelta(seconds=settings.NFT_STUCK_AFTER_SECONDS)
     return list(
         ChainTransaction.objects.filter(
-            chain_id=settings.CHAIN_ID, status__in=[TxStatus.SIGNED, TxStatus.SUBMITTED], created_at__lt=cutoff
+            chain_id=settings.CHAIN_ID,
+            status__in=[TxStatus.SIGNED, TxStatus.SUBMITTED],
+            created_at__lt=cutoff,
         ).order_by("created_at")[:ROW_LIMIT]
     )
 

@@ -24,7 +24,7 @@ class _Both:
     def __init__(self) -> None:
         self.system = collectors.SystemCollector(LIVE_SOURCES)
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self):
         yield from REGISTRY.collect()
         yield from self.system.collect()
 
@@ -32,9 +32,9 @@ class _Both:
 @pytest.fixture(scope="module")
 def exporter_port() -> Iterator[int]:
     registry = CollectorRegistry()
-    registry.register(_Both())  # type: ignore[arg-type]
+    registry.register(_Both())
     port = free_port()
-    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    server, _thread = start_http_server(port, addr="127.0.0.1", registry=registry)
     yield port
     server.shutdown()
     server.server_close()

@@ -64,12 +64,12 @@ class TestPrometheus:
         url = f"http://127.0.0.1:{self.port}{path}"
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310  (our own local server)
+        with urllib.request.urlopen(url, timeout=10) as response:
             return json.load(response)
 
     def ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=3):  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=3):
                 return True
         except OSError:
             return False
@@ -98,7 +98,9 @@ class TestPrometheus:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise AssertionError(f"prometheus exited: {(self.dir / 'prometheus.log').read_text()[-2000:]}")
+                raise AssertionError(
+                    f"prometheus exited: {(self.dir / 'prometheus.log').read_text()[-2000:]}"
+                )
             value = predicate()
             if value:
                 return value

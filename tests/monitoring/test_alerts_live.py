@@ -45,14 +45,19 @@ def test_a_stopped_consumer_fires_consumer_lagging(prometheus: TestPrometheus, k
     alert = prometheus.wait(
         lambda: prometheus.firing("ConsumerLagging", group="diagnostics"), what="ConsumerLagging to fire"
     )[0]
-    assert alert["annotations"]["summary"] == "Consumer group diagnostics is not catching up (7 messages behind)"
+    assert (
+        alert["annotations"]["summary"] == "Consumer group diagnostics is not catching up (7 messages behind)"
+    )
 
     # Restarted, it drains the lag and the alert resolves.
     with ConsumerThread("diagnostics") as consumer:
         wait_for(lambda: consumer.lag() == 0, what="the consumer to catch up again")
         consumer.stop()
     prometheus.wait(
-        lambda: not prometheus.alerts("ConsumerLagging") or not prometheus.firing("ConsumerLagging", group="diagnostics"),
+        lambda: (
+            not prometheus.alerts("ConsumerLagging")
+            or not prometheus.firing("ConsumerLagging", group="diagnostics")
+        ),
         what="ConsumerLagging to resolve",
     )
 
@@ -60,10 +65,14 @@ def test_a_stopped_consumer_fires_consumer_lagging(prometheus: TestPrometheus, k
 def test_events_the_relay_does_not_publish_fire_outbox_stale(prometheus: TestPrometheus) -> None:
     emit_pings(3, keys=1)
     age = "mintdrop_outbox_oldest_unpublished_age_seconds"
-    prometheus.wait(lambda: (_value(prometheus, "mintdrop_outbox_unpublished") or 0) >= 3, what="backlog scraped")
+    prometheus.wait(
+        lambda: (_value(prometheus, "mintdrop_outbox_unpublished") or 0) >= 3, what="backlog scraped"
+    )
     assert not prometheus.firing("OutboxStale")
     # No relay runs: the rows stay unpublished. Ten minutes of that, without waiting ten minutes.
-    OutboxEvent.objects.filter(published_at__isnull=True).update(created_at=timezone.now() - timedelta(minutes=10))
+    OutboxEvent.objects.filter(published_at__isnull=True).update(
+        created_at=timezone.now() - timedelta(minutes=10)
+    )
     prometheus.wait(lambda: (_value(prometheus, age) or 0) >= 600, what="the backlog's age scraped")
     alert = prometheus.wait(lambda: prometheus.firing("OutboxStale"), what="OutboxStale to fire")[0]
     assert alert["labels"]["severity"] == "page"
@@ -86,11 +95,14 @@ def test_a_poison_message_fires_dead_letters_growing(prometheus: TestPrometheus,
 
     prometheus.wait(lambda: _value(prometheus, stored) == 1, what="one dead letter scraped")
     alert = prometheus.wait(
-        lambda: prometheus.firing("DeadLettersGrowing", group="diagnostics"), what="DeadLettersGrowing to fire"
+        lambda: prometheus.firing("DeadLettersGrowing", group="diagnostics"),
+        what="DeadLettersGrowing to fire",
     )[0]
     assert alert["labels"]["severity"] == "ticket"
     # The consumer counted it too, with the error code.
-    assert (_value(prometheus, 'mintdrop_dead_letters_total{group="diagnostics",code="invalid_event"}') or 0) >= 1
+    assert (
+        _value(prometheus, 'mintdrop_dead_letters_total{group="diagnostics",code="invalid_event"}') or 0
+    ) >= 1
 
 
 def test_bad_webhook_signatures_fire_webhook_signature_failures(prometheus: TestPrometheus) -> None:

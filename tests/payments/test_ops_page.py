@@ -37,7 +37,9 @@ def _stuck_mints() -> float:
     return next(s.value for s in families["mintdrop_sagas_stuck"].samples if s.labels["reason"] == "mint")
 
 
-def test_ops_page_shows_every_dependency_and_the_consumer_groups(admin_client: Client, kafka_prefix: str) -> None:
+def test_ops_page_shows_every_dependency_and_the_consumer_groups(
+    admin_client: Client, kafka_prefix: str
+) -> None:
     page = admin_client.get("/admin/monitoring/ops/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -62,7 +64,9 @@ def test_a_stuck_mint_is_listed_counted_and_retried_from_the_page(
     order.refresh_from_db()
     deliver_paid(order)
     assert _stuck_mints() == 0
-    assert f">{order.pk}</a>" not in _section(admin_client.get("/admin/monitoring/ops/").content.decode(), "ops-sagas")
+    assert f">{order.pk}</a>" not in _section(
+        admin_client.get("/admin/monitoring/ops/").content.decode(), "ops-sagas"
+    )
 
     # The mint requests were never answered: an hour later the saga is stuck.
     SagaLine.objects.filter(order=order, mint_status=MintStatus.REQUESTED).update(
@@ -71,8 +75,12 @@ def test_a_stuck_mint_is_listed_counted_and_retried_from_the_page(
     assert _stuck_mints() == 1
     sagas = _section(admin_client.get("/admin/monitoring/ops/").content.decode(), "ops-sagas")
     assert f">{order.pk}</a>" in sagas and "mint not confirmed" in sagas
-    form = re.search(r'<form class="act" method="post" action="([^"]+)">.*?value="action_retry">'
-                     r'<input type="hidden" name="_selected_action" value="(\d+)">', sagas, re.S)
+    form = re.search(
+        r'<form class="act" method="post" action="([^"]+)">.*?value="action_retry">'
+        r'<input type="hidden" name="_selected_action" value="(\d+)">',
+        sagas,
+        re.S,
+    )
     assert form and form.group(2) == str(order.pk)
 
     # The page's "Retry failed steps" button: the order admin's own action, re-requesting the mints.
