@@ -7,6 +7,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from monitoring import collectors
 from tests.monitoring.prom import TestPrometheus, free_port
+from tests.nft.conftest import automine_guard, chain, collection, confirm_until, signer  # noqa: F401  (anvil)
 from tests.realtime.conftest import kafka_prefix  # noqa: F401  (the backbone's per-test Kafka namespace)
 
 # The system sources the live alert tests make real; the chain / Celery / notification ones are
@@ -15,6 +16,7 @@ LIVE_SOURCES = {
     "outbox": collectors.outbox,
     "dead_letters": collectors.dead_letters,
     "kafka": collectors.consumer_lag,
+    "transactions": collectors.transactions,
 }
 
 

@@ -3,18 +3,26 @@
 A test-only Prometheus (tests/monitoring/prom.py) scrapes this process every second: the monitor's
 system collector (outbox, dead letters, consumer lag, against the test database and this test's
 Kafka topics) and this process's own counters. Rules are the repository's, `for:` shortened.
-Alerts whose condition cannot be made here (a stalled chain, a stuck saga, a refusal spike, a
-transaction stuck for minutes) have `promtool test rules` cases (test_rules.py).
+Alerts whose condition cannot be made here in test time (a chain stalled for minutes, a saga stuck
+for half an hour, a refusal spike over 5 minutes, a high lag over 10,000) have `promtool test rules`
+cases only (test_rules.py); every alert has one.
 """
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from nft.chain import _fee_cache
+from nft.models import ChainTransaction, Mint, MintStatus, TxStatus
+from nft.services.mints import request_mint, send_mint
+from nft.services.transactions import replace_stuck
 from realtime.models import DeadLetter, OutboxEvent
 from tests.monitoring.prom import TestPrometheus
+from tests.nft.conftest import mine
+from tests.nft.helpers import BUYER
 from tests.realtime.conftest import wait_for
 from tests.realtime.helpers import ConsumerThread, emit_pings
 from tests.realtime.test_consumer import produce_raw, relay_all
@@ -127,3 +135,54 @@ def test_bad_webhook_signatures_fire_webhook_signature_failures(prometheus: Test
         lambda: prometheus.firing("WebhookSignatureFailures"), what="WebhookSignatureFailures to fire"
     )[0]
     assert alert["labels"]["severity"] == "ticket"
+
+
+def test_an_underpriced_transaction_fires_chain_transaction_stuck(
+    prometheus: TestPrometheus,
+    chain: Any,
+    collection: Any,
+    confirm_until: Any,
+    settings: Any,
+    automine_guard: None,
+) -> None:
+    """The issue's example: a mint sent with fees the network has since outgrown stays unmined."""
+    settings.CHAIN_CONFIRMATIONS = 2
+    unmined = ChainTransaction.objects.filter(status__in=[TxStatus.SIGNED, TxStatus.SUBMITTED])
+    confirm_until(lambda: not unmined.exists())  # the collection's deploy is mined and recorded
+    settings.NFT_STUCK_AFTER_SECONDS = 1.0  # "stuck" after a second here (90 s by default)
+    stuck = "mintdrop_chain_transactions_stuck"
+    prometheus.wait(lambda: _value(prometheus, stuck) == 0, what="no stuck transaction scraped")
+    assert not prometheus.firing("ChainTransactionStuck")
+
+    chain.rpc("evm_setAutomine", [False])
+    _fee_cache.clear()
+    base = chain.base_fee()
+    settings.NFT_MAX_FEE_PER_GAS_WEI = base + settings.NFT_PRIORITY_FEE_WEI + 1  # a tight cap: low fees
+    mint = request_mint(order_id=91, line_id=9101, collection=collection, to_address=BUYER, token_id=9101)
+    send_mint(mint_id=mint.pk)
+    old = ChainTransaction.objects.get(mint=mint)
+    assert old.status == TxStatus.SUBMITTED
+    chain.rpc("anvil_setNextBlockBaseFeePerGas", [hex(max(base * 10, 20 * 10**9))])
+    mine(chain)
+    assert chain.get_receipt(old.tx_hash) is None  # left out of the block: underpriced
+
+    prometheus.wait(lambda: _value(prometheus, stuck) == 1, what="one stuck transaction scraped")
+    alert = prometheus.wait(lambda: prometheus.firing("ChainTransactionStuck"), what="ChainTransactionStuck")[
+        0
+    ]
+    assert alert["annotations"]["summary"] == "1 chain transaction(s) stuck in the mempool"
+
+    # The operator's (or beat's) fee bump: replaced, mined, confirmed; the alert resolves.
+    replaced_before = _value(prometheus, 'mintdrop_chain_tx_replaced_total{kind="mint"}') or 0
+    settings.NFT_MAX_FEE_PER_GAS_WEI = 10**12
+    _fee_cache.clear()
+    assert len(replace_stuck(older_than=0)) == 1
+    mine(chain)
+    confirm_until(lambda: Mint.objects.get(pk=mint.pk).status == MintStatus.CONFIRMED)
+    prometheus.wait(lambda: _value(prometheus, stuck) == 0, what="no stuck transaction scraped again")
+    prometheus.wait(
+        lambda: not prometheus.firing("ChainTransactionStuck"), what="ChainTransactionStuck to resolve"
+    )
+    assert (_value(prometheus, 'mintdrop_chain_tx_replaced_total{kind="mint"}') or 0) == replaced_before + 1
+    confirmed = 'mintdrop_chain_tx_confirmation_seconds_count{kind="mint"}'
+    assert (_value(prometheus, confirmed) or 0) >= 1
