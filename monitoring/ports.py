@@ -4,7 +4,8 @@ Every process kind gets its own 127.0.0.1 port, `METRICS_PORT_BASE` + an offset,
 one box never collide and the Prometheus config can list them all. A process started with
 `METRICS_PORT` set uses that instead (a second copy of a kind, or a kind not listed here); a
 kind without a port and without `METRICS_PORT` serves no metrics (e.g. a consumer group a test
-runs). The web workers are scraped at the web server's own `/metrics` instead.
+runs); `METRICS_PORT_BASE=off` gives no kind a port (the test suite: the processes it starts must
+not take the dev system's ports). The web workers are scraped at the web server's own `/metrics` instead.
 """
 
 import os
@@ -28,7 +29,8 @@ OFFSETS: dict[str, int] = {
 
 
 def port_base() -> int:
-    return int(os.environ.get("METRICS_PORT_BASE", DEFAULT_PORT_BASE))
+    base = os.environ.get("METRICS_PORT_BASE", "")
+    return DEFAULT_PORT_BASE if base in ("", "off") else int(base)
 
 
 def port_for(kind: str) -> int | None:
@@ -36,6 +38,8 @@ def port_for(kind: str) -> int | None:
     explicit = os.environ.get("METRICS_PORT", "")
     if explicit:
         return int(explicit)
+    if os.environ.get("METRICS_PORT_BASE") == "off":
+        return None
     offset = OFFSETS.get(kind)
     return None if offset is None else port_base() + offset
 

@@ -183,3 +183,18 @@ def test_a_slow_scrape_does_not_hold_up_requests(client: Client, slow_scrape_por
     # Requests went on, and were recorded, while the scrape sat in its slow query (no lock held).
     assert served_during_scrape > 0
     assert sample("mintdrop_http_request_duration_seconds_count", method="GET", route=route) == before + 20
+
+
+def test_each_process_kind_has_its_own_port_and_the_test_suite_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitoring.ports import all_targets, port_for
+
+    monkeypatch.delenv("METRICS_PORT", raising=False)
+    monkeypatch.setenv("METRICS_PORT_BASE", "59100")
+    ports = all_targets()
+    assert len(set(ports.values())) == len(ports)  # no two kinds collide
+    assert port_for("relay") == 59101 and port_for("consume-saga") == 59110
+    assert port_for("consume-diagnostics") is None  # a group without a fixed port
+    monkeypatch.setenv("METRICS_PORT_BASE", "off")
+    assert port_for("relay") is None
+    monkeypatch.setenv("METRICS_PORT", "59999")
+    assert port_for("relay") == 59999
