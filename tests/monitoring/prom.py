@@ -42,8 +42,8 @@ class TestPrometheus:
             targets={"test": target_port},
             rule_files=[str(rules)],
             # A scrape runs DB and Kafka queries: on a loaded 2-core box give it time.
-            scrape_interval="3s",
-            scrape_timeout="3s",
+            scrape_interval="5s",
+            scrape_timeout="5s",
             evaluation_interval="1s",
         )
         (self.dir / "prometheus.yml").write_text(json.dumps(config))
@@ -94,7 +94,7 @@ class TestPrometheus:
         return any(r["value"][1] == "1" for r in self.query('up{job="mintdrop"}'))
 
     # --- life cycle ----------------------------------------------------------------------------
-    def wait(self, predicate: Any, *, timeout: float = 90.0, what: str) -> Any:
+    def wait(self, predicate: Any, *, timeout: float = 180.0, what: str) -> Any:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:

@@ -57,17 +57,17 @@ def test_a_stopped_consumer_fires_consumer_lagging(prometheus: TestPrometheus, k
         alert["annotations"]["summary"] == "Consumer group diagnostics is not catching up (7 messages behind)"
     )
 
-    # Restarted, it drains the lag and the alert resolves.
+    # Restarted, it drains the lag (counted as processed) and the alert resolves.
+    processed = 'mintdrop_consumer_events_total{group="diagnostics",outcome="processed"}'
+    before = _value(prometheus, processed) or 0
     with ConsumerThread("diagnostics") as consumer:
         wait_for(lambda: consumer.lag() == 0, what="the consumer to catch up again")
         consumer.stop()
     prometheus.wait(
-        lambda: (
-            not prometheus.alerts("ConsumerLagging")
-            or not prometheus.firing("ConsumerLagging", group="diagnostics")
-        ),
+        lambda: not prometheus.firing("ConsumerLagging", group="diagnostics"),
         what="ConsumerLagging to resolve",
     )
+    prometheus.wait(lambda: _value(prometheus, processed) == before + 7, what="7 processed counted")
 
 
 def test_events_the_relay_does_not_publish_fire_outbox_stale(prometheus: TestPrometheus) -> None:
@@ -85,8 +85,12 @@ def test_events_the_relay_does_not_publish_fire_outbox_stale(prometheus: TestPro
     alert = prometheus.wait(lambda: prometheus.firing("OutboxStale"), what="OutboxStale to fire")[0]
     assert alert["labels"]["severity"] == "page"
 
-    # The relay publishes them: the age drops to 0 and the alert resolves.
+    # The relay publishes them (and counts them): the age drops to 0 and the alert resolves.
+    published = _value(prometheus, "mintdrop_relay_published_total") or 0
     relay_all()
+    prometheus.wait(
+        lambda: _value(prometheus, "mintdrop_relay_published_total") == published + 3, what="3 published"
+    )
     prometheus.wait(lambda: _value(prometheus, age) == 0, what="age 0 scraped")
     prometheus.wait(lambda: not prometheus.firing("OutboxStale"), what="OutboxStale to resolve")
 
