@@ -8,7 +8,7 @@ per group, in parallel); nothing joins a group, so no rebalance is triggered.
 
 from dataclasses import dataclass
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from realtime.kafka_config import admin_config, group_id
@@ -68,5 +68,13 @@ def consumer_lags(groups: dict[str, list[str]], *, admin: AdminClient | None = N
 def _offsets(
     admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec
 ) -> dict[tuple[str, int], int]:
+    """Offsets per partition; a partition without a leader right now (a new topic, a broker moving) is
+    left out of this scrape rather than failing the others."""
     futures = admin.list_offsets({tp: spec for tp in partitions}, request_timeout=TIMEOUT_S)
-    return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+    offsets: dict[tuple[str, int], int] = {}
+    for tp, future in futures.items():
+        try:
+            offsets[(tp.topic, tp.partition)] = future.result().offset
+        except KafkaException:
+            continue
+    return offsets

@@ -1,6 +1,7 @@
 """The ops admin page (monitoring/admin.py): health, lag, and a stuck saga with its working actions."""
 
 import re
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -40,9 +41,17 @@ def _stuck_mints() -> float:
 def test_ops_page_shows_every_dependency_and_the_consumer_groups(
     admin_client: Client, kafka_prefix: str
 ) -> None:
-    page = admin_client.get("/admin/monitoring/ops/")
-    assert page.status_code == 200
-    html = page.content.decode()
+    def page_with_lag() -> str:
+        page = admin_client.get("/admin/monitoring/ops/")
+        assert page.status_code == 200
+        return str(page.content.decode())
+
+    # The topics were created for this test just now: their partitions may need a moment for a leader.
+    deadline = time.monotonic() + 60
+    html = page_with_lag()
+    while "<td>saga</td>" not in _section(html, "ops-lag") and time.monotonic() < deadline:
+        time.sleep(1)
+        html = page_with_lag()
     deps = _section(html, "ops-dependencies")
     for name in ("postgres", "redis", "kafka", "anvil", "stripe-mock", "mailpit"):
         assert re.search(rf"<td>{name}</td><td class=\"ok\">ok</td>", deps), name
