@@ -9,3 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("mintdrop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Metrics exporters of the worker (main process; children write PROMETHEUS_MULTIPROC_DIR) and beat.
+import monitoring.celery_hooks  # noqa: E402,F401

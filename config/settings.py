@@ -407,3 +407,19 @@ ABUSE_IDENTITY_LIMITS = env.bool("ABUSE_IDENTITY_LIMITS", default=True)
 # DRF trusts X-Forwarded-For when NUM_PROXIES is None (its default): 0 makes it use REMOTE_ADDR.
 REST_FRAMEWORK["NUM_PROXIES"] = ABUSE_NUM_PROXIES
 # --- end abuse -----------------------------------------------------------------------------------------
+
+# --- Monitoring (monitoring/): Prometheus metrics, the `monitor` process, the ops admin page ----------
+# MINTDROP_METRICS=0 turns every metric off (no middleware, no exporters, /metrics answers 404):
+# measure the cost of metrics with it. Ports per process kind: monitoring/ports.py (METRICS_PORT_BASE).
+METRICS_ENABLED = env.bool("MINTDROP_METRICS", default=True)
+# Who may read the web process's /metrics (the scraper's address as the web server sees it).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# A saga waiting on us (mint not confirmed, refund not done) longer than this counts as stuck.
+MONITOR_SAGA_STUCK_AFTER_SECONDS = env.int("MONITOR_SAGA_STUCK_AFTER_SECONDS", default=1800)
+MONITOR_CELERY_QUEUES = env.list("MONITOR_CELERY_QUEUES", default=["celery"])
+# The ops page links here (Prometheus UI and its alerts), as `make dev` prints it.
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="http://127.0.0.1:59090")
+INSTALLED_APPS.append("monitoring")
+if METRICS_ENABLED:
+    MIDDLEWARE.insert(0, "monitoring.http.HttpMetricsMiddleware")
+# --- end monitoring -----------------------------------------------------------------------------------

@@ -39,7 +39,9 @@ KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-15}"
 
 BIND=127.0.0.1
-SERVICES=(postgres redis kafka anvil stripe-mock mailpit)
+SERVICES=(postgres redis kafka anvil stripe-mock mailpit prometheus)
+# Known to ops/start|stop|status by name, but not started by default (`ops/start alertmanager`).
+OPTIONAL_SERVICES=(alertmanager)
 
 # ---- small helpers ---------------------------------------------------------
 die() { printf 'mintdrop ops: %s\n' "$*" >&2; exit 1; }
@@ -57,12 +59,16 @@ port_of() {
         anvil) echo "$ANVIL_PORT" ;;
         stripe-mock) echo "$STRIPE_MOCK_PORT" ;;
         mailpit) echo "$MAILPIT_SMTP_PORT" ;;
+        prometheus) echo "$PROMETHEUS_PORT" ;;
+        alertmanager) echo "$ALERTMANAGER_PORT" ;;
         *) die "unknown service: $1" ;;
     esac
 }
 addr_of() {
     if [[ "$1" == mailpit ]]; then # SMTP and the web UI / API
         printf '%s:%s (smtp), http://%s:%s (ui)' "$BIND" "$MAILPIT_SMTP_PORT" "$BIND" "$MAILPIT_HTTP_PORT"
+    elif [[ "$1" == prometheus || "$1" == alertmanager ]]; then
+        printf 'http://%s:%s (ui)' "$BIND" "$(port_of "$1")"
     else
         printf '%s:%s' "$BIND" "$(port_of "$1")"
     fi
@@ -87,10 +93,11 @@ parse_services() {
             stripe | stripe_mock) a=stripe-mock ;;
             node | chain) a=anvil ;;
             smtp | mail) a=mailpit ;;
+            prom | metrics) a=prometheus ;;
         esac
         ok=0
-        for s in "${SERVICES[@]}"; do [[ "$s" == "$a" ]] && ok=1; done
-        ((ok)) || die "unknown service '$a' (known: ${SERVICES[*]})"
+        for s in "${SERVICES[@]}" "${OPTIONAL_SERVICES[@]}"; do [[ "$s" == "$a" ]] && ok=1; done
+        ((ok)) || die "unknown service '$a' (known: ${SERVICES[*]} ${OPTIONAL_SERVICES[*]})"
         SELECTED+=("$a")
     done
 }
@@ -122,6 +129,8 @@ proc_pattern() {
         anvil) echo "anvil" ;;
         stripe-mock) echo "stripe-mock" ;;
         mailpit) echo "mailpit" ;;
+        prometheus) echo "prometheus --config.file" ;;
+        alertmanager) echo "prometheus-alertmanager" ;;
     esac
 }
 
@@ -252,6 +261,10 @@ probe_mailpit() {
     timeout 2 bash -c 'exec 3<>/dev/tcp/'"$BIND/$MAILPIT_SMTP_PORT"' || exit 1
         IFS= read -r l <&3; printf "QUIT\r\n" >&3; [[ $l == 220* ]]' 2>/dev/null
 }
+
+# Prometheus and Alertmanager answer /-/ready once they serve.
+probe_prometheus() { curl -sS -m 3 -o /dev/null -f "http://$BIND:$PROMETHEUS_PORT/-/ready" 2>/dev/null; }
+probe_alertmanager() { curl -sS -m 3 -o /dev/null -f "http://$BIND:$ALERTMANAGER_PORT/-/ready" 2>/dev/null; }
 
 answers() { "$(fn_name probe "$1")"; }
 
@@ -386,6 +399,39 @@ install_mailpit() {
     (cd "$TOOLS_DIR" && run_logged mailpit env GOBIN="$BIN_DIR" GOFLAGS='' GOWORK=off \
         go install "github.com/axllent/mailpit@$MAILPIT_VERSION")
     echo "$MAILPIT_VERSION" >"$BIN_DIR/.mailpit.installed"
+}
+
+# apt_install_no_start PKG...: Debian's packages of daemons (prometheus, alertmanager) start their
+# service from the postinst; with no systemd (containers) that would spawn one on 0.0.0.0 with the
+# distribution's config. A policy-rc.d that refuses every start, for the duration, prevents it:
+# ops/ runs the binaries itself with our config under .local/.
+apt_install_no_start() {
+    local policy=/usr/sbin/policy-rc.d added=0 rc=0
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\n# written by mintdrop ops/lib.sh during an install; removed after it\nexit 101\n' >"$policy"
+        chmod +x "$policy"
+        added=1
+    fi
+    apt_install "$@" || rc=$?
+    ((added)) && rm -f "$policy"
+    return "$rc"
+}
+
+# Prometheus (Debian's package, which ships promtool too) and Alertmanager: run by ops/ on
+# 127.0.0.1 with a config generated from monitoring/ports.py (monitoring/promconfig.py).
+PROMETHEUS_BIN=/usr/bin/prometheus
+ALERTMANAGER_BIN=/usr/bin/prometheus-alertmanager
+installed_prometheus() { [[ -x "$PROMETHEUS_BIN" ]] && command -v promtool >/dev/null 2>&1; }
+install_prometheus() {
+    installed_prometheus && return 0
+    run_logged prometheus apt_install_no_start prometheus
+    installed_prometheus || die "prometheus: still missing after apt-get install prometheus"
+}
+installed_alertmanager() { [[ -x "$ALERTMANAGER_BIN" ]]; }
+install_alertmanager() {
+    installed_alertmanager && return 0
+    run_logged alertmanager apt_install_no_start prometheus-alertmanager
+    installed_alertmanager || die "alertmanager: still missing after apt-get install prometheus-alertmanager"
 }
 
 # Headless Chromium for the browser end-to-end tests (Debian's package; Playwright drives it, no
@@ -650,6 +696,42 @@ start_mailpit() {
             --smtp-auth-accept-any --smtp-auth-allow-insecure --disable-version-check
     fi
     wait_for mailpit probe_mailpit "$START_TIMEOUT"
+}
+
+# Prometheus: config (every process's target + ops/prometheus/rules) rewritten on every start; a
+# running one reloads it. Data in .local/prometheus/data (7 days), UI on 127.0.0.1:$PROMETHEUS_PORT.
+start_prometheus() {
+    local d="$LOCAL_DIR/prometheus"
+    mkdir -p "$d/data"
+    (cd "$ROOT" && python3 -m monitoring.promconfig --out "$d/prometheus.yml" --alertmanager-port "$ALERTMANAGER_PORT") ||
+        die "prometheus: could not write $d/prometheus.yml"
+    promtool check config "$d/prometheus.yml" >>"$LOG_DIR/install-prometheus.log" 2>&1 ||
+        die "prometheus: $d/prometheus.yml or the rules are not valid (promtool check config $d/prometheus.yml)"
+    if is_running prometheus; then
+        curl -sS -m 5 -o /dev/null -X POST "http://$BIND:$PROMETHEUS_PORT/-/reload" 2>/dev/null || true
+    else
+        check_port_free prometheus "$PROMETHEUS_PORT"
+        rotate_log prometheus
+        spawn prometheus "$PROMETHEUS_BIN" --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
+            --storage.tsdb.retention.time=7d --web.listen-address="$BIND:$PROMETHEUS_PORT" --web.enable-lifecycle
+    fi
+    wait_for prometheus probe_prometheus "$START_TIMEOUT"
+}
+
+# Alertmanager (optional in dev): one receiver that notifies nobody; firing alerts show in its UI.
+# Clustering off (it would listen on 0.0.0.0:9094).
+start_alertmanager() {
+    local d="$LOCAL_DIR/alertmanager"
+    if ! is_running alertmanager; then
+        check_port_free alertmanager "$ALERTMANAGER_PORT"
+        mkdir -p "$d/data"
+        printf '%s\n' '# written by ops/lib.sh on every start; edit ops/lib.sh instead' \
+            'route: {receiver: dev-ui, group_by: [alertname]}' 'receivers: [{name: dev-ui}]' >"$d/alertmanager.yml"
+        rotate_log alertmanager
+        spawn alertmanager "$ALERTMANAGER_BIN" --config.file="$d/alertmanager.yml" --storage.path="$d/data" \
+            --web.listen-address="$BIND:$ALERTMANAGER_PORT" --cluster.listen-address=
+    fi
+    wait_for alertmanager probe_alertmanager "$START_TIMEOUT"
 }
 
 # with_service_lock SVC CMD...: serialize concurrent ops/ commands on the same service

@@ -29,9 +29,10 @@ from django.db import connection, transaction
 from django.db.utils import InterfaceError, OperationalError
 
 from config.faults import crash_point
+from monitoring.metrics import count_consumer, count_dead_letter
 from realtime import registry
 from realtime.consumer_decode import Decoded, decode_message
-from realtime.deadletter import REDRIVE_GROUP_HEADER, DeadLetterSink
+from realtime.deadletter import REDRIVE_GROUP_HEADER, DeadLetterSink, error_code
 from realtime.events import Event
 from realtime.inbox import claim_events
 from realtime.kafka_config import consumer_config
@@ -169,6 +170,7 @@ class ConsumerRunner:
                 self._dead_letter(decoded, decoded.error, attempts=1)
             elif self._skip(decoded):
                 self.stats.skipped += 1
+                count_consumer(self.group, "skipped")
             else:
                 ready.append(decoded)
                 continue
@@ -257,6 +259,8 @@ class ConsumerRunner:
         # Counted only once committed: a failed batch is replayed one by one and counted there.
         self.stats.processed += len(fresh)
         self.stats.duplicates += len(events) - len(fresh)
+        count_consumer(self.group, "processed", len(fresh))
+        count_consumer(self.group, "duplicate", len(events) - len(fresh))
         self._after_commit()
 
     def _apply_one(self, decoded: Decoded) -> None:
@@ -270,9 +274,11 @@ class ConsumerRunner:
                 with transaction.atomic():
                     if not claim_events(group=self.group, events=[event]):
                         self.stats.duplicates += 1
+                        count_consumer(self.group, "duplicate")
                         return
                     self._run_handlers(event)
                 self.stats.processed += 1
+                count_consumer(self.group, "processed")
                 self._after_commit()
                 return
             except Exception as exc:
@@ -282,6 +288,7 @@ class ConsumerRunner:
                     self._dead_letter(decoded, exc, attempts=attempt)
                     return
                 self.stats.retries += 1
+                count_consumer(self.group, "retried")
                 delay = min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
                 log.info(
                     "consumer %s: retriable error on %s (attempt %d): %s", self.group, event.id, attempt, exc
@@ -299,6 +306,8 @@ class ConsumerRunner:
             event_type=event.type if event else decoded.headers.get("event-type", ""),
         )
         self.stats.dead_lettered += 1
+        count_consumer(self.group, "dead_lettered")
+        count_dead_letter(self.group, error_code(exc))
 
     def _after_commit(self) -> None:
         # Test-only: die between the DB commit and storing the offset (see module docstring).

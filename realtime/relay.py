@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.utils import InterfaceError, OperationalError
 
+from monitoring.metrics import count_relay
 from realtime.kafka_config import producer_config
 from realtime.topics import topic_for_aggregate
 
@@ -91,6 +92,7 @@ class Relay:
     # --- one round ---------------------------------------------------------------------------
     def publish_batch(self) -> int:
         """Publish up to `batch_size` unpublished rows and mark the delivered ones; returns how many."""
+        started = time.perf_counter()
         with connection.cursor() as cursor:
             cursor.execute(_FETCH_SQL, [self.batch_size])
             rows = cursor.fetchall()
@@ -130,6 +132,7 @@ class Relay:
                 cursor.execute(_MARK_SQL, [delivered])
         self.stats.published += len(delivered)
         self.stats.batches += 1
+        count_relay(len(delivered), len(errors), time.perf_counter() - started)
         return len(rows)
 
     def _produce(self, topic: str, key: str, value: bytes, headers: Any, cb: Any) -> None:

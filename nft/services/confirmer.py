@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from monitoring.metrics import observe_confirmation
 from nft.chain import ChainClient, client
 from nft.contracts import TRANSFER_TOPIC
 from nft.models import Block, ChainTransaction, Claim, ClaimStatus, Collection, Mint, MintStatus, TxStatus
@@ -214,6 +215,7 @@ def _confirm_up_to(chain_id: int, tip: int, *, final: int | None = None) -> list
         tx.status = TxStatus.CONFIRMED if tx.receipt_status == 1 else TxStatus.FAILED
         tx.save(update_fields=["status", "confirmations", "updated_at"])
         _settle(tx, confirmations)
+        observe_confirmation(tx.kind, (timezone.now() - tx.created_at).total_seconds())
         confirmed.append(tx.tx_hash)
     return confirmed
 

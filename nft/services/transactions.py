@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.faults import crash_point
+from monitoring.metrics import count_tx_replaced
 from nft.chain import SendOutcome, client
 from nft.errors import FeeCapExceeded
 from nft.models import ChainTransaction, Mint, MintStatus, TxStatus
@@ -156,6 +157,7 @@ def replace_transaction(*, tx_id: int, fees: Fees) -> ChainTransaction | None:
         )
         if old.mint_id is not None:
             Mint.objects.filter(pk=old.mint_id).update(current_tx=new)
+    count_tx_replaced(old.kind)
     logger.info("replacing %s (nonce %s) by %s", old.tx_hash, old.nonce, new.tx_hash)
     return new
 

@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from commerce.errors import NotFound
+from monitoring.metrics import ws_connected
 from realtime.ws import protocol, snapshots, store
 from realtime.ws.auth import accepted_subprotocol
 from realtime.ws.errors import StreamNotFound, Unauthenticated, Unauthorised, WsError
@@ -57,6 +58,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=accepted_subprotocol(self.scope))
         self.sub = Subscriber(stream=stream, send=self.base_send, resync=self._resync)
         await get_hub().join(self.sub)
+        ws_connected(+1)
         try:
             await self._catch_up(protocol.parse_last_seq(self.scope.get("query_string", b"")))
         except NotFound:
@@ -64,6 +66,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.sub is not None:
+            ws_connected(-1)
             await get_hub().leave(self.sub)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

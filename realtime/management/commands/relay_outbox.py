@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from monitoring.exporter import start_process_exporter
 from realtime.relay import Relay
 from realtime.topic_admin import ensure_topics
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             relay.close()
             self.stdout.write(f"published {published} event(s)")
             return
+        start_process_exporter("relay")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
