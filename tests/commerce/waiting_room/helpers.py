@@ -32,6 +32,22 @@ def in_threads(fn: Callable[[T], R], items: Sequence[T], threads: int = 12) -> l
     return [r for _, r in sorted(done, key=lambda pair: pair[0])]
 
 
+def many_buyers(count: int, prefix: str = "wr") -> list[tuple[Any, Any]]:
+    """`count` users with API tokens, created in two statements: (user, client) pairs."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    users = User.objects.bulk_create([User(username=f"{prefix}{i}", password="!") for i in range(count)])
+    tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
+    pairs = []
+    for user, token in zip(users, tokens, strict=True):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        pairs.append((user, client))
+    return pairs
+
+
 def join(client: Any, drop_id: int) -> dict[str, Any]:
     response = client.post(f"/api/v1/drops/{drop_id}/queue/")
     assert response.status_code == 200, response.content

@@ -24,7 +24,15 @@ def admitted(private_redis, queued_drop, make_user, shop):
     assert result.admitted == [a.pk, b.pk]
     token_a = place(ca, drop.pk)["admission_token"]
     token_b = place(cb, drop.pk)["admission_token"]
-    return {"drop": drop, "sku": shop["tee"].pk, "a": a, "ca": ca, "cb": cb, "token_a": token_a, "token_b": token_b}
+    return {
+        "drop": drop,
+        "sku": shop["tee"].pk,
+        "a": a,
+        "ca": ca,
+        "cb": cb,
+        "token_a": token_a,
+        "token_b": token_b,
+    }
 
 
 def _refused(client, drop_id, sku_id, token, code):
@@ -53,7 +61,9 @@ def test_forged_and_garbage_tokens_are_refused(admitted):
 
 def test_expired_token_is_refused(admitted):
     drop, buyer = admitted["drop"], admitted["a"]
-    expired = tokens.sign(tokens.Admission(drop.pk, buyer.pk, f"{drop.pk}.0.99.1", int(time.time() * 1000) - 1))
+    expired = tokens.sign(
+        tokens.Admission(drop.pk, buyer.pk, f"{drop.pk}.0.99.1", int(time.time() * 1000) - 1)
+    )
     _refused(admitted["ca"], drop.pk, admitted["sku"], expired, "admission_expired")
 
 
@@ -78,7 +88,9 @@ def test_a_token_is_single_use(admitted):
 
 def test_concurrent_uses_of_one_token_reserve_once(admitted, make_user):
     drop, sku, token = admitted["drop"].pk, admitted["sku"], admitted["token_a"]
-    outcomes = in_threads(lambda _: reserve(client_for(admitted["a"]), drop, sku, token), list(range(8)), threads=8)
+    outcomes = in_threads(
+        lambda _: reserve(client_for(admitted["a"]), drop, sku, token), list(range(8)), threads=8
+    )
     statuses = sorted("201" if s == 201 else f"{s}:{error_code(b)}" for s, b in outcomes)
     assert statuses == ["201"] + ["403:admission_used"] * 7, outcomes
     state = stock_state(drop)
