@@ -7,7 +7,6 @@ the room, the room starts a new epoch: for COMMERCE_WAITING_ROOM_REBUILD_SECONDS
 enters a new lottery, then the queue opens and admissions resume.
 """
 
-
 import pytest
 import redis
 
