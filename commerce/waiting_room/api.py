@@ -42,6 +42,7 @@ class QueuePlaceSerializer(serializers.Serializer):
     admit_per_second = serializers.FloatField()
     rule = serializers.CharField()
     room = serializers.CharField(help_text="pre (before the start), drawing, open.")
+    drop_state = serializers.CharField(help_text="The drop's state: stop waiting when sold_out or ended.")
     admission_token = serializers.CharField(
         required=False, help_text="Send as the `Admission-Token` header of POST /reservations/ (single use)."
     )

@@ -226,6 +226,7 @@ def describe(
         "admit_per_second": config.rate,
         "rule": RULE,
         "room": state,
+        "drop_state": config.state,  # sold_out / ended: stop waiting
     }
     until = int(meta.get("rebuild_until") or 0)
     if state in ("pre", "drawing") and until > _now_ms():

@@ -258,7 +258,7 @@ def begin_draw(*, drop_id: int) -> bool:
 
 
 def early_members(*, drop_id: int) -> list[int]:
-    return [int(u) for u in client().smembers(_keys(drop_id, "early")[0])]  # type: ignore[union-attr]
+    return [int(u) for u in client().smembers(_keys(drop_id, "early")[0])]
 
 
 def finish_draw(*, drop_id: int, order: list[int]) -> int:
@@ -284,8 +284,8 @@ def release(*, drop_id: int, buyer_id: int) -> bool:
 
 def admission_log(*, drop_id: int) -> list[int]:
     """Buyers in the order they were admitted."""
-    return [int(u) for u in client().lrange(_keys(drop_id, "log")[0], 0, -1)]  # type: ignore[union-attr]
+    return [int(u) for u in client().lrange(_keys(drop_id, "log")[0], 0, -1)]
 
 
 def queue_length(*, drop_id: int) -> int:
-    return int(client().zcard(_keys(drop_id, "q")[0]))  # type: ignore[arg-type]
+    return int(client().zcard(_keys(drop_id, "q")[0]))
