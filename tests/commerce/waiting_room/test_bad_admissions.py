@@ -121,3 +121,20 @@ def test_auto_mode_turns_the_room_on_above_the_threshold(private_redis, make_dro
     status, body = reserve(client_for(make_user()), drop.pk, shop["tee"].pk, None)
     assert (status, error_code(body)) == (403, "admission_required")
     assert stock_state(drop.pk)["reserved"] == 0
+
+
+def test_merchant_turns_the_room_on_and_off(private_redis, make_drop, make_user, shop):
+    drop = make_drop(offered=5, limit=1)
+    owner = client_for(shop["owner"])
+    url = f"/api/v1/merchants/{shop['merchant'].pk}/drops/{drop.pk}/waiting-room/"
+    assert owner.get(url).json() == {"drop_id": drop.pk, "mode": "auto", "admit_per_second": None, "queued": False}
+    response = owner.put(url, {"mode": "on", "admit_per_second": 25}, format="json")
+    assert response.status_code == 200 and response.json()["queued"] is True
+    status, body = reserve(client_for(make_user()), drop.pk, shop["tee"].pk, None)
+    assert (status, error_code(body)) == (403, "admission_required")
+    bad = owner.put(url, {"mode": "sometimes"}, format="json")
+    assert (bad.status_code, error_code(bad.json())) == (400, "validation_error")
+    stranger = client_for(make_user()).put(url, {"mode": "off"}, format="json")
+    assert stranger.status_code == 404
+    assert owner.put(url, {"mode": "off"}, format="json").json()["queued"] is False
+    assert reserve(client_for(make_user()), drop.pk, shop["tee"].pk, None)[0] == 201
