@@ -383,8 +383,9 @@ def main() -> None:
             admitter = subprocess.Popen(
                 [sys.executable, "manage.py", "run_waiting_room"],
                 cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
+                env={**env, "LOG_LEVEL": "WARNING"},
+                stdout=open(os.environ.get("BENCH_ADMITTER_LOG", os.devnull), "wb"),  # noqa: SIM115
+                stderr=subprocess.STDOUT,
             )
             print(json.dumps(queue_scenario(args, base, baseline), indent=2))
             return
