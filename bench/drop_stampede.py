@@ -197,6 +197,31 @@ def start_server(port: int, env: dict[str, str], workers: int, threads: int) -> 
     )
 
 
+def start_admitter(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`manage.py run_waiting_room` (the waiting room's admitter), as the Procfile runs it."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_waiting_room"],
+        cwd=ROOT,
+        env={**env, "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=open(os.environ.get("BENCH_ADMITTER_LOG", os.devnull), "wb"),
+    )
+
+
+def wait_admitter(admitter: subprocess.Popen[bytes], timeout: float = 240) -> None:
+    """Block until the admitter has ticked once (a loaded box can take a minute to import Django)."""
+    import threading
+
+    line: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: line.append(admitter.stdout.readline() if admitter.stdout else b""), daemon=True
+    )
+    reader.start()
+    reader.join(timeout)
+    if not line or b"ticking" not in line[0]:
+        raise RuntimeError("the waiting-room admitter did not start")
+
+
 async def wait_ready(base: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
@@ -350,7 +375,11 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = start_server(port, env, args.workers, args.threads)
+        if args.queue is not None:
+            admitter = start_admitter(env)
         asyncio.run(wait_ready(base))
+        if admitter is not None:
+            wait_admitter(admitter)
 
         def reservations(drop_id: int, tokens: list[str]) -> list[Request]:
             body = json.dumps({"drop_id": drop_id, "sku_id": data["sku_id"], "quantity": 1}).encode()
@@ -380,13 +409,6 @@ def main() -> None:
             [("GET", base + "/healthz", {}, None)] * args.buyers, args.concurrency, args.timeout, args.clients
         )
         if args.queue is not None:
-            admitter = subprocess.Popen(
-                [sys.executable, "manage.py", "run_waiting_room"],
-                cwd=ROOT,
-                env={**env, "LOG_LEVEL": "WARNING"},
-                stdout=open(os.environ.get("BENCH_ADMITTER_LOG", os.devnull), "wb"),  # noqa: SIM115
-                stderr=subprocess.STDOUT,
-            )
             print(json.dumps(queue_scenario(args, base, baseline), indent=2))
             return
         stampede = run_phase(

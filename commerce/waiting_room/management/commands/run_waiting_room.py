@@ -36,11 +36,16 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         log.info("waiting room admitter: starting")
+        ready = False
         while not stop.is_set():
             close_old_connections()
             try:
                 tick_all()
             except Exception:  # a database blip must not end the admitter; the next tick retries
                 log.exception("waiting room tick failed")
+            if not ready:  # one line on stdout once it ticks (benchmarks and tests wait for it)
+                self.stdout.write("waiting room admitter: ticking")
+                self.stdout.flush()
+                ready = True
             stop.wait(settings.COMMERCE_WAITING_ROOM_TICK_SECONDS)
         log.info("waiting room admitter: stopped")
