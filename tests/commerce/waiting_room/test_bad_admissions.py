@@ -127,7 +127,12 @@ def test_merchant_turns_the_room_on_and_off(private_redis, make_drop, make_user,
     drop = make_drop(offered=5, limit=1)
     owner = client_for(shop["owner"])
     url = f"/api/v1/merchants/{shop['merchant'].pk}/drops/{drop.pk}/waiting-room/"
-    assert owner.get(url).json() == {"drop_id": drop.pk, "mode": "auto", "admit_per_second": None, "queued": False}
+    assert owner.get(url).json() == {
+        "drop_id": drop.pk,
+        "mode": "auto",
+        "admit_per_second": None,
+        "queued": False,
+    }
     response = owner.put(url, {"mode": "on", "admit_per_second": 25}, format="json")
     assert response.status_code == 200 and response.json()["queued"] is True
     status, body = reserve(client_for(make_user()), drop.pk, shop["tee"].pk, None)
