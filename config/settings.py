@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "commerce.payments",
     "nft",
     "frontend",
+    "commerce.waiting_room",  # per-drop waiting room (label `waiting_room`): queue, lottery, admissions
     "commerce.shows",  # live shows (label `shows`): video, pins, flash drops, chat, venue feed
     "notifications",  # e-mail + in-app notifications from the event log; account mail
     "commerce.abuse",  # label `abuse`: throttles, identity limits at payment, velocity flags, blocks
@@ -253,6 +254,25 @@ COMMERCE_SOLD_OUT_MEMO_SECONDS = env.float("COMMERCE_SOLD_OUT_MEMO_SECONDS", def
 COMMERCE_CHECKOUT_HOLD_SECONDS = env.int("COMMERCE_CHECKOUT_HOLD_SECONDS", default=900)
 # Stored Idempotency-Key responses are kept this long.
 COMMERCE_IDEMPOTENCY_RETENTION_HOURS = env.int("COMMERCE_IDEMPOTENCY_RETENTION_HOURS", default=24)
+# Waiting room (commerce/waiting_room/, README "Waiting room"). A drop in `auto` mode queues its
+# buyers when it offers at least this many units; the merchant can force it on or off per drop.
+COMMERCE_WAITING_ROOM_MIN_UNITS = env.int("COMMERCE_WAITING_ROOM_MIN_UNITS", default=1000)
+# Buyers admitted per second per drop (default; per drop in the merchant's settings). Derive it from
+# bench/drop_stampede.py: reservations/s measured x 0.5 (headroom), divided by concurrent queued drops.
+COMMERCE_WAITING_ROOM_ADMIT_PER_SECOND = env.float("COMMERCE_WAITING_ROOM_ADMIT_PER_SECOND", default=50.0)
+# An admitted buyer must reserve within this; then the slot goes to the next in line.
+COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS = env.float(
+    "COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS", default=60.0
+)
+# After Redis lost a room's queue: the rejoin lottery window before the queue opens again.
+COMMERCE_WAITING_ROOM_REBUILD_SECONDS = env.float("COMMERCE_WAITING_ROOM_REBUILD_SECONDS", default=10.0)
+COMMERCE_WAITING_ROOM_TICK_SECONDS = env.float("COMMERCE_WAITING_ROOM_TICK_SECONDS", default=0.2)
+# Web processes cache "does this drop need an admission token" this long.
+COMMERCE_WAITING_ROOM_CACHE_SECONDS = env.float("COMMERCE_WAITING_ROOM_CACHE_SECONDS", default=2.0)
+# How often the ws process pushes `queue` frames (position, estimated wait) to waiting sockets.
+COMMERCE_WAITING_ROOM_PUSH_SECONDS = env.float("COMMERCE_WAITING_ROOM_PUSH_SECONDS", default=1.0)
+COMMERCE_WAITING_ROOM_REDIS_URL = env.str("COMMERCE_WAITING_ROOM_REDIS_URL", default=REDIS_URL)
+COMMERCE_WAITING_ROOM_PREFIX = env.str("COMMERCE_WAITING_ROOM_PREFIX", default="mintdrop:wr:")
 CELERY_BEAT_SCHEDULE["commerce-expire-reservations"] = {
     "task": "commerce.tasks.expire_reservations",
     "schedule": 5.0,

@@ -25,9 +25,10 @@ from commerce.services.orders import place_order
 from commerce.services.reservations import (
     cancel_reservation,
     release_expired_reservations,
-    reserve_stock,
     sold_out_seen_here,
 )
+from commerce.services.waiting_room import reserve_stock_admitted
+from commerce.waiting_room.docs import ADMISSION_HEADER
 
 
 def _uid(request: Request) -> int:
@@ -76,7 +77,7 @@ class ReservationListCreateView(APIView):
         tags=["reservations"],
         summary="Reserve units of a SKU in a live drop",
         request=ReserveInput,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, ADMISSION_HEADER],
         responses={201: ReservationSerializer, **errors(400, 401, 403, 404, 409, 422, 429)},
     )
     @idempotent(precheck=_known_sold_out)
@@ -84,7 +85,12 @@ class ReservationListCreateView(APIView):
         data = _reserve_input(self, request)
         if data.errors:
             raise ValidationError(data.errors)
-        reservation = reserve_stock(buyer_id=_uid(request), **data.validated_data)
+        admission = request.headers.get(
+            "Admission-Token"
+        )  # queued drops only: commerce/services/waiting_room.py
+        reservation = reserve_stock_admitted(
+            admission_token=admission, buyer_id=_uid(request), **data.validated_data
+        )
         body = {
             "id": str(reservation.pk),
             "drop_id": reservation.drop_id,
