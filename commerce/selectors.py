@@ -1,9 +1,10 @@
 """Read queries of commerce. Nothing here writes."""
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Min, Prefetch, QuerySet
 
 from commerce.errors import NotFound
 from commerce.models import (
@@ -149,3 +150,10 @@ def merchant_shipments(*, merchant_id: int, status: str | None = None) -> QueryS
     """The merchant's shipments, oldest first (the To-ship queue is `status="pending"`)."""
     rows = Shipment.objects.filter(merchant_id=merchant_id).select_related("order", "buyer")
     return rows.filter(status=status) if status else rows
+
+
+def order_hold_until(*, order_id: int) -> datetime | None:
+    """Until when the order's active reservations hold its stock (None when none is held)."""
+    return Reservation.objects.filter(order_id=order_id, status=ReservationStatus.ACTIVE).aggregate(
+        until=Min("expires_at")
+    )["until"]
