@@ -34,9 +34,11 @@ def drop_availability(*, drop_id: int) -> dict[str, Any]:
     """Live stock of a drop from its counters: one indexed query, cheap enough for every WebSocket connect."""
     rows = list(
         DropItem.objects.filter(drop_id=drop_id)
+        .with_stock_totals()
         .order_by("pk")
         .values(
             "pk", "sku_id", "offered", "reserved", "sold", "price", "currency",
+            "shard_offered", "shard_reserved", "shard_sold",
             "drop__state", "drop__starts_at", "drop__ends_at", "drop__per_buyer_limit",
         )
     )  # fmt: skip
@@ -55,24 +57,31 @@ def drop_availability(*, drop_id: int) -> dict[str, Any]:
         "starts_at": head["drop__starts_at"],
         "ends_at": head["drop__ends_at"],
         "per_buyer_limit": head["drop__per_buyer_limit"],
-        "items": [
-            {
-                "item_id": r["pk"],
-                "sku_id": r["sku_id"],
-                "offered": r["offered"],
-                "reserved": r["reserved"],
-                "sold": r["sold"],
-                "available": r["offered"] - r["reserved"] - r["sold"],
-                "price": r["price"],
-                "currency": r["currency"],
-            }
-            for r in rows
-        ],
+        "items": [_availability_row(r) for r in rows],
+    }
+
+
+def _availability_row(r: dict[str, Any]) -> dict[str, Any]:
+    """One item's stock: its own row plus its shards (a split item's stock is mostly there)."""
+    offered = r["offered"] + r["shard_offered"]
+    reserved = r["reserved"] + r["shard_reserved"]
+    sold = r["sold"] + r["shard_sold"]
+    return {
+        "item_id": r["pk"],
+        "sku_id": r["sku_id"],
+        "offered": offered,
+        "reserved": reserved,
+        "sold": sold,
+        "available": offered - reserved - sold,
+        "price": r["price"],
+        "currency": r["currency"],
     }
 
 
 def _drop_items_prefetch() -> Prefetch:
-    return Prefetch("items", queryset=DropItem.objects.select_related("sku__product").order_by("pk"))
+    return Prefetch(
+        "items", queryset=DropItem.objects.with_stock_totals().select_related("sku__product").order_by("pk")
+    )
 
 
 def public_drops() -> QuerySet[Drop]:

@@ -250,6 +250,11 @@ COMMERCE_RESERVATION_TTL_SECONDS = env.int("COMMERCE_RESERVATION_TTL_SECONDS", d
 COMMERCE_SOLD_OUT_MEMO_SECONDS = env.float("COMMERCE_SOLD_OUT_MEMO_SECONDS", default=1.0)
 # At checkout the hold is extended to at least this long, so a payment in progress keeps its stock.
 COMMERCE_CHECKOUT_HOLD_SECONDS = env.int("COMMERCE_CHECKOUT_HOLD_SECONDS", default=900)
+# A drop item offering at least COMMERCE_STOCK_SHARD_MIN_UNITS units has its stock split over
+# COMMERCE_STOCK_SHARDS rows so that buyers commit in parallel (1 = one row; a drop item spec or
+# the admin may choose per item). See commerce/services/stock_split.py and bench/stock_shards.py.
+COMMERCE_STOCK_SHARDS = env.int("COMMERCE_STOCK_SHARDS", default=1)
+COMMERCE_STOCK_SHARD_MIN_UNITS = env.int("COMMERCE_STOCK_SHARD_MIN_UNITS", default=100)
 # Stored Idempotency-Key responses are kept this long.
 COMMERCE_IDEMPOTENCY_RETENTION_HOURS = env.int("COMMERCE_IDEMPOTENCY_RETENTION_HOURS", default=24)
 CELERY_BEAT_SCHEDULE["commerce-expire-reservations"] = {
