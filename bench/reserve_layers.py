@@ -12,7 +12,9 @@ busy machine weighs on all of them alike:
 - `drf_auth`: the same with `Authorization: Token` (the cached token authentication);
 - `middleware`: Django's WSGI handler (middleware + URL routing + the above) called in-process;
 - `http`: the `web` server of the Procfile (granian WSGI, 1 worker, 1 thread here) over loopback
-  with a keep-alive client; `/healthz` on the same server is measured as its floor.
+  with a keep-alive client; `/healthz` on the same server is measured as its floor;
+- `http_select1`: the same server with Django's own health check (`SELECT 1` per request,
+  DATABASE_LEAN_HEALTH_CHECK=false), the cut measured in the same run.
 
 Each layer is measured for a successful reserve and for a refusal that reaches the database
 (sold out, the sold-out memo off); `refusal_memo` is the same refusal answered from the memo.
@@ -277,10 +279,11 @@ def _wsgi_call(fx: Fixture, drop_id: int) -> Callable[[], Any]:
 class Server:
     """granian WSGI on config.wsgi (the Procfile's `web`), 1 worker x 1 thread, on the bench DB."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, *, lean_health_check: bool = True) -> None:
         self.port = _free_port()
         env = {
             **os.environ,
+            "DATABASE_LEAN_HEALTH_CHECK": "true" if lean_health_check else "false",
             "DATABASE_URL": db_url,
             "COMMERCE_SOLD_OUT_MEMO_SECONDS": os.environ["COMMERCE_SOLD_OUT_MEMO_SECONDS"],
         }
@@ -308,10 +311,19 @@ class Server:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Token {token}"
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        response.read()
-        return response.status
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                response.read()
+                return response.status
+            except (ConnectionError, http.client.HTTPException):
+                if attempt == 2:
+                    raise
+                # The server closed an idle keep-alive connection while other layers ran.
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -335,6 +347,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     os.environ["COMMERCE_SOLD_OUT_MEMO_SECONDS"] = "0"  # refusals reach the database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     server: Server | None = None
+    stock_server: Server | None = None
     try:
         import django
 
@@ -345,6 +358,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         call_command("migrate", verbosity=0)
         fx = Fixture()
         server = Server(db_url)
+        stock_server = Server(db_url, lean_health_check=False)
         calls: dict[tuple[str, str], Callable[[], Any]] = {}
         for kind, drop_id in (("reserve", fx.roomy), ("refusal", fx.sold_out)):
             calls[("sql", kind)] = _sql_call(fx, drop_id)
@@ -355,23 +369,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             body = fx.body(drop_id)
             srv = server
             calls[("http", kind)] = lambda b=body, s=srv: s.call("POST", "/api/v1/reservations/", b, fx.token)
+            calls[("http_select1", kind)] = lambda b=body, s=stock_server: s.call(
+                "POST", "/api/v1/reservations/", b, fx.token
+            )
         calls[("http", "healthz")] = lambda s=server: s.call("GET", "/healthz")
         samples: dict[tuple[str, str], list[float]] = {key: [] for key in calls}
         cpu: dict[tuple[str, str], list[float]] = {key: [0.0, 0.0, 0.0] for key in calls}  # app, db, client
         meter = CpuMeter(db_url.replace("postgres://", "postgresql://"), server.proc.pid)
+        stock_meter = CpuMeter(db_url.replace("postgres://", "postgresql://"), stock_server.proc.pid)
         for _ in range(args.rounds):
             for key, call in calls.items():
                 for _ in range(5):
                     call()  # warm: prepared statements, token cache, the server's connection
-                db0, srv0 = meter.sample()
+                m = stock_meter if key[0] == "http_select1" else meter
+                db0, srv0 = m.sample()
                 t0 = time.thread_time()
                 for _ in range(args.calls):
                     started = time.perf_counter()
                     call()
                     samples[key].append(time.perf_counter() - started)
                 client = time.thread_time() - t0
-                db1, srv1 = meter.sample()
-                in_process = key[0] != "http"
+                db1, srv1 = m.sample()
+                in_process = not key[0].startswith("http")
                 cpu[key][0] += client if in_process else srv1 - srv0
                 cpu[key][1] += db1 - db0
                 cpu[key][2] += client
@@ -405,6 +424,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "app_cpu_us": round(cpu[("http", "healthz")][0] / n * 1e6, 1)
         }
         meter.monitor.close()
+        stock_meter.monitor.close()
+        for kind in ("reserve", "refusal"):
+            n = len(samples[("http_select1", kind)])
+            app, db, _client = (round(x / n * 1e6, 1) for x in cpu[("http_select1", kind)])
+            layers["http_select1"] = layers.get("http_select1", {}) | {
+                kind: _stats(samples[("http_select1", kind)]) | {"app_cpu_us": app, "db_cpu_us": db}
+            }
         result = {
             "benchmark": "reserve_layers",
             "calls_per_layer": args.calls * args.rounds,
@@ -419,8 +445,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             },
         }
     finally:
-        if server is not None:
-            server.stop()
+        for s in (server, stock_server):
+            if s is not None:
+                s.stop()
         from django.db import connections
 
         connections.close_all()

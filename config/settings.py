@@ -78,7 +78,9 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_LEAN_HEALTH_CHECK", default=True
+):
     # The same backend, whose health check polls the socket instead of a SELECT 1 round trip.
     DATABASES["default"]["ENGINE"] = "config.db.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})
