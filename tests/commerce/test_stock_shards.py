@@ -5,6 +5,7 @@ fall back to any shard with room, and sold-out, restock, pause, expiry, payment 
 limit keep working across the split with the same events and counters as an unsplit item.
 """
 
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -238,3 +239,41 @@ def _reserve_in_thread(drop_id: int, sku_id: int, buyer_id: int) -> str:
         return "reserved"
     finally:
         connection.close()
+
+
+def test_every_shard_held_by_others_answers_stock_busy_and_writes_nothing(
+    make_user, make_drop, shop, monkeypatch
+):
+    """Writers holding every shard with room: the reserve never waits for one (no deadlock), it
+    retries with fresh snapshots, then answers the retriable stock_busy; once they commit it wins."""
+    from commerce.errors import StockBusy
+    from commerce.services import reservations
+
+    monkeypatch.setattr(reservations, "BUSY_ROUNDS", 5)
+    drop = _split_drop(make_drop, offered=4, shards=2, limit=2)
+    buyer = make_user()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_every_shard() -> None:
+        try:
+            with transaction.atomic():
+                list(StockShard.objects.select_for_update().filter(item__drop=drop))
+                holding.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_every_shard)
+    holder.start()
+    try:
+        assert holding.wait(timeout=60)
+        with pytest.raises(StockBusy) as busy:
+            reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=1)
+        assert busy.value.retriable and busy.value.http_status == 503
+        assert not DropBuyer.objects.filter(drop=drop, buyer=buyer, units__gt=0).exists()  # nothing held
+        assert not Reservation.objects.exists() and not _events("inventory.reserved")
+    finally:
+        release.set()
+        holder.join(timeout=60)
+    reserved = reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=1)
+    assert reserved.shard_id is not None and counters(drop, shop["tee"]) == (4, 1, 0)
