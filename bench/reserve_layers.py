@@ -269,7 +269,7 @@ def _wsgi_call(fx: Fixture, drop_id: int) -> Callable[[], Any]:
             "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
         }  # fmt: skip
         chunks: list[Any] = []
-        result = handler(environ, lambda status, headers, exc_info=None: chunks.append(status))
+        result = handler(environ, lambda status, headers, exc_info=None: chunks.append(status))  # type: ignore[arg-type]
         b"".join(result)
         return chunks[0]
 
@@ -333,6 +333,12 @@ class Server:
             self.proc.kill()
 
 
+def _http_call(
+    server: "Server", method: str, path: str, body: bytes | None = None, token: str | None = None
+) -> Callable[[], Any]:
+    return lambda: server.call(method, path, body, token)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200, help="calls per layer, kind and round")
@@ -366,13 +372,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for layer in ("django_view", "drf_view", "drf_auth"):
                 calls[(layer, kind)] = _view_call(fx, drop_id, layer)
             calls[("middleware", kind)] = _wsgi_call(fx, drop_id)
-            body = fx.body(drop_id)
-            srv = server
-            calls[("http", kind)] = lambda b=body, s=srv: s.call("POST", "/api/v1/reservations/", b, fx.token)
-            calls[("http_select1", kind)] = lambda b=body, s=stock_server: s.call(
-                "POST", "/api/v1/reservations/", b, fx.token
+            calls[("http", kind)] = _http_call(
+                server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
             )
-        calls[("http", "healthz")] = lambda s=server: s.call("GET", "/healthz")
+            calls[("http_select1", kind)] = _http_call(
+                stock_server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
+            )
+        calls[("http", "healthz")] = _http_call(server, "GET", "/healthz")
         samples: dict[tuple[str, str], list[float]] = {key: [] for key in calls}
         cpu: dict[tuple[str, str], list[float]] = {key: [0.0, 0.0, 0.0] for key in calls}  # app, db, client
         meter = CpuMeter(db_url.replace("postgres://", "postgresql://"), server.proc.pid)

@@ -34,7 +34,7 @@ def drop_availability(*, drop_id: int) -> dict[str, Any]:
     """Live stock of a drop from its counters: one indexed query, cheap enough for every WebSocket connect."""
     rows = list(
         DropItem.objects.filter(drop_id=drop_id)
-        .with_stock_totals()
+        .with_stock_totals()  # type: ignore[misc]  # (annotation names: the plugin cannot see them)
         .order_by("pk")
         .values(
             "pk", "sku_id", "offered", "reserved", "sold", "price", "currency",

@@ -57,11 +57,17 @@ class _PlainReserveInput:
     def read(cls, body: Any) -> "_PlainReserveInput | None":
         if not isinstance(body, dict) or not body.keys() <= {"drop_id", "sku_id", "quantity"}:
             return None
-        drop_id, sku_id, quantity = body.get("drop_id"), body.get("sku_id"), body.get("quantity", 1)
-        for value, top in ((drop_id, 2**62), (sku_id, 2**62), (quantity, MAX_QUANTITY)):
+        read: dict[str, int] = {}
+        for name, default, top in (
+            ("drop_id", None, 2**62),
+            ("sku_id", None, 2**62),
+            ("quantity", 1, MAX_QUANTITY),
+        ):
+            value = body.get(name, default)
             if type(value) is not int or not 1 <= value <= top:
                 return None
-        return cls({"drop_id": drop_id, "sku_id": sku_id, "quantity": quantity})
+            read[name] = value
+        return cls(read)
 
 
 def _reserve_input(view: APIView, request: Request) -> ReserveInput | _PlainReserveInput:
