@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
+from commerce.abuse.throttles import ReserveThrottle
 from commerce.api.auth import CachedTokenAuthentication
 from commerce.api.docs import errors
 from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
@@ -96,7 +97,7 @@ class ReservationListCreateView(APIView):
     # Its cost per layer is measured by bench/reserve_layers.py; keep the view small.
     authentication_classes = [SessionAuthentication, CachedTokenAuthentication]
     permission_classes = [IsAuthenticated]
-    # Throttles (per user / IP) plug in here: throttle_classes = [...]
+    throttle_classes = [ReserveThrottle]  # POST only: per buyer and per IP (commerce/abuse/throttles.py)
     # JSON only: no content negotiation over the browsable API's renderer and form parsers.
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
@@ -116,7 +117,7 @@ class ReservationListCreateView(APIView):
         summary="Reserve units of a SKU in a live drop",
         request=ReserveInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: ReservationSerializer, **errors(400, 401, 404, 409, 422)},
+        responses={201: ReservationSerializer, **errors(400, 401, 403, 404, 409, 422, 429)},
     )
     @idempotent(precheck=_known_sold_out)
     def post(self, request: Request) -> Response:
