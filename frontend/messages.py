@@ -8,6 +8,7 @@ A code missing here falls back to the API's own message, never to a stack trace.
 ERROR_MESSAGES: dict[str, str] = {
     # commerce: stock, drops, reservations, orders
     "sold_out": "Sold out — every unit is taken or held in someone's cart. Held units come back if they expire.",
+    "stock_busy": "So many buyers at once for this item — please try again in a second.",
     "limit_exceeded": "You have reached the per-buyer limit for this drop.",
     "drop_not_live": "This drop is not open for sale right now.",
     "invalid_quantity": "Please choose a valid quantity.",

@@ -19,6 +19,8 @@ _DESCRIPTIONS = {
     "`invalid_catalog_data`).",
     429: "Too many requests (`throttled`): retry after the `Retry-After` header's seconds (also "
     "`details.retry_after`); nothing was changed.",
+    503: "Busy, retry shortly (`stock_busy`: every stock row with room was being taken at that instant; "
+    "`waiting_room_paused`: the queue is being rebuilt, see `Retry-After`); nothing was changed.",
 }
 
 

@@ -1,7 +1,7 @@
 """Commerce data: merchants, catalog, drops and their stock, reservations, orders, idempotency keys."""
 
 from commerce.models.catalog import NftCollection, PhygitalDelivery, Product, ProductKind, Sku
-from commerce.models.drops import Drop, DropBuyer, DropItem, DropState
+from commerce.models.drops import Drop, DropBuyer, DropItem, DropState, StockShard
 from commerce.models.idempotency import IdempotencyKey
 from commerce.models.merchants import Merchant, MerchantMembership, MerchantRole
 from commerce.models.orders import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus
@@ -32,4 +32,5 @@ __all__ = [
     "ShipmentLine",
     "ShipmentStatus",
     "Sku",
+    "StockShard",
 ]

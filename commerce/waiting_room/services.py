@@ -22,11 +22,11 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from commerce.errors import DropNotLive, InvalidCatalogData, NotFound
-from commerce.models import Drop, DropState
+from commerce.models import Drop, DropItem, DropState
 from commerce.waiting_room import store, tokens
 from commerce.waiting_room.errors import NoWaitingRoom, WaitingRoomUnavailable
 from commerce.waiting_room.models import RoomMode, WaitingRoom
@@ -67,25 +67,22 @@ def load_config(*, drop_id: int) -> RoomConfig | None:
     """The drop's waiting-room configuration and free units; None if there is no such drop."""
     row = (
         Drop.objects.filter(pk=drop_id)
-        .annotate(
-            offered_units=Sum("items__offered"),
-            free=Sum(F("items__offered") - F("items__reserved") - F("items__sold")),
-        )
         .values(
-            "state", "starts_at", "offered_units", "free", "waiting_room__mode",
+            "state", "starts_at", "waiting_room__mode",
             "waiting_room__admit_per_second", "waiting_room__opened_at", "waiting_room__epoch",
         )
         .first()
     )  # fmt: skip
     if row is None:
         return None
+    offered, free = _stock_totals([drop_id]).get(drop_id, (0, 0))
     return RoomConfig(
         drop_id=drop_id,
         state=row["state"],
         starts_at=row["starts_at"],
-        queued=_queued(row["waiting_room__mode"], row["offered_units"] or 0),
+        queued=_queued(row["waiting_room__mode"], offered),
         rate=row["waiting_room__admit_per_second"] or settings.COMMERCE_WAITING_ROOM_ADMIT_PER_SECOND,
-        free_units=max(0, row["free"] or 0),
+        free_units=max(0, free),
         opened_at=row["waiting_room__opened_at"],
         epoch=row["waiting_room__epoch"] or 0,
     )
@@ -301,12 +298,20 @@ def tick(*, drop_id: int, now_ms: int | None = None) -> TickResult:
 def queued_drop_ids(*, now: datetime | None = None) -> list[int]:
     """Drops whose waiting room the admitter must run: started (or due) and queued."""
     now = now or timezone.now()
-    rows = (
-        Drop.objects.filter(Q(state__in=_STARTED) | Q(state=DropState.SCHEDULED, starts_at__lte=now))
-        .annotate(offered_units=Sum("items__offered"))
-        .values_list("pk", "waiting_room__mode", "offered_units")
-    )
-    return [pk for pk, mode, offered in rows if _queued(mode, offered or 0)]
+    rows = Drop.objects.filter(
+        Q(state__in=_STARTED) | Q(state=DropState.SCHEDULED, starts_at__lte=now)
+    ).values_list("pk", "waiting_room__mode")
+    totals = _stock_totals([pk for pk, _ in rows])
+    return [pk for pk, mode in rows if _queued(mode, totals.get(pk, (0, 0))[0])]
+
+
+def _stock_totals(drop_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(offered, free) units per drop, over each item's row and its stock shards (split hot items)."""
+    totals: dict[int, tuple[int, int]] = {}
+    for item in DropItem.objects.filter(drop_id__in=drop_ids).with_stock_totals():
+        offered, free = totals.get(item.drop_id, (0, 0))
+        totals[item.drop_id] = (offered + item.stock_offered, free + item.available)
+    return totals
 
 
 def tick_all(*, now_ms: int | None = None) -> list[TickResult]:
