@@ -260,8 +260,10 @@ COMMERCE_CHECKOUT_HOLD_SECONDS = env.int("COMMERCE_CHECKOUT_HOLD_SECONDS", defau
 # A drop item offering at least COMMERCE_STOCK_SHARD_MIN_UNITS units has its stock split over
 # COMMERCE_STOCK_SHARDS rows so that buyers commit in parallel (1 = one row; a drop item spec or
 # the admin may choose per item). See commerce/services/stock_split.py and bench/stock_shards.py.
-COMMERCE_STOCK_SHARDS = env.int("COMMERCE_STOCK_SHARDS", default=1)
-COMMERCE_STOCK_SHARD_MIN_UNITS = env.int("COMMERCE_STOCK_SHARD_MIN_UNITS", default=100)
+# On by default for the hyped size (the waiting room's default threshold too): a multi-unit request
+# needs its units on one row, so near the end of a split item a request for 2 may be refused.
+COMMERCE_STOCK_SHARDS = env.int("COMMERCE_STOCK_SHARDS", default=8)
+COMMERCE_STOCK_SHARD_MIN_UNITS = env.int("COMMERCE_STOCK_SHARD_MIN_UNITS", default=1000)
 # Stored Idempotency-Key responses are kept this long.
 COMMERCE_IDEMPOTENCY_RETENTION_HOURS = env.int("COMMERCE_IDEMPOTENCY_RETENTION_HOURS", default=24)
 # Waiting room (commerce/waiting_room/, README "Waiting room"). A drop in `auto` mode queues its
