@@ -3,9 +3,18 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("mintdrop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _start_tracing(**_: object) -> None:
+    """Worker processes export spans as `mintdrop-worker` (the batch processor survives the pool's fork)."""
+    from config.tracing import configure_tracing
+
+    configure_tracing("worker")

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from config.errors import ApplicationError
+from config.tracing import configure_tracing
 from nft.services.confirmer import confirm_blocks
 from nft.services.redemptions import confirm_redemptions
 from nft.services.wallet_watch import run_round as watch_wallets_round
@@ -31,6 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
 
+        configure_tracing("chainwatch")
         interval = options["interval"] or settings.NFT_POLL_INTERVAL_SECONDS
         stop = {"now": False}
         signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.tracing import configure_tracing
 from realtime import registry
 from realtime.consumer import ConsumerRunner
 from realtime.topic_admin import ensure_topics
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         known = registry.groups()
         if group not in known:
             raise CommandError(f"unknown consumer group {group!r}; groups with handlers: {', '.join(known)}")
+        configure_tracing(group)  # service mintdrop-<group>
         ensure_topics()
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
