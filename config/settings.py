@@ -249,7 +249,8 @@ LOGGING = {
 TRACING_ENABLED = env.bool("MINTDROP_TRACING", default=True)
 # Base URL of the OTLP/HTTP receiver (spans go to <it>/v1/traces); default: the Jaeger of ops/.
 TRACING_OTLP_ENDPOINT = env.str(
-    "OTEL_EXPORTER_OTLP_ENDPOINT", default=f"http://127.0.0.1:{env.int('JAEGER_OTLP_HTTP_PORT', default=54318)}"
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default=f"http://127.0.0.1:{env.int('JAEGER_OTLP_HTTP_PORT', default=54318)}",
 )
 
 # --- Commerce (catalog, drops, reservations, orders) -------------------------------------------

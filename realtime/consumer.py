@@ -227,6 +227,7 @@ class ConsumerRunner:
             "messaging.consumer.group.name": self.group,
             "messaging.message.id": str(event.id),
             "mintdrop.event.type": event.type,
+            "mintdrop.event.key": event.key,
         }
 
     def _run_handlers(self, event: Event, parent: str = "") -> None:

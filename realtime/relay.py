@@ -132,6 +132,7 @@ class Relay:
                         "messaging.destination.name": topic,
                         "messaging.message.id": row_id,
                         "mintdrop.event.type": type_,
+                        "mintdrop.event.key": key,
                     },
                 )
                 if span is not None:

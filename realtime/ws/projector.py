@@ -167,6 +167,7 @@ class Projector:
                 "messaging.consumer.group.name": GROUP,
                 "messaging.message.id": str(event.id),
                 "mintdrop.event.type": event.type,
+                "mintdrop.event.key": event.key,
                 "mintdrop.ws.seq": seq,
             },
         )
