@@ -253,6 +253,11 @@ TRACING_OTLP_ENDPOINT = env.str(
     default=f"http://127.0.0.1:{env.int('JAEGER_OTLP_HTTP_PORT', default=54318)}",
 )
 
+# Jaeger's query API (manage.py show_trace reads traces from it)
+JAEGER_QUERY_URL = env.str(
+    "JAEGER_QUERY_URL", default=f"http://127.0.0.1:{env.int('JAEGER_UI_PORT', default=56686)}"
+)
+
 # --- Commerce (catalog, drops, reservations, orders) -------------------------------------------
 # How long a reservation holds stock before it is released (beat task + lazily on read).
 COMMERCE_RESERVATION_TTL_SECONDS = env.int("COMMERCE_RESERVATION_TTL_SECONDS", default=600)

@@ -27,6 +27,7 @@ from rest_framework.authtoken.models import Token
 
 from commerce.models import Order
 from commerce.services import catalog, drops
+from realtime.trace_view import fetch_trace, render
 from tests.frontend.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -230,3 +231,10 @@ def test_one_purchase_is_one_trace_in_jaeger_across_every_process(traced_stack: 
     ], chain
     send = next(s for s in spans if s["operationName"] == "chain eth_sendRawTransaction")
     assert by_id[send["parent"]]["operationName"] == "nft send mint"
+
+    # What `manage.py show_trace` prints for it: the same spans, as a tree.
+    trace = fetch_trace(client.trace_id, base_url=JAEGER_QUERY_URL)
+    assert trace is not None
+    lines = render(trace)
+    assert len(lines) == len(trace["spans"])
+    assert any(line.endswith("mintdrop-chainwatch: chainwatch confirm") for line in lines)
