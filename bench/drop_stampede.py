@@ -256,6 +256,8 @@ def main() -> None:
         "DJANGO_DEBUG": "false",
         "LOG_LEVEL": "ERROR",
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
+        # Every simulated buyer comes from 127.0.0.1: per-IP throttles would refuse the crowd.
+        "ABUSE_THROTTLE_ENABLED": os.environ.get("ABUSE_THROTTLE_ENABLED", "false"),
     }
     os.environ.update(
         {k: env[k] for k in ("DATABASE_URL", "DJANGO_DEBUG", "LOG_LEVEL", "DJANGO_SETTINGS_MODULE")}

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "frontend",
     "commerce.shows",  # live shows (label `shows`): video, pins, flash drops, chat, venue feed
     "notifications",  # e-mail + in-app notifications from the event log; account mail
+    "commerce.abuse",  # label `abuse`: throttles, identity limits at payment, velocity flags, blocks
 ]
 
 MIDDLEWARE = [
@@ -391,3 +392,34 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context.unre
 # they kill (MINTDROP_CRASH_AT). Arming is ignored unless this is on, and only the test run turns
 # it on (tests/conftest.py). Never set it anywhere else.
 FAULT_INJECTION_ENABLED = env.bool("MINTDROP_FAULT_INJECTION", default=False)
+
+# --- Bot and abuse defences (commerce/abuse/) -------------------------------------------------------
+# Throttles: "<n>/<s|m|h|d>" per scope, counted in Redis (fixed windows, shared by every process).
+# A scope is an action plus who is counted: `user` (the account; for sign-in, the username tried)
+# and `ip` (the client address, see ABUSE_NUM_PROXIES). The IP rates are set for a NAT'd office or a
+# campus behind one address, while still bounding a single script. 0 / empty turns a scope off.
+ABUSE_THROTTLE_ENABLED = env.bool("ABUSE_THROTTLE_ENABLED", default=True)
+ABUSE_THROTTLE_RATES = {
+    "signup.ip": env.str("ABUSE_RATE_SIGNUP_IP", default="20/h"),
+    "token.user": env.str("ABUSE_RATE_TOKEN_USER", default="10/m"),
+    "token.ip": env.str("ABUSE_RATE_TOKEN_IP", default="120/m"),
+    "login.user": env.str("ABUSE_RATE_LOGIN_USER", default="10/m"),
+    "login.ip": env.str("ABUSE_RATE_LOGIN_IP", default="120/m"),
+    "reserve.user": env.str("ABUSE_RATE_RESERVE_USER", default="30/m"),
+    "reserve.ip": env.str("ABUSE_RATE_RESERVE_IP", default="600/m"),
+}
+# How many reverse proxies in front of the web process append to X-Forwarded-For. 0 (default):
+# the header is ignored and the client IP is the socket's REMOTE_ADDR, so a client cannot pick its
+# own address. Behind one proxy (nginx, a load balancer) set 1: the last address it appended is used.
+ABUSE_NUM_PROXIES = env.int("ABUSE_NUM_PROXIES", default=0)
+# Velocity rules: a buyer tripping one is flagged (the merchant's live room lists them).
+ABUSE_FLAG_ACCOUNTS_PER_IP_PER_HOUR = env.int("ABUSE_FLAG_ACCOUNTS_PER_IP_PER_HOUR", default=5)
+ABUSE_FLAG_RESERVES_PER_MINUTE = env.int("ABUSE_FLAG_RESERVES_PER_MINUTE", default=20)
+ABUSE_FLAG_CARDS_PER_BUYER = env.int("ABUSE_FLAG_CARDS_PER_BUYER", default=3)
+# Blocked buyers are kept per drop in each process's memory this long (one query per drop and window).
+ABUSE_BLOCKLIST_CACHE_SECONDS = env.float("ABUSE_BLOCKLIST_CACHE_SECONDS", default=2.0)
+# At payment, the drop's per-buyer limit is also counted per card fingerprint and per receiving wallet.
+ABUSE_IDENTITY_LIMITS = env.bool("ABUSE_IDENTITY_LIMITS", default=True)
+# DRF trusts X-Forwarded-For when NUM_PROXIES is None (its default): 0 makes it use REMOTE_ADDR.
+REST_FRAMEWORK["NUM_PROXIES"] = ABUSE_NUM_PROXIES
+# --- end abuse -----------------------------------------------------------------------------------------

@@ -20,9 +20,11 @@ urlpatterns = [
     path("webhooks/", include("commerce.payments.urls")),
     path("api/v1/", include("nft.api.urls")),
     path("api/v1/", include("commerce.shows.api.urls")),
+    path("api/v1/", include("commerce.abuse.urls")),
     path("", include("nft.urls")),
     path("", include("commerce.urls")),
     path("", include("frontend.shows.urls")),
     path("", include("notifications.urls")),
+    path("", include("commerce.abuse.console_urls")),
     path("", include("frontend.urls")),
 ]

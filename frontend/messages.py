@@ -18,6 +18,10 @@ ERROR_MESSAGES: dict[str, str] = {
     "invalid_transition": "That action is not possible in the current state. Refresh to see the latest state.",
     "drop_not_editable": "A drop can only be edited before it starts.",
     "edition_exceeded": "That would exceed the NFT edition size of this item.",
+    # commerce/abuse: blocks from the merchant's live room
+    "buyer_blocked": "The seller has blocked this account from buying in this drop.",
+    "invalid_block": "Choose whether to block the buyer in this drop or in the whole shop.",
+    "abuse_error": "That request was refused. Please try again.",
     "invalid_catalog_data": "Some product details are not valid. Please check the form.",
     "username_taken": "This username is taken. Please pick another one.",
     "authentication_failed": "Wrong username or password.",

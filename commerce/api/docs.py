@@ -8,13 +8,15 @@ _DESCRIPTIONS = {
     400: "Invalid input (`validation_error`, `malformed_request`, `invalid_quantity`, `invalid_idempotency_key`, "
     "`shipping_address_required`, `unknown_carrier`, `invalid_shipment_data`).",
     401: "Not logged in (`not_authenticated`, `authentication_failed`).",
-    403: "Not allowed (`permission_denied`).",
+    403: "Not allowed (`permission_denied`, `buyer_blocked`: the seller blocked this buyer for the drop).",
     404: "Unknown id, or one that belongs to someone else (`not_found`).",
     409: "Conflict with the current state (`sold_out`, `limit_exceeded`, `drop_not_live`, "
     "`reservation_expired`, `reservation_not_active`, `no_reservations`, `invalid_transition`, "
     "`drop_not_editable`).",
     422: "Well-formed but unacceptable (`idempotency_key_reused`, `mixed_merchants`, `edition_exceeded`, "
     "`invalid_catalog_data`).",
+    429: "Too many requests (`throttled`): retry after the `Retry-After` header's seconds (also "
+    "`details.retry_after`); nothing was changed.",
 }
 
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
+from commerce.abuse.throttles import ReserveThrottle
 from commerce.api.auth import CachedTokenAuthentication
 from commerce.api.docs import errors
 from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
@@ -59,6 +60,7 @@ class ReservationListCreateView(APIView):
     # The stampede endpoint: token -> user from a short in-process cache (commerce/api/auth.py).
     authentication_classes = [SessionAuthentication, CachedTokenAuthentication]
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ReserveThrottle]  # POST only: per buyer and per IP (commerce/abuse/throttles.py)
 
     @extend_schema(
         tags=["reservations"],
@@ -75,7 +77,7 @@ class ReservationListCreateView(APIView):
         summary="Reserve units of a SKU in a live drop",
         request=ReserveInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: ReservationSerializer, **errors(400, 401, 404, 409, 422)},
+        responses={201: ReservationSerializer, **errors(400, 401, 403, 404, 409, 422, 429)},
     )
     @idempotent(precheck=_known_sold_out)
     def post(self, request: Request) -> Response:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from commerce.abuse.blocklist import check_not_blocked
 from commerce.errors import (
     DropNotLive,
     InvalidQuantity,
@@ -156,6 +157,7 @@ def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
         raise InvalidQuantity(
             f"quantity must be between 1 and {MAX_QUANTITY}.", details={"requested": quantity}
         )
+    check_not_blocked(drop_id=drop_id, buyer_id=buyer_id)  # merchant's block: 403, from memory
     known = sold_out_seen_here(drop_id=drop_id, sku_id=sku_id, quantity=quantity)
     if known is not None:
         raise known

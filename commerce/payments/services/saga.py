@@ -17,6 +17,7 @@ from uuid import UUID
 
 from django.db import transaction
 
+from commerce.abuse.payment_limits import refuse_over_identity_limits
 from commerce.models import LineStatus, Order, OrderStatus, ReservationStatus
 from commerce.models.reservations import ReleaseReason
 from commerce.payments.models import OrderSaga, PaymentAttempt, Refund, RefundSource, RefundStatus, SagaState
@@ -78,6 +79,7 @@ def apply_payment_succeeded(
     amount: int,
     currency: str,
     stripe_event_id: str = "",
+    card_fingerprint: str = "",
 ) -> None:
     """The money was captured: pay the order (or refund it if it was cancelled), then start fulfilment."""
     with transaction.atomic():
@@ -101,6 +103,8 @@ def apply_payment_succeeded(
             ctx.step(StepOutcome.APPLIED, action="paid after the order was cancelled: full refund requested")
             sync_state(saga, order, state=SagaState.REFUNDING)
             return
+        if refuse_over_identity_limits(order=order, saga=saga, amount=amount, card_fingerprint=card_fingerprint, step=ctx.step):  # fmt: skip
+            return  # the card or wallet is over the drop's per-buyer limit: cancelled + refunded
         outcome = mark_order_paid(order_id=order.pk, payment_intent_id=payment_intent_id)
         order = ctx.refreshed()
         ctx.step(
