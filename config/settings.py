@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.tracing_middleware.TracingMiddleware",  # first: its span covers the whole request; removes itself when tracing is off
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -248,6 +249,21 @@ LOGGING = {
         "stripe": {"level": "WARNING"},  # stripe-python logs every request at INFO
     },
 }
+
+# --- Traces (OpenTelemetry -> OTLP -> Jaeger in dev; config/tracing.py) ----------------------------
+# Off with MINTDROP_TRACING=0 (or the SDK's OTEL_SDK_DISABLED=true). The exporter reads the standard
+# OTEL_EXPORTER_OTLP_ENDPOINT (ops/env.sh points it at the local Jaeger).
+TRACING_ENABLED = env.bool("MINTDROP_TRACING", default=True)
+# Base URL of the OTLP/HTTP receiver (spans go to <it>/v1/traces); default: the Jaeger of ops/.
+TRACING_OTLP_ENDPOINT = env.str(
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default=f"http://127.0.0.1:{env.int('JAEGER_OTLP_HTTP_PORT', default=54318)}",
+)
+
+# Jaeger's query API (manage.py show_trace reads traces from it)
+JAEGER_QUERY_URL = env.str(
+    "JAEGER_QUERY_URL", default=f"http://127.0.0.1:{env.int('JAEGER_UI_PORT', default=56686)}"
+)
 
 # --- Commerce (catalog, drops, reservations, orders) -------------------------------------------
 # How long a reservation holds stock before it is released (beat task + lazily on read).

@@ -22,15 +22,17 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.utils import InterfaceError, OperationalError
+from opentelemetry.trace import SpanKind
 
 from config.faults import crash_point
 from monitoring.metrics import count_consumer, count_dead_letter
-from realtime import registry
+from realtime import registry, tracing
 from realtime.consumer_decode import Decoded, decode_message
 from realtime.deadletter import REDRIVE_GROUP_HEADER, DeadLetterSink, error_code
 from realtime.events import Event
@@ -221,12 +223,50 @@ class ConsumerRunner:
             self._handlers[event_type] = registry.handlers_for(self.group, event_type)
         return self._handlers[event_type]
 
-    def _run_handlers(self, event: Event) -> None:
-        with trace(event.trace_id):
+    def _span_attributes(self, event: Event) -> dict[str, str]:
+        return {
+            "messaging.system": "kafka",
+            "messaging.consumer.group.name": self.group,
+            "messaging.message.id": str(event.id),
+            "mintdrop.event.type": event.type,
+            "mintdrop.event.key": event.key,
+        }
+
+    def _run_handlers(self, event: Event, parent: str = "") -> None:
+        """The handlers of one event, in a span continuing `parent` (its trace context) if valid."""
+        with (
+            trace(event.trace_id),
+            tracing.span(
+                f"{self.group} {event.type}",
+                kind=SpanKind.CONSUMER,
+                parent=parent,
+                attributes=self._span_attributes(event),
+            ),
+        ):
             for handler in self._handlers_for(event.type):
                 handler(event)
 
-    def _run_handlers_in_order(self, events: list[Event]) -> None:
+    def _run_batch_form(
+        self, batch: registry.BatchHandler, events: list[Event], parents: dict[Any, str]
+    ) -> None:
+        """A batch form gets one call; each event still gets its own span (in its own trace)."""
+        spans = [
+            tracing.start_span(
+                f"{self.group} {e.type}",
+                kind=SpanKind.CONSUMER,
+                parent=parents.get(e.id, ""),
+                attributes=self._span_attributes(e),
+            )
+            for e in events
+        ] if tracing.enabled() else []  # fmt: skip
+        try:
+            batch(events)
+        finally:
+            for s in spans:
+                if s is not None:
+                    s.end()
+
+    def _run_handlers_in_order(self, events: list[Event], parents: dict[Any, str]) -> None:
         """Every handler of every event, in log order; a run of consecutive events whose only
         handler has a batch form goes to that form in one call (same effect, far fewer queries)."""
         i = 0
@@ -234,13 +274,13 @@ class ConsumerRunner:
             handlers = self._handlers_for(events[i].type)
             batch = registry.batch_form(handlers[0]) if len(handlers) == 1 else None
             if batch is None:
-                self._run_handlers(events[i])
+                self._run_handlers(events[i], parents.get(events[i].id, ""))
                 i += 1
                 continue
             end = i + 1
             while end < len(events) and self._handlers_for(events[end].type) == handlers:
                 end += 1
-            batch(events[i:end])
+            self._run_batch_form(batch, events[i:end], parents)
             i = end
 
     def _apply_batch(self, batch: list[Decoded]) -> None:
@@ -248,6 +288,11 @@ class ConsumerRunner:
         if not batch:
             return
         events = [d.event for d in batch if d.event is not None]
+        parents = (
+            {d.event.id: tracing.event_parent(d.event, d.headers) for d in batch if d.event is not None}
+            if tracing.enabled()
+            else {}
+        )
         with transaction.atomic():
             new_ids = claim_events(group=self.group, events=events)
             fresh: list[Event] = []
@@ -255,7 +300,7 @@ class ConsumerRunner:
                 if event.id in new_ids:
                     new_ids.discard(event.id)  # a duplicate inside the batch runs once
                     fresh.append(event)
-            self._run_handlers_in_order(fresh)
+            self._run_handlers_in_order(fresh, parents)
         # Counted only once committed: a failed batch is replayed one by one and counted there.
         self.stats.processed += len(fresh)
         self.stats.duplicates += len(events) - len(fresh)
@@ -276,7 +321,7 @@ class ConsumerRunner:
                         self.stats.duplicates += 1
                         count_consumer(self.group, "duplicate")
                         return
-                    self._run_handlers(event)
+                    self._run_handlers(event, tracing.event_parent(event, decoded.headers))
                 self.stats.processed += 1
                 count_consumer(self.group, "processed")
                 self._after_commit()

@@ -33,6 +33,7 @@ from nft.services.mints import resend_dropped_mints
 from nft.services.transactions import rebroadcast_pending
 from nft.services.wallets import settle_claim
 from realtime.outbox import emit
+from realtime.tracing import stored_span
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +223,19 @@ def _confirm_up_to(chain_id: int, tip: int, *, final: int | None = None) -> list
 
 def _settle(tx: ChainTransaction, confirmations: int) -> None:
     """The business effect of a final transaction: the mint or claim it carried is done."""
+    with stored_span(
+        "chainwatch confirm",
+        tx.traceparent,
+        attributes={
+            "mintdrop.tx.hash": tx.tx_hash,
+            "mintdrop.tx.block": int(tx.block_number or 0),
+            "mintdrop.tx.confirmations": confirmations,
+        },
+    ):
+        _settle_traced(tx, confirmations)
+
+
+def _settle_traced(tx: ChainTransaction, confirmations: int) -> None:
     ok = tx.status == TxStatus.CONFIRMED
     if tx.mint_id is not None:
         mint = lock_mint(tx.mint_id)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from config.errors import ApplicationError
+from config.tracing import configure_tracing
 from monitoring.exporter import start_process_exporter
 from monitoring.metrics import set_chainwatch_head
 from nft.services.confirmer import confirm_blocks
@@ -33,6 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
 
+        configure_tracing("chainwatch")
         interval = options["interval"] or settings.NFT_POLL_INTERVAL_SECONDS
         if not options["once"]:
             start_process_exporter("chainwatch")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.tracing import configure_tracing
 from monitoring.exporter import start_process_exporter
 from realtime import registry
 from realtime.consumer import ConsumerRunner
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         known = registry.groups()
         if group not in known:
             raise CommandError(f"unknown consumer group {group!r}; groups with handlers: {', '.join(known)}")
+        configure_tracing(group)  # service mintdrop-<group>
         ensure_topics()
         start_process_exporter(f"consume-{group}")
         stop = threading.Event()
