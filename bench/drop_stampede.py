@@ -16,6 +16,7 @@ and the ratio. Bounded: every phase has a timeout; the database is dropped at th
 
 import argparse
 import asyncio
+import datetime
 import json
 import multiprocessing
 import os
@@ -62,7 +63,8 @@ def setup_data(buyers: int, units: int) -> dict[str, Any]:
     django.setup()
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken, get_digest_token
+    from knox.settings import CONSTANTS
 
     from commerce.services import catalog, drops
 
@@ -93,9 +95,16 @@ def setup_data(buyers: int, units: int) -> dict[str, Any]:
         users = User.objects.bulk_create(
             [User(username=f"{prefix}{i}", password=password) for i in range(count)]
         )
-        return [
-            t.key for t in Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
-        ]
+        # Real expiring knox tokens (as POST /api/v1/auth/token/ issues), created in one statement.
+        expiry = django.utils.timezone.now() + datetime.timedelta(hours=2)
+        pairs = [(u, *get_digest_token()) for u in users]
+        AuthToken.objects.bulk_create(
+            [
+                AuthToken(digest=digest, token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH], user=u, expiry=expiry)
+                for u, digest, key in pairs
+            ]
+        )
+        return [key for _, _, key in pairs]
 
     return {
         "drop_id": live_drop("Stampede", units),

@@ -4,6 +4,7 @@ Every variable is listed in `.env.example`. The local defaults point at the serv
 `ops/start` runs on 127.0.0.1; production sets every one of them explicitly.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,7 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # expiring, revocable API tokens (only their digests are stored)
     "drf_spectacular",
     "channels",
     "realtime",
@@ -207,8 +208,10 @@ HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # knox tokens with a short per-process cache (commerce/api/auth.py); every view uses these two.
+        # Listed first: its `WWW-Authenticate: Token` makes missing, expired or revoked credentials a 401.
+        "commerce.api.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -216,6 +219,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
+# API tokens (django-rest-knox): lifetime, how many one user may hold (the oldest go first), how long
+# a web process trusts a token it has seen (a revoked token works at most this long in other processes).
+API_TOKEN_TTL_SECONDS = env.int("API_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
+API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=20)
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=10.0)
+REST_KNOX = {"TOKEN_TTL": timedelta(seconds=API_TOKEN_TTL_SECONDS), "AUTH_HEADER_PREFIX": "Token"}
+# Single-use WebSocket tickets (realtime/ws/tickets.py): how long one may wait before it is used.
+WS_TICKET_TTL_SECONDS = env.int("WS_TICKET_TTL_SECONDS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "mintdrop API",
     "DESCRIPTION": "Live commerce of physical goods and NFTs: catalog, drops, reservations, orders.",
@@ -257,6 +268,10 @@ CELERY_BEAT_SCHEDULE["commerce-expire-reservations"] = {
     "schedule": 5.0,
 }
 CELERY_BEAT_SCHEDULE["commerce-advance-drops"] = {"task": "commerce.tasks.advance_drops", "schedule": 2.0}
+CELERY_BEAT_SCHEDULE["commerce-purge-expired-tokens"] = {
+    "task": "commerce.tasks.purge_expired_tokens",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["commerce-purge-idempotency-keys"] = {
     "task": "commerce.tasks.purge_idempotency_keys",
     "schedule": 3600.0,

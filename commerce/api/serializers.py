@@ -174,6 +174,22 @@ class OrderSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class ApiTokenSerializer(serializers.Serializer):
+    """One of the caller's API tokens (never the secret itself)."""
+
+    id = serializers.CharField(source="token_key")
+    created_at = serializers.DateTimeField(source="created")
+    expires_at = serializers.DateTimeField(source="expiry", allow_null=True)
+    current = serializers.BooleanField(help_text="The token this request was made with.")
+
+
+class WsTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(
+        help_text="Single use: `?ticket=<ticket>` or subprotocol `ticket.<ticket>`."
+    )
+    expires_in = serializers.IntegerField(help_text="Seconds left to open the socket with it.")
+
+
 class CarrierSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
@@ -181,7 +197,9 @@ class CarrierSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Shown once: send it as `Authorization: Token <token>`.")
+    token_id = serializers.CharField(help_text="Public id of the token (list / revoke it under /tokens/).")
+    expires_at = serializers.DateTimeField()
     user_id = serializers.IntegerField()
     username = serializers.CharField()
 

@@ -6,12 +6,17 @@ from commerce.api import views_buyer as buyer
 from commerce.api import views_merchant as merchant
 from commerce.api import views_public as public
 from commerce.api import views_shipping as shipping
+from commerce.api import views_tokens as tokens
 
 M = "merchants/<int:merchant_id>/"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/signup/", public.SignupView.as_view(), name="auth-signup"),
     path("auth/token/", public.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", tokens.LogoutView.as_view(), name="auth-logout"),
+    path("tokens/", tokens.TokenListView.as_view(), name="token-list"),
+    path("tokens/<str:token_id>/", tokens.TokenDetailView.as_view(), name="token-detail"),
+    path("ws-tickets/", tokens.WsTicketView.as_view(), name="ws-tickets"),
     path("products/", public.ProductListView.as_view(), name="product-list"),
     path("products/<int:pk>/", public.ProductDetailView.as_view(), name="product-detail"),
     path("drops/", public.DropListView.as_view(), name="drop-list"),

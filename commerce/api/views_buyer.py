@@ -4,7 +4,6 @@ from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -12,7 +11,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
-from commerce.api.auth import CachedTokenAuthentication
 from commerce.api.docs import errors
 from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from commerce.api.inputs import CancelOrderInput, CheckoutInput, ReserveInput
@@ -56,8 +54,7 @@ def _known_sold_out(view: APIView, request: Request) -> Response | None:
 
 
 class ReservationListCreateView(APIView):
-    # The stampede endpoint: token -> user from a short in-process cache (commerce/api/auth.py).
-    authentication_classes = [SessionAuthentication, CachedTokenAuthentication]
+    # The stampede endpoint; its authentication is settings' (token -> user cached: commerce/api/auth.py).
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
