@@ -27,6 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models.signals import post_delete
 from django.utils import timezone
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
 from knox.models import AuthToken
@@ -121,3 +122,10 @@ def _on_token_deleted(sender: type, instance: AuthToken, **kwargs: Any) -> None:
 
 
 post_delete.connect(_on_token_deleted, sender=AuthToken, dispatch_uid="commerce.api.auth.token_deleted")
+
+
+class CachedTokenScheme(KnoxTokenScheme):
+    """OpenAPI: the same `Authorization: Token <key>` scheme as knox's own class."""
+
+    target_class = "commerce.api.auth.CachedTokenAuthentication"
+    name = "tokenAuth"

@@ -213,3 +213,18 @@ class MembershipSerializer(serializers.Serializer):
 def as_data(serializer_class: type[serializers.BaseSerializer], instance: Any) -> Any:
     """Serialize one instance (helper for views)."""
     return serializer_class(instance).data
+
+
+class MemberSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MerchantSettingsSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    payout_address = serializers.CharField(allow_blank=True)
+    royalty_bps = serializers.IntegerField()

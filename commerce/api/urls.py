@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from commerce.api import views_buyer as buyer
+from commerce.api import views_members as members
 from commerce.api import views_merchant as merchant
 from commerce.api import views_public as public
 from commerce.api import views_shipping as shipping
@@ -31,6 +32,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<int:pk>/cancel/", buyer.OrderCancelView.as_view(), name="order-cancel"),
     path("me/merchants/", buyer.MyMerchantsView.as_view(), name="my-merchants"),
     path("carriers/", shipping.CarriersView.as_view(), name="carriers"),
+    path(M, members.MerchantSettingsView.as_view(), name="merchant-settings"),
+    path(M + "members/", members.MembersView.as_view(), name="merchant-members"),
+    path(M + "members/<int:user_id>/", members.MemberDetailView.as_view(), name="merchant-member"),
     path(M + "collections/", merchant.CollectionsView.as_view(), name="merchant-collections"),
     path(M + "products/", merchant.ProductsView.as_view(), name="merchant-products"),
     path(M + "products/<int:pk>/", merchant.ProductDetailView.as_view(), name="merchant-product"),
