@@ -24,15 +24,18 @@ def content_security_policy() -> str:
     ws = _origin(settings.WS_PUBLIC_URL)
     stripe = "" if settings.PAYMENTS_DEMO_CONFIRM else _origin(settings.STRIPE_JS_URL)
     extra_connect = " ".join(settings.CSP_EXTRA_CONNECT_SRC)
+    style_hashes = " ".join(f"'{h}'" for h in settings.CSP_STYLE_HASHES)
     directives = {
         "default-src": "'self'",
-        "script-src": f"'self' {stripe}",
-        "style-src": "'self'",
+        # 'wasm-unsafe-eval' lets model-viewer's 3D decoders compile WebAssembly; it allows no JS eval.
+        "script-src": f"'self' 'wasm-unsafe-eval' {stripe}",
+        "style-src": f"'self' {style_hashes}",
         # Product pictures and 3D models may live on any HTTPS host (merchants paste URLs).
         "img-src": "'self' data: blob: https:",
         "media-src": "'self' blob: https:",  # hls.js plays video through MediaSource blobs
         "font-src": "'self' data:",
-        "connect-src": f"'self' {ws} {stripe} https: {extra_connect}",
+        # data:/blob: — glTF models carry their buffers inline; model-viewer fetches them.
+        "connect-src": f"'self' {ws} {stripe} https: data: blob: {extra_connect}",
         "worker-src": "'self' blob:",
         "frame-src": stripe or "'none'",
         "object-src": "'none'",

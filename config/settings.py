@@ -421,6 +421,12 @@ PERMISSIONS_POLICY = env.str(
 )
 # Extra origins pages may fetch from (e.g. a CDN of 3D models); the policy is in config/security_headers.py.
 CSP_EXTRA_CONNECT_SRC = env.list("CSP_EXTRA_CONNECT_SRC", default=[])
+# Hashes of third-party inline <style> elements allowed by the policy (no 'unsafe-inline'): the one
+# <style> in the shadow DOM of the vendored @google/model-viewer (version pinned by its package-lock;
+# after an upgrade tests/frontend's CSP watcher reports the new hash).
+CSP_STYLE_HASHES = env.list(
+    "CSP_STYLE_HASHES", default=["sha256-PXtZZkJMMyc18o/DN1ZEFOJ2qEGq95IQbVaJFMOXOb0="]
+)
 
 if PRODUCTION:
     from config.production import refusal_message, unsafe_settings

@@ -146,7 +146,7 @@ def test_production_responses_carry_hsts_secure_cookies_and_policies() -> None:
     assert "camera=()" in headers["Permissions-Policy"]
     csp = headers["Content-Security-Policy"]
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
-    assert "script-src 'self' https://js.stripe.com;" in csp and "upgrade-insecure-requests" in csp
+    assert "script-src 'self' 'wasm-unsafe-eval' https://js.stripe.com;" in csp and "upgrade-insecure-requests" in csp
     assert seen["cookies"]["csrftoken"]["secure"]
 
 
