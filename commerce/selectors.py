@@ -115,7 +115,9 @@ def merchant_ids_for(user: User) -> list[int]:
 def membership_for(*, user: User, merchant_id: int) -> MerchantMembership:
     """The user's membership of the merchant (merchant loaded); NotFound if not a member (no existence leak)."""
     membership = (
-        MerchantMembership.objects.select_related("merchant").filter(merchant_id=merchant_id, user=user).first()
+        MerchantMembership.objects.select_related("merchant")
+        .filter(merchant_id=merchant_id, user=user)
+        .first()
         if user.is_authenticated
         else None
     )

@@ -45,7 +45,9 @@ def unsafe_settings(s: Mapping[str, Any]) -> list[str]:
     if key == DEV_SECRET_KEY or key.startswith(("dev-", "django-insecure-")):
         problems.append("DJANGO_SECRET_KEY is the development key: set a long random secret.")
     elif len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 5:
-        problems.append(f"DJANGO_SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters.")
+        problems.append(
+            f"DJANGO_SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters."
+        )
     if not s["STRIPE_WEBHOOK_SECRET"] or s["STRIPE_WEBHOOK_SECRET"] == DEV_WEBHOOK_SECRET:
         problems.append(
             "STRIPE_WEBHOOK_SECRET is the known development secret (anyone could sign a 'payment succeeded'"

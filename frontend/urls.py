@@ -2,7 +2,16 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from frontend.views import account, console, console_orders, console_shows, console_team, orders, shipping, shop
+from frontend.views import (
+    account,
+    console,
+    console_orders,
+    console_shows,
+    console_team,
+    orders,
+    shipping,
+    shop,
+)
 
 app_name = "frontend"
 

@@ -23,7 +23,7 @@ from config.production import (
 
 ROOT = Path(__file__).resolve().parent.parent
 ANVIL_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-SAFE = {
+SAFE: dict[str, Any] = {
     "DEBUG": False,
     "SECRET_KEY": "k" + secrets.token_urlsafe(60),
     "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(24),
@@ -42,7 +42,11 @@ UNSAFE = [
     ("STRIPE_WEBHOOK_SECRET", "", "STRIPE_WEBHOOK_SECRET"),
     ("STRIPE_SECRET_KEY", DEV_STRIPE_SECRET_KEY, "STRIPE_SECRET_KEY is stripe-mock's development key"),
     ("PAYMENTS_DEMO_CONFIRM", True, "PAYMENTS_DEMO_CONFIRM is on"),
-    ("NFT_CUSTODY_MNEMONIC", ANVIL_PUBLIC_MNEMONIC.upper(), "NFT_CUSTODY_MNEMONIC is anvil's public test mnemonic"),
+    (
+        "NFT_CUSTODY_MNEMONIC",
+        ANVIL_PUBLIC_MNEMONIC.upper(),
+        "NFT_CUSTODY_MNEMONIC is anvil's public test mnemonic",
+    ),
     ("NFT_SIGNER_PRIVATE_KEY", ANVIL_KEY_1, "NFT_SIGNER_PRIVATE_KEY is one of anvil's public test keys"),
 ]
 
@@ -64,14 +68,16 @@ def test_anvil_keys_are_fine_on_the_local_chain() -> None:
 
 # --- the real thing: processes started with the profile ------------------------------------------------
 def _safe_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRIPE_", "NFT_", "PAYMENTS_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRIPE_", "NFT_", "PAYMENTS_"))
+    }
     env.update(
         DJANGO_ENV="production",
         DJANGO_SETTINGS_MODULE="config.settings",
-        DJANGO_SECRET_KEY=SAFE["SECRET_KEY"],
+        DJANGO_SECRET_KEY=str(SAFE["SECRET_KEY"]),
         DJANGO_ALLOWED_HOSTS="shop.example.com",
-        STRIPE_WEBHOOK_SECRET=SAFE["STRIPE_WEBHOOK_SECRET"],
-        STRIPE_SECRET_KEY=SAFE["STRIPE_SECRET_KEY"],
+        STRIPE_WEBHOOK_SECRET=str(SAFE["STRIPE_WEBHOOK_SECRET"]),
+        STRIPE_SECRET_KEY=str(SAFE["STRIPE_SECRET_KEY"]),
         CHAIN_ID="8453",
     )
     return env
@@ -109,7 +115,12 @@ def test_manage_py_refuses_to_start(var: str, value: str, words: str) -> None:
 def test_the_wsgi_app_refuses_to_load_with_development_defaults() -> None:
     env = {k: v for k, v in _safe_env().items() if k not in ("DJANGO_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")}
     result = subprocess.run(
-        [sys.executable, "-c", "import config.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr
     assert "DJANGO_SECRET_KEY" in result.stderr and "STRIPE_WEBHOOK_SECRET" in result.stderr
@@ -146,7 +157,10 @@ def test_production_responses_carry_hsts_secure_cookies_and_policies() -> None:
     assert "camera=()" in headers["Permissions-Policy"]
     csp = headers["Content-Security-Policy"]
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
-    assert "script-src 'self' 'wasm-unsafe-eval' https://js.stripe.com;" in csp and "upgrade-insecure-requests" in csp
+    assert (
+        "script-src 'self' 'wasm-unsafe-eval' https://js.stripe.com;" in csp
+        and "upgrade-insecure-requests" in csp
+    )
     assert seen["cookies"]["csrftoken"]["secure"]
 
 

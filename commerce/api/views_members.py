@@ -68,7 +68,9 @@ class MemberDetailView(MerchantView):
     )
     def patch(self, request: Request, merchant_id: int, user_id: int) -> Response:
         data = self.valid(MemberRoleInput)
-        membership = members.change_member_role(merchant_id=self.merchant.pk, user_id=user_id, role=data["role"])
+        membership = members.change_member_role(
+            merchant_id=self.merchant.pk, user_id=user_id, role=data["role"]
+        )
         return Response(MemberSerializer(membership).data)
 
     @extend_schema(

@@ -17,6 +17,12 @@ from commerce.services import tokens
 from realtime.ws.tickets import issue_ticket
 
 
+def _uid(request: Request) -> int:
+    user_id = request.user.pk  # IsAuthenticated: never None here
+    assert isinstance(user_id, int)
+    return user_id
+
+
 def _current_key(request: Request) -> str | None:
     return request.auth.token_key if isinstance(request.auth, AuthToken) else None
 
@@ -38,7 +44,7 @@ class TokenListView(APIView):
                 "expiry": t.expiry,
                 "current": t.token_key == current,
             }
-            for t in tokens.user_tokens(user_id=request.user.pk)[:100]
+            for t in tokens.user_tokens(user_id=_uid(request))[:100]
         ]
         return Response(ApiTokenSerializer(rows, many=True).data)
 
@@ -50,7 +56,7 @@ class TokenDetailView(APIView):
         tags=["auth"], summary="Revoke one of my API tokens", responses={204: None, **errors(401, 404)}
     )
     def delete(self, request: Request, token_id: str) -> Response:
-        tokens.revoke_token(user_id=request.user.pk, token_id=token_id)
+        tokens.revoke_token(user_id=_uid(request), token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -63,9 +69,9 @@ class LogoutView(APIView):
     def post(self, request: Request) -> Response:
         current = _current_key(request)
         if request.query_params.get("all") == "1":
-            tokens.revoke_all_tokens(user_id=request.user.pk)
+            tokens.revoke_all_tokens(user_id=_uid(request))
         elif current is not None:
-            tokens.revoke_token(user_id=request.user.pk, token_id=current)
+            tokens.revoke_token(user_id=_uid(request), token_id=current)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -76,6 +82,6 @@ class WsTicketView(APIView):
 
     @extend_schema(tags=["auth"], request=None, responses={201: WsTicketSerializer, **errors(401)})
     def post(self, request: Request) -> Response:
-        ticket = issue_ticket(user_id=request.user.pk)
+        ticket = issue_ticket(user_id=_uid(request))
         body = {"ticket": ticket, "expires_in": settings.WS_TICKET_TTL_SECONDS}
         return Response(WsTicketSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -44,8 +44,10 @@ def test_login_issues_an_expiring_token_that_is_stored_as_a_digest(account: User
     assert row.token_key == body["token_id"] == key[: len(row.token_key)]
     assert key not in row.digest  # only the digest is stored
     lifetime = row.expiry - row.created
-    assert timedelta(seconds=settings.API_TOKEN_TTL_SECONDS - 5) < lifetime <= timedelta(
-        seconds=settings.API_TOKEN_TTL_SECONDS
+    assert (
+        timedelta(seconds=settings.API_TOKEN_TTL_SECONDS - 5)
+        < lifetime
+        <= timedelta(seconds=settings.API_TOKEN_TTL_SECONDS)
     )
     assert _with(key).get("/api/v1/orders/").status_code == 200
 
@@ -104,7 +106,7 @@ def test_a_cached_token_stops_working_when_it_expires(account: User, settings: A
 
 def test_per_user_cap_drops_the_oldest_token(account: User, settings: Any) -> None:
     settings.API_TOKEN_MAX_PER_USER = 2
-    oldest, newer, newest = (issue_token(account) for _ in range(3))
+    oldest, _newer, newest = (issue_token(account) for _ in range(3))
     assert AuthToken.objects.filter(user=account).count() == 2
     assert _is_401(_with(oldest).get("/api/v1/orders/"))
     assert _with(newest).get("/api/v1/orders/").status_code == 200
@@ -147,7 +149,11 @@ def test_bad_login_input_is_400_with_the_error_shape(account: User, body: dict[s
 
 
 def test_token_endpoints_need_credentials_and_ignore_junk_ids(account: User) -> None:
-    for method, url in [("get", "/api/v1/tokens/"), ("post", "/api/v1/auth/logout/"), ("post", "/api/v1/ws-tickets/")]:
+    for method, url in [
+        ("get", "/api/v1/tokens/"),
+        ("post", "/api/v1/auth/logout/"),
+        ("post", "/api/v1/ws-tickets/"),
+    ]:
         assert _is_401(getattr(APIClient(), method)(url))
     key = issue_token(account)
     for junk in ["x" * 500, "%00", "'; drop table knox_authtoken; --"]:

@@ -60,9 +60,11 @@ def _watch_csp(chromium: Any) -> list[str]:
     def watch(page: Any) -> None:
         page.on(
             "console",
-            lambda msg: violations.append(f"{page.url}: {msg.text}")
-            if "Content Security Policy" in msg.text
-            else None,
+            lambda msg: (
+                violations.append(f"{page.url}: {msg.text}")
+                if "Content Security Policy" in msg.text
+                else None
+            ),
         )
 
     new_context, new_page = chromium.new_context, chromium.new_page
