@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.drop_stampede import db_url, recreate_database  # noqa: E402
+from drop_stampede import db_url, recreate_database  # noqa: E402  (bench/ is the script directory)
 
 
 def per_call_us(fn, calls: int) -> float:

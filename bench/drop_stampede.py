@@ -70,9 +70,9 @@ def setup_data(buyers: int, units: int) -> dict[str, Any]:
     django.setup()
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
 
     from commerce.services import catalog, drops
+    from commerce.services.tokens import issue_tokens_for_new_users
 
     owner = User.objects.create_user(username="bench-owner", password="x" * 12)
     merchant = catalog.create_merchant(name="Bench", slug=f"bench-{uuid.uuid4().hex[:6]}", owner=owner)
@@ -101,9 +101,7 @@ def setup_data(buyers: int, units: int) -> dict[str, Any]:
         users = User.objects.bulk_create(
             [User(username=f"{prefix}{i}", password=password) for i in range(count)]
         )
-        return [
-            t.key for t in Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
-        ]
+        return issue_tokens_for_new_users(users=users)  # real expiring knox tokens, one statement
 
     return {
         "drop_id": live_drop("Stampede", units),
@@ -122,10 +120,10 @@ def queue_buyers(honest: int, bots: int, units: int, queue: bool, rate: float) -
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from commerce.models import Drop, Sku
     from commerce.services import drops
+    from commerce.services.tokens import issue_tokens_for_new_users
     from commerce.waiting_room import services as rooms
 
     sku = Sku.objects.get(code="T")
@@ -144,8 +142,8 @@ def queue_buyers(honest: int, bots: int, units: int, queue: bool, rate: float) -
         users = User.objects.bulk_create(
             [User(username=f"{prefix}{i}", password=password) for i in range(count)]
         )
-        tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
-        return [(u.pk, t.key) for u, t in zip(users, tokens, strict=True)]
+        tokens = issue_tokens_for_new_users(users=users)
+        return [(u.pk, key) for u, key in zip(users, tokens, strict=True)]
 
     assert Drop.objects.filter(pk=drop.pk).exists()
     return {

@@ -124,10 +124,10 @@ class Fixture:
     def __init__(self) -> None:
         from django.contrib.auth.models import User
         from django.utils import timezone
-        from rest_framework.authtoken.models import Token
 
         from commerce.services import catalog, drops
         from commerce.services.reservations import reserve_stock
+        from commerce.services.tokens import issue_token
 
         owner = User.objects.create_user("bench-owner", password=None)
         merchant = catalog.create_merchant(name="Bench", slug="bench", owner=owner)
@@ -150,7 +150,7 @@ class Fixture:
             return int(drop.pk)
 
         self.user = User.objects.create_user("bench-buyer", password=None)
-        self.token = Token.objects.create(user=self.user).key
+        self.token = issue_token(user=self.user).key
         self.roomy = live(1_000_000, 1_000_000)
         self.sold_out = live(1, 1)
         reserve_stock(drop_id=self.sold_out, sku_id=self.sku.pk, buyer_id=owner.pk, quantity=1)

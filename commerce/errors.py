@@ -124,3 +124,22 @@ class UnknownCarrier(CommerceError):
 class InvalidShipmentData(CommerceError):
     code = "invalid_shipment_data"
     http_status = 400
+
+
+class OwnerRequired(CommerceError):
+    """A merchant's staff asked for what only its owners may do (refunds, payouts, members, collections)."""
+
+    code = "owner_required"
+    http_status = 403
+
+
+class LastOwner(CommerceError):
+    """The change would leave the merchant without an owner."""
+
+    code = "last_owner"
+    http_status = 409
+
+
+class AlreadyMember(CommerceError):
+    code = "already_member"
+    http_status = 409

@@ -12,6 +12,7 @@ from commerce.models import (
     DropItem,
     DropState,
     Merchant,
+    MerchantMembership,
     NftCollection,
     Order,
     Product,
@@ -119,6 +120,29 @@ def merchant_ids_for(user: User) -> list[int]:
     if not user.is_authenticated:
         return []
     return list(user.memberships.values_list("merchant_id", flat=True))
+
+
+def membership_for(*, user: User, merchant_id: int) -> MerchantMembership:
+    """The user's membership of the merchant (merchant loaded); NotFound if not a member (no existence leak)."""
+    membership = (
+        MerchantMembership.objects.select_related("merchant")
+        .filter(merchant_id=merchant_id, user=user)
+        .first()
+        if user.is_authenticated
+        else None
+    )
+    if membership is None:
+        raise NotFound("Merchant not found.", details={"resource": "merchant", "id": merchant_id})
+    return membership
+
+
+def merchant_members(*, merchant_id: int) -> QuerySet[MerchantMembership]:
+    """Everyone who works for the merchant, owners first."""
+    return (
+        MerchantMembership.objects.filter(merchant_id=merchant_id)
+        .select_related("user")
+        .order_by("role", "user__username")  # "owner" sorts before "staff"
+    )
 
 
 def merchant_for_member(*, user: User, merchant_id: int) -> Merchant:

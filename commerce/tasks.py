@@ -22,3 +22,11 @@ def advance_drops() -> int:
 @shared_task(name="commerce.tasks.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
     return purge_old_keys()
+
+
+@shared_task(name="commerce.tasks.purge_expired_tokens")
+def purge_expired_tokens() -> int:
+    """Delete expired API tokens."""
+    from commerce.services.tokens import purge_expired_tokens as purge
+
+    return purge()

@@ -4,9 +4,11 @@ Every variable is listed in `.env.example`. The local defaults point at the serv
 `ops/start` runs on 127.0.0.1; production sets every one of them explicitly.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -14,9 +16,17 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Django core -----------------------------------------------------------------------------
+# "production" turns on the production profile: secure defaults below, and a refusal to start with
+# any development secret, DEBUG or the demo payment endpoints (config/production.py).
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"DJANGO_ENV must be 'development' or 'production', not {DJANGO_ENV!r}.")
+PRODUCTION = DJANGO_ENV == "production"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -29,7 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # expiring, revocable API tokens (only their digests are stored)
     "drf_spectacular",
     "channels",
     "realtime",
@@ -47,6 +57,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.tracing_middleware.TracingMiddleware",  # first: its span covers the whole request; removes itself when tracing is off
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.SecurityHeadersMiddleware",  # Content-Security-Policy, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -215,8 +226,10 @@ HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # knox tokens with a short per-process cache (commerce/api/auth.py); every view uses these two.
+        # Listed first: its `WWW-Authenticate: Token` makes missing, expired or revoked credentials a 401.
+        "commerce.api.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -224,6 +237,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
+# API tokens (django-rest-knox): lifetime, how many one user may hold (the oldest go first), how long
+# a web process trusts a token it has seen (a revoked token works at most this long in other processes).
+API_TOKEN_TTL_SECONDS = env.int("API_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
+API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=20)
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=10.0)
+REST_KNOX = {"TOKEN_TTL": timedelta(seconds=API_TOKEN_TTL_SECONDS), "AUTH_HEADER_PREFIX": "Token"}
+# Single-use WebSocket tickets (realtime/ws/tickets.py): how long one may wait before it is used.
+WS_TICKET_TTL_SECONDS = env.int("WS_TICKET_TTL_SECONDS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "mintdrop API",
     "DESCRIPTION": "Live commerce of physical goods and NFTs: catalog, drops, reservations, orders.",
@@ -306,6 +327,10 @@ CELERY_BEAT_SCHEDULE["commerce-expire-reservations"] = {
     "schedule": 5.0,
 }
 CELERY_BEAT_SCHEDULE["commerce-advance-drops"] = {"task": "commerce.tasks.advance_drops", "schedule": 2.0}
+CELERY_BEAT_SCHEDULE["commerce-purge-expired-tokens"] = {
+    "task": "commerce.tasks.purge_expired_tokens",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["commerce-purge-idempotency-keys"] = {
     "task": "commerce.tasks.purge_idempotency_keys",
     "schedule": 3600.0,
@@ -471,3 +496,37 @@ INSTALLED_APPS.append("monitoring")
 if METRICS_ENABLED:
     MIDDLEWARE.insert(0, "monitoring.http.HttpMetricsMiddleware")
 # --- end monitoring -----------------------------------------------------------------------------------
+
+# --- Security headers and cookies (config/security_headers.py; production values by default there) -------
+# Behind the reverse proxy (docs/deploy.md) TLS ends at the proxy, which sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes from inside the network speak plain HTTP
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=PRODUCTION)
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+# Only what the pages use: Stripe's payment sheet (payment), nothing else.
+PERMISSIONS_POLICY = env.str(
+    "PERMISSIONS_POLICY",
+    default="camera=(), microphone=(), geolocation=(), usb=(), serial=(), bluetooth=(), midi=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), payment=(self)",
+)
+# Extra origins pages may fetch from (e.g. a CDN of 3D models); the policy is in config/security_headers.py.
+CSP_EXTRA_CONNECT_SRC = env.list("CSP_EXTRA_CONNECT_SRC", default=[])
+# Hashes of third-party inline <style> elements allowed by the policy (no 'unsafe-inline'): the one
+# <style> in the shadow DOM of the vendored @google/model-viewer (version pinned by its package-lock;
+# after an upgrade tests/frontend's CSP watcher reports the new hash).
+CSP_STYLE_HASHES = env.list(
+    "CSP_STYLE_HASHES", default=["sha256-PXtZZkJMMyc18o/DN1ZEFOJ2qEGq95IQbVaJFMOXOb0="]
+)
+
+if PRODUCTION:
+    from config.production import refusal_message, unsafe_settings
+
+    _problems = unsafe_settings(globals())
+    if _problems:
+        raise ImproperlyConfigured(refusal_message(_problems))

@@ -188,3 +188,24 @@ class ShipForm(forms.Form):
 
 class CannotShipForm(forms.Form):
     reason = forms.CharField(max_length=200, label="Why it cannot ship")
+
+
+class InviteMemberForm(forms.Form):
+    username = forms.CharField(max_length=150, label="Username")
+    role = forms.ChoiceField(choices=[("staff", "Staff"), ("owner", "Owner")], initial="staff")
+
+
+class MemberRoleForm(forms.Form):
+    user_id = forms.IntegerField(min_value=1, max_value=2**62)
+    role = forms.ChoiceField(choices=[("staff", "Staff"), ("owner", "Owner")])
+
+
+class RemoveMemberForm(forms.Form):
+    user_id = forms.IntegerField(min_value=1, max_value=2**62)
+
+
+class PayoutForm(forms.Form):
+    payout_address = forms.RegexField(
+        regex=r"^0x[0-9a-fA-F]{40}$", max_length=42, label="Payout address (receives royalties)"
+    )
+    royalty_bps = forms.IntegerField(min_value=0, max_value=10_000, label="Royalty (basis points)")

@@ -27,6 +27,10 @@ ERROR_MESSAGES: dict[str, str] = {
     "username_taken": "This username is taken. Please pick another one.",
     "authentication_failed": "Wrong username or password.",
     "not_found": "We could not find that. It may have been removed.",
+    # merchant team: owners and staff
+    "owner_required": "Only an owner of this shop can do that (refunds, payouts, the team and collections).",
+    "last_owner": "A shop needs at least one owner: make someone else owner first.",
+    "already_member": "That account is already on the team.",
     "idempotency_key_reused": "This request was already sent with different data. Please retry.",
     "idempotency_key_in_progress": "Your previous request is still being processed. Please wait a moment.",
     "invalid_idempotency_key": "Please reload the page and try again.",

@@ -2,7 +2,16 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from frontend.views import account, console, console_orders, console_shows, orders, shipping, shop
+from frontend.views import (
+    account,
+    console,
+    console_orders,
+    console_shows,
+    console_team,
+    orders,
+    shipping,
+    shop,
+)
 
 app_name = "frontend"
 
@@ -34,6 +43,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(C + "drops/<int:pk>/live/", console.live_room, name="console-room"),
     path(C + "shipments/", shipping.shipment_queue, name="console-shipments"),
     path(C + "shipments/<int:pk>/<slug:action>/", shipping.shipment_action, name="console-shipment-action"),
+    path(C + "team/", console_team.team, name="console-team"),
     path(C + "orders/", console_orders.order_list, name="console-orders"),
     path(C + "orders/<int:pk>/", console_orders.order_detail, name="console-order"),
     # console/<m>/shows/<pk>/ itself is the host console (frontend/shows/urls.py).

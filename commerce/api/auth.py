@@ -1,92 +1,131 @@
-"""Token authentication with a small in-process cache of token -> user.
+"""API token authentication: expiring, revocable tokens (django-rest-knox) with a short process cache.
 
-The stock DRF TokenAuthentication costs one query per request (token joined to its user): on the
-drop-stampede path that is a quarter of the round trips. Tokens are looked up by a 40-character
-random key and change rarely, so each web process keeps the answer for a few seconds
-(`API_TOKEN_CACHE_SECONDS`, default 10; 0 turns the cache off). A deleted token is forgotten at
-once in the process that deleted it and within that TTL everywhere else; a deactivated user is
-refused within the TTL too.
+Tokens are knox `AuthToken` rows: only a SHA-512 digest is stored, each has an expiry
+(`API_TOKEN_TTL_SECONDS`), a user may list and revoke theirs (`/api/v1/tokens/`). The header stays
+`Authorization: Token <key>`.
+
+knox's own authentication class costs two queries per request (the token joined to its user, then
+every token of the user to delete expired ones): on the drop-stampede path that is a quarter of the
+round trips. This class does one query, written as SQL once, and each web process keeps the answer for
+a few seconds (`API_TOKEN_CACHE_SECONDS`, default 10; 0 turns the cache off), never past the token's
+expiry. A revoked token is forgotten at once in the process that revoked it and within that TTL
+everywhere else; a deactivated user is refused within the TTL too. Expired rows are deleted by
+`commerce.tasks.purge_expired_tokens`.
 """
 
+import binascii
 import copy
+import re
 import threading
 import time
+from datetime import datetime
+from hmac import compare_digest
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models.signals import post_delete, post_save
-from django.utils.translation import gettext_lazy as _
+from django.db.models.signals import post_delete
+from django.utils import timezone
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from knox.settings import CONSTANTS
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 
 _MAX_ENTRIES = 20_000  # bounded: cleared when full (tokens are cheap to look up again)
-_cache: dict[str, tuple[float, Any, Token]] = {}
+# digest -> (cache deadline on the monotonic clock, user, token row)
+_cache: dict[str, tuple[float, Any, AuthToken]] = {}
 _lock = threading.Lock()
+_PRINTABLE = re.compile(r"[\x21-\x7e]{1,256}")
 
 
 def _ttl() -> float:
     return float(getattr(settings, "API_TOKEN_CACHE_SECONDS", 10))
 
 
-def forget(key: str | None = None) -> None:
-    """Drop one token (or all of them) from this process's cache."""
+def forget(digest: str | None = None) -> None:
+    """Drop one token (by digest) or all of them from this process's cache."""
     with _lock:
-        if key is None:
+        if digest is None:
             _cache.clear()
         else:
-            _cache.pop(key, None)
+            _cache.pop(digest, None)
 
 
-class CachedTokenAuthentication(TokenAuthentication):
-    """`Authorization: Token <key>`, answered from the cache when the key was seen recently."""
+class CachedTokenAuthentication(KnoxTokenAuthentication):
+    """`Authorization: Token <key>` against knox tokens, answered from the cache when seen recently."""
 
-    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        ttl = _ttl()
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, AuthToken]:
+        key = token.decode("utf-8", errors="replace")
+        if not _PRINTABLE.fullmatch(key):  # NUL bytes and the like never reach PostgreSQL
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        try:
+            digest = hash_token(key)
+        except (TypeError, binascii.Error, ValueError):
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
         now = time.monotonic()
-        hit = _cache.get(key)
-        if hit is not None and hit[0] > now:
+        hit = _cache.get(digest)
+        if hit is not None and hit[0] > now and not _expired(hit[2].expiry):
             # A copy: a view may set attributes on request.user; other requests must not see them.
             return copy.copy(hit[1]), hit[2]
-        user, token = _lookup(key)  # raises AuthenticationFailed
+        user, row = _lookup(key, digest)  # raises AuthenticationFailed
+        ttl = _ttl()
         if ttl > 0:
             with _lock:
                 if len(_cache) >= _MAX_ENTRIES:
                     _cache.clear()
-                _cache[key] = (now + ttl, user, token)
-        return user, token
+                _cache[digest] = (now + ttl, user, row)
+        return user, row
+
+
+def _expired(expiry: datetime | None) -> bool:
+    return expiry is not None and expiry <= timezone.now()
 
 
 _USER = get_user_model()
 _USER_COLUMNS = [str(f.column) for f in _USER._meta.concrete_fields]
 _USER_ATTNAMES = [f.attname for f in _USER._meta.concrete_fields]
-# The same lookup as DRF's (token joined to its user), as SQL written once: compiling the ORM
-# query with select_related cost more CPU than the round trip itself on the stampede path.
+_TOKEN_TABLE = AuthToken._meta.db_table
+# knox's lookup (rows by the key's first characters, joined to the user), as SQL written once.
 _LOOKUP_SQL = (
-    f"SELECT t.created, {', '.join('u.' + c for c in _USER_COLUMNS)} "  # noqa: S608 (our columns)
-    f"FROM {Token._meta.db_table} t JOIN {_USER._meta.db_table} u ON u.id = t.user_id WHERE t.key = %s"
+    f"SELECT t.digest, t.created, t.expiry, {', '.join('u.' + c for c in _USER_COLUMNS)} "  # noqa: S608
+    f"FROM {_TOKEN_TABLE} t JOIN {_USER._meta.db_table} u ON u.id = t.user_id WHERE t.token_key = %s"
 )
 
 
-def _lookup(key: str) -> tuple[Any, Token]:
+def _lookup(key: str, digest: str) -> tuple[Any, AuthToken]:
     with connection.cursor() as cur:
-        cur.execute(_LOOKUP_SQL, [key])
-        row = cur.fetchone()
-    if row is None:
-        raise exceptions.AuthenticationFailed(_("Invalid token."))
-    user = _USER.from_db("default", _USER_ATTNAMES, row[1:])
-    if not user.is_active:
-        raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-    token = Token.from_db("default", ["key", "user_id", "created"], [key, user.pk, row[0]])
-    token.user = user
-    return user, token
+        cur.execute(_LOOKUP_SQL, [key[: CONSTANTS.TOKEN_KEY_LENGTH]])
+        rows = cur.fetchall()
+    for row in rows:
+        if not compare_digest(row[0], digest):
+            continue
+        if _expired(row[2]):
+            raise exceptions.AuthenticationFailed("Token expired.")
+        user = _USER.from_db("default", _USER_ATTNAMES, row[3:])
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        token = AuthToken.from_db(
+            "default",
+            ["digest", "token_key", "user_id", "created", "expiry"],
+            [digest, key[: CONSTANTS.TOKEN_KEY_LENGTH], user.pk, row[1], row[2]],
+        )
+        token.user = user
+        return user, token
+    raise exceptions.AuthenticationFailed("Invalid token.")
 
 
-def _on_token_change(sender: type, instance: Token, **kwargs: Any) -> None:
-    forget(instance.key)
+def _on_token_deleted(sender: type, instance: AuthToken, **kwargs: Any) -> None:
+    forget(instance.digest)
 
 
-post_delete.connect(_on_token_change, sender=Token, dispatch_uid="commerce.api.auth.token_deleted")
-post_save.connect(_on_token_change, sender=Token, dispatch_uid="commerce.api.auth.token_saved")
+post_delete.connect(_on_token_deleted, sender=AuthToken, dispatch_uid="commerce.api.auth.token_deleted")
+
+
+class CachedTokenScheme(KnoxTokenScheme):
+    """OpenAPI: the same `Authorization: Token <key>` scheme as knox's own class."""
+
+    target_class = "commerce.api.auth.CachedTokenAuthentication"
+    name = "tokenAuth"

@@ -148,3 +148,14 @@ class ShipInput(serializers.Serializer):
 
 class CannotShipInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
+
+
+class MemberRoleInput(serializers.Serializer):
+    role = serializers.ChoiceField(choices=MerchantRole.choices)
+
+
+class MerchantSettingsInput(serializers.Serializer):
+    payout_address = serializers.RegexField(
+        r"^0x[0-9a-fA-F]{40}$", max_length=42, help_text="Receives the royalties of new collections."
+    )
+    royalty_bps = serializers.IntegerField(min_value=0, max_value=10_000, required=False)

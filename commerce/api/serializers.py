@@ -178,6 +178,22 @@ class OrderSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class ApiTokenSerializer(serializers.Serializer):
+    """One of the caller's API tokens (never the secret itself)."""
+
+    id = serializers.CharField(source="token_key")
+    created_at = serializers.DateTimeField(source="created")
+    expires_at = serializers.DateTimeField(source="expiry", allow_null=True)
+    current = serializers.BooleanField(help_text="The token this request was made with.")
+
+
+class WsTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(
+        help_text="Single use: `?ticket=<ticket>` or subprotocol `ticket.<ticket>`."
+    )
+    expires_in = serializers.IntegerField(help_text="Seconds left to open the socket with it.")
+
+
 class CarrierSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
@@ -185,7 +201,9 @@ class CarrierSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Shown once: send it as `Authorization: Token <token>`.")
+    token_id = serializers.CharField(help_text="Public id of the token (list / revoke it under /tokens/).")
+    expires_at = serializers.DateTimeField()
     user_id = serializers.IntegerField()
     username = serializers.CharField()
 
@@ -199,3 +217,18 @@ class MembershipSerializer(serializers.Serializer):
 def as_data(serializer_class: type[serializers.BaseSerializer], instance: Any) -> Any:
     """Serialize one instance (helper for views)."""
     return serializer_class(instance).data
+
+
+class MemberSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MerchantSettingsSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    payout_address = serializers.CharField(allow_blank=True)
+    royalty_bps = serializers.IntegerField()

@@ -3,9 +3,11 @@
 from django.urls import URLPattern, URLResolver, path
 
 from commerce.api import views_buyer as buyer
+from commerce.api import views_members as members
 from commerce.api import views_merchant as merchant
 from commerce.api import views_public as public
 from commerce.api import views_shipping as shipping
+from commerce.api import views_tokens as tokens
 from commerce.waiting_room import api as waiting_room
 
 M = "merchants/<int:merchant_id>/"
@@ -13,6 +15,10 @@ M = "merchants/<int:merchant_id>/"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/signup/", public.SignupView.as_view(), name="auth-signup"),
     path("auth/token/", public.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", tokens.LogoutView.as_view(), name="auth-logout"),
+    path("tokens/", tokens.TokenListView.as_view(), name="token-list"),
+    path("tokens/<str:token_id>/", tokens.TokenDetailView.as_view(), name="token-detail"),
+    path("ws-tickets/", tokens.WsTicketView.as_view(), name="ws-tickets"),
     path("products/", public.ProductListView.as_view(), name="product-list"),
     path("products/<int:pk>/", public.ProductDetailView.as_view(), name="product-detail"),
     path("drops/", public.DropListView.as_view(), name="drop-list"),
@@ -28,6 +34,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<int:pk>/cancel/", buyer.OrderCancelView.as_view(), name="order-cancel"),
     path("me/merchants/", buyer.MyMerchantsView.as_view(), name="my-merchants"),
     path("carriers/", shipping.CarriersView.as_view(), name="carriers"),
+    path(M, members.MerchantSettingsView.as_view(), name="merchant-settings"),
+    path(M + "members/", members.MembersView.as_view(), name="merchant-members"),
+    path(M + "members/<int:user_id>/", members.MemberDetailView.as_view(), name="merchant-member"),
     path(M + "collections/", merchant.CollectionsView.as_view(), name="merchant-collections"),
     path(M + "products/", merchant.ProductsView.as_view(), name="merchant-products"),
     path(M + "products/<int:pk>/", merchant.ProductDetailView.as_view(), name="merchant-product"),

@@ -5,7 +5,6 @@ from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -16,7 +15,6 @@ from rest_framework.views import APIView
 
 from commerce import selectors
 from commerce.abuse.throttles import ReserveThrottle
-from commerce.api.auth import CachedTokenAuthentication
 from commerce.api.docs import errors
 from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from commerce.api.inputs import CancelOrderInput, CheckoutInput, ReserveInput
@@ -94,9 +92,7 @@ def _known_sold_out(view: APIView, request: Request) -> Response | None:
 
 
 class ReservationListCreateView(APIView):
-    # The stampede endpoint: token -> user from a short in-process cache (commerce/api/auth.py).
-    # Its cost per layer is measured by bench/reserve_layers.py; keep the view small.
-    authentication_classes = [SessionAuthentication, CachedTokenAuthentication]
+    # The stampede endpoint; its authentication is settings' (token -> user cached: commerce/api/auth.py).
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReserveThrottle]  # POST only: per buyer and per IP (commerce/abuse/throttles.py)
     # JSON only: no content negotiation over the browsable API's renderer and form parsers.

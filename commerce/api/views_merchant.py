@@ -1,6 +1,6 @@
 """Merchant console endpoints under /merchants/<merchant_id>/: only members see or change its data."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -30,21 +30,33 @@ from commerce.api.serializers import (
     ProductSerializer,
     SkuSerializer,
 )
-from commerce.errors import NotFound
-from commerce.models import Merchant
+from commerce.errors import NotFound, OwnerRequired
+from commerce.models import Merchant, MerchantRole
 from commerce.services import catalog, drops
 from commerce.services.cancellations import cancel_order
 
 
 class MerchantView(APIView):
-    """Resolves `merchant_id` to a merchant the user belongs to, or answers 404."""
+    """Resolves `merchant_id` to a merchant the user belongs to (or 404), and checks the member's role.
+
+    Staff may do everything a view does not list in `owner_only` (HTTP methods); those answer 403
+    `owner_required` to staff: refunds, payouts, members and collections are the owners' business.
+    """
 
     permission_classes = [IsAuthenticated]
+    owner_only: ClassVar[frozenset[str]] = frozenset()
     merchant: Merchant
+    role: str
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        self.merchant = selectors.merchant_for_member(user=request.user, merchant_id=kwargs["merchant_id"])  # type: ignore[arg-type]
+        membership = selectors.membership_for(user=request.user, merchant_id=kwargs["merchant_id"])  # type: ignore[arg-type]
+        self.merchant, self.role = membership.merchant, membership.role
+        if request.method in self.owner_only and self.role != MerchantRole.OWNER:
+            raise OwnerRequired(
+                "Only an owner of this merchant may do this.",
+                details={"merchant_id": self.merchant.pk, "role": self.role},
+            )
 
     def valid(self, serializer_class: type, partial: bool = False) -> dict[str, Any]:
         data = serializer_class(data=self.request.data, partial=partial)
@@ -59,6 +71,8 @@ def _found(obj: Any, resource: str, pk: int) -> Any:
 
 
 class CollectionsView(MerchantView):
+    owner_only = frozenset({"POST"})  # registering a collection lets the platform mint into it
+
     @extend_schema(tags=["merchant"], responses={200: CollectionSerializer(many=True), **errors(401, 404)})
     def get(self, request: Request, merchant_id: int) -> Response:
         rows = selectors.merchant_collections(merchant_id=self.merchant.pk)
@@ -66,9 +80,10 @@ class CollectionsView(MerchantView):
 
     @extend_schema(
         tags=["merchant"],
+        summary="Register a collection (owners only)",
         request=CollectionInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: CollectionSerializer, **errors(400, 401, 404, 422)},
+        responses={201: CollectionSerializer, **errors(400, 401, 403, 404, 422)},
     )
     @idempotent
     def post(self, request: Request, merchant_id: int) -> Response:

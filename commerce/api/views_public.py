@@ -4,7 +4,6 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from commerce.api.serializers import (
     TokenSerializer,
 )
 from commerce.errors import UsernameTaken
+from commerce.services import tokens
 from config.errors import ApplicationError
 
 
@@ -92,8 +92,14 @@ class DropAvailabilityView(APIView):
 
 
 def _token_body(user: User) -> dict[str, object]:
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"token": token.key, "user_id": user.pk, "username": user.username}
+    issued = tokens.issue_token(user=user)
+    return {
+        "token": issued.key,
+        "token_id": issued.row.token_key,
+        "expires_at": issued.row.expiry,
+        "user_id": user.pk,
+        "username": user.username,
+    }
 
 
 class SignupView(APIView):
@@ -132,7 +138,7 @@ class SignupView(APIView):
 
 
 class TokenView(APIView):
-    """Exchange username + password for the account's API token (`Authorization: Token <key>`)."""
+    """Exchange username + password for a new API token (`Authorization: Token <key>`) that expires."""
 
     permission_classes = [AllowAny]
     authentication_classes = []

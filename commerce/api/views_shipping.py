@@ -85,11 +85,13 @@ class DeliverView(MerchantView):
 
 
 class CannotShipView(MerchantView):
+    owner_only = frozenset({"POST"})  # cancelling a shipment refunds its lines: owners only
+
     @extend_schema(
         tags=["shipping"],
-        summary="Cannot ship: cancel the shipment and refund its order lines",
+        summary="Cannot ship: cancel the shipment and refund its order lines (owners only)",
         request=CannotShipInput,
-        responses={200: ShipmentSerializer, **errors(400, 401, 404, 409)},
+        responses={200: ShipmentSerializer, **errors(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, merchant_id: int, pk: int) -> Response:
         data = self.valid(CannotShipInput)

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 
 from commerce import selectors
 from commerce.errors import NotFound
-from commerce.models import Merchant, MerchantMembership, Sku
+from commerce.models import Merchant, MerchantMembership, MerchantRole, Sku
 from commerce.services import catalog, drops
 from commerce.shows.models import Show, ShowState
 from config.errors import ApplicationError
@@ -24,6 +24,13 @@ def _merchant(request: HttpRequest, merchant_id: int) -> Merchant:
         return selectors.merchant_for_member(user=request.user, merchant_id=merchant_id)  # type: ignore[arg-type]
     except NotFound:
         raise Http404("not a member of this merchant") from None
+
+
+def _is_owner(request: HttpRequest, merchant: Merchant) -> bool:
+    """Whether the signed-in member is an owner (refunds, payouts, team and collections are theirs)."""
+    return MerchantMembership.objects.filter(
+        merchant=merchant, user_id=user_id(request), role=MerchantRole.OWNER
+    ).exists()
 
 
 @login_required

@@ -14,7 +14,7 @@ from config.errors import ApplicationError
 from frontend.forms import CannotShipForm, ShipForm
 from frontend.messages import friendly
 from frontend.views import user_id
-from frontend.views.console import _merchant
+from frontend.views.console import _is_owner, _merchant
 
 ACTIONS = ("ship", "deliver", "cannot-ship")
 TABS = [
@@ -44,6 +44,7 @@ def shipment_queue(request: HttpRequest, merchant_id: int) -> HttpResponse:
             "shipments": rows,
             "ship_form": ShipForm(),
             "cannot_form": CannotShipForm(),
+            "is_owner": _is_owner(request, merchant),
         },
     )
 
@@ -59,6 +60,9 @@ def shipment_action(request: HttpRequest, merchant_id: int, pk: int, action: str
     merchant = _merchant(request, merchant_id)
     if action not in ACTIONS:
         raise Http404("no such action")
+    if action == "cannot-ship" and not _is_owner(request, merchant):  # it refunds: owners only
+        messages.error(request, f"Shipment #{pk}: only an owner can cancel a shipment and refund it.")
+        return _back(merchant.pk, ShipmentStatus.PENDING)
     try:
         if action == "ship":
             form = ShipForm(request.POST)

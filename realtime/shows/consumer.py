@@ -32,7 +32,7 @@ from realtime.shows.chat_batch import ChatBatcher
 from realtime.shows.presence import get_presence
 from realtime.shows.publish import stream_of
 from realtime.ws import protocol, store
-from realtime.ws.auth import accepted_subprotocol
+from realtime.ws.auth import accepted_subprotocol, auth_error_message
 from realtime.ws.hub import Hub, Slot, Subscriber, get_hub
 from realtime.ws.protocol import StreamFrame
 
@@ -108,7 +108,7 @@ class ShowConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=accepted_subprotocol(self.scope))
         if self.scope.get("auth_error"):
             await self._close_with(
-                "unauthenticated", "The API token is not valid.", protocol.CLOSE_UNAUTHENTICATED
+                "unauthenticated", auth_error_message(self.scope), protocol.CLOSE_UNAUTHENTICATED
             )
             return
         if merchant_id is None:

@@ -1,50 +1,97 @@
-"""Who is on the other end of a socket: the Django session (AuthMiddlewareStack) or a DRF token.
+"""Who is on the other end of a socket: the Django session (AuthMiddlewareStack), a ticket, or a token header.
 
-Browsers cannot set headers on a WebSocket, so a token may come three ways: `?token=<key>`,
-an `Authorization: Token <key>` header (non-browser clients), or the subprotocol list
-`["mintdrop.v1", "token.<key>"]` (the server then answers with `mintdrop.v1`). The session, when
-present, wins. A token that is given but unknown marks the scope so the consumer closes with 4401
-rather than quietly treating the client as anonymous.
+Browsers send the session cookie; that wins when present. Other clients get a single-use ticket over
+HTTP (`POST /api/v1/ws-tickets/`, realtime/ws/tickets.py) and present it as `?ticket=<t>` or in the
+subprotocol list `["mintdrop.v1", "ticket.<t>"]` (the server answers `mintdrop.v1`); clients that can set
+headers may send `Authorization: Token <key>` instead. A long-lived API token in the URL (`?token=`) is
+refused, so tokens stop landing in proxy and server logs. Credentials that are given but not valid mark
+the scope (`auth_error`) so the consumer closes with 4401 rather than treating the client as anonymous.
 """
 
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from rest_framework.exceptions import AuthenticationFailed
+
+from realtime.ws.tickets import consume_ticket
 
 SUBPROTOCOL = "mintdrop.v1"
-TOKEN_SUBPROTOCOL_PREFIX = "token."
+TICKET_SUBPROTOCOL_PREFIX = "ticket."
+
+AUTH_ERRORS = {
+    "invalid_token": "The API token is not valid.",
+    "invalid_ticket": "The ticket is unknown, expired or already used; get a new one from /api/v1/ws-tickets/.",
+    "token_in_url": "API tokens are not accepted in the URL; get a ticket from /api/v1/ws-tickets/.",
+}
 
 
-def token_from_scope(scope: dict[str, Any]) -> str | None:
-    """The API token the client presented, if any."""
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+def auth_error_message(scope: dict[str, Any]) -> str:
+    """What to tell a client whose credentials were refused."""
+    return AUTH_ERRORS.get(scope.get("auth_error") or "", "Not authenticated.")
+
+
+def _query(scope: dict[str, Any]) -> dict[str, list[str]]:
+    return parse_qs(scope.get("query_string", b"").decode("latin-1"))
+
+
+def ticket_from_scope(scope: dict[str, Any]) -> str | None:
+    """The ticket the client presented, if any (query string first, then the subprotocol list)."""
+    values = _query(scope).get("ticket")
     if values:
         return values[0]
+    for proto in scope.get("subprotocols", []):
+        if proto.startswith(TICKET_SUBPROTOCOL_PREFIX):
+            return proto[len(TICKET_SUBPROTOCOL_PREFIX) :]
+    return None
+
+
+def header_token(scope: dict[str, Any]) -> str | None:
+    """An `Authorization: Token <key>` (or Bearer) header's key, if any."""
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             kind, _, key = value.decode("latin-1").partition(" ")
             if kind.lower() in ("token", "bearer") and key:
                 return key.strip()
-    for proto in scope.get("subprotocols", []):
-        if proto.startswith(TOKEN_SUBPROTOCOL_PREFIX):
-            return proto[len(TOKEN_SUBPROTOCOL_PREFIX) :]
     return None
 
 
 @database_sync_to_async
 def user_for_token(key: str) -> Any:
-    from rest_framework.authtoken.models import Token
+    """The active user of an API token, through the API's own authentication class (expiry, revocation)."""
+    from commerce.api.auth import CachedTokenAuthentication
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
+    try:
+        user, _ = CachedTokenAuthentication().authenticate_credentials(key.encode())
+    except AuthenticationFailed:
         return None
-    return token.user
+    return user
+
+
+@database_sync_to_async
+def active_user(user_id: int) -> Any:
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+
+
+async def _authenticate(scope: dict[str, Any]) -> tuple[Any, str | None]:
+    if "token" in _query(scope):
+        return None, "token_in_url"
+    ticket = ticket_from_scope(scope)
+    if ticket is not None:
+        user_id = await consume_ticket(ticket)
+        user = await active_user(user_id) if user_id is not None else None
+        return user, None if user else "invalid_ticket"
+    key = header_token(scope)
+    if key:
+        user = await user_for_token(key[:128])
+        return user, None if user else "invalid_token"
+    return None, None
 
 
 class TokenAuthMiddleware:
-    """Sets `scope["user"]` from an API token when the session did not authenticate the client."""
+    """Sets `scope["user"]` from a ticket or token header when the session did not authenticate the client."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -52,14 +99,9 @@ class TokenAuthMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         user = scope.get("user")
         if user is None or not user.is_authenticated:
-            key = token_from_scope(scope)
-            if key:
-                found = await user_for_token(key[:128])
-                scope = {
-                    **scope,
-                    "user": found or AnonymousUser(),
-                    "auth_error": None if found else "invalid_token",
-                }
+            found, error = await _authenticate(scope)
+            if found is not None or error is not None:
+                scope = {**scope, "user": found or AnonymousUser(), "auth_error": error}
         return await self.inner(scope, receive, send)
 
 

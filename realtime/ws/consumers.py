@@ -18,7 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from commerce.errors import NotFound
 from monitoring.metrics import ws_connected
 from realtime.ws import protocol, queue_frames, snapshots, store
-from realtime.ws.auth import accepted_subprotocol
+from realtime.ws.auth import accepted_subprotocol, auth_error_message
 from realtime.ws.errors import StreamNotFound, Unauthenticated, Unauthorised, WsError
 from realtime.ws.hub import Subscriber, get_hub
 
@@ -50,7 +50,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         try:
             if self.scope.get("auth_error"):
-                raise Unauthenticated("The API token is not valid.")
+                raise Unauthenticated(auth_error_message(self.scope))
             stream = await self.authorize()
         except WsError as exc:
             await self._refuse(exc)

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from commerce.addresses import parse_shipping_address
 from commerce.models import Drop, DropItem, Sku
 from commerce.services import catalog, drops
+from tests.tokens import issue_token
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 # Orders with something to ship need an address at checkout.
@@ -42,8 +42,7 @@ def client_for(user: User | None) -> APIClient:
     """An API client using token auth, as real API clients do."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
     return client
 
 

@@ -69,6 +69,7 @@ def test_split_moves_the_free_units_to_the_shards(make_drop, shop):
 def test_each_shard_row_refuses_to_be_oversold(make_drop):
     drop = _split_drop(make_drop, offered=8, shards=2)
     shard = StockShard.objects.filter(item__drop=drop).first()
+    assert shard is not None
     with pytest.raises(IntegrityError), transaction.atomic():
         StockShard.objects.filter(pk=shard.pk).update(reserved=shard.offered + 1)
 
@@ -156,14 +157,14 @@ def test_pause_restock_expiry_and_payment_work_across_the_split(make_user, make_
     # Payment moves the units from reserved to sold on the reservation's own shard.
     order = place_order(buyer_id=buyer.pk, shipping_address=SHIP_TO, reservation_ids=[paid.pk])
     mark_order_paid(order_id=order.pk)
-    assert StockShard.objects.get(pk=paid.shard_id).sold == 2
+    assert StockShard.objects.get(pk=_shard_id(paid)).sold == 2
     (sold,) = _events("inventory.sold")
     assert (sold.payload["reserved"], sold.payload["sold"], sold.payload["available"]) == (2, 2, 0)
 
     # Expiry gives the other units back to their shard and re-opens the drop.
     Reservation.objects.filter(pk=lapsed.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert release_expired_reservations(drop_id=drop.pk) == 1
-    assert StockShard.objects.get(pk=lapsed.shard_id).reserved == 0
+    assert StockShard.objects.get(pk=_shard_id(lapsed)).reserved == 0
     assert DropBuyer.objects.get(drop=drop, buyer=other).units == 0
     drop.refresh_from_db()
     assert drop.state == DropState.LIVE and counters(drop, sku) == (4, 0, 2)
@@ -277,3 +278,8 @@ def test_every_shard_held_by_others_answers_stock_busy_and_writes_nothing(
         holder.join(timeout=60)
     reserved = reserve_stock(drop_id=drop.pk, sku_id=shop["tee"].pk, buyer_id=buyer.pk, quantity=1)
     assert reserved.shard_id is not None and counters(drop, shop["tee"]) == (4, 1, 0)
+
+
+def _shard_id(reservation: Reservation) -> int:
+    assert reservation.shard_id is not None, "the reservation is on the item row, not a shard"
+    return reservation.shard_id

@@ -43,10 +43,44 @@ def browser() -> Iterator[Any]:
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        violations = _watch_csp(chromium)
         try:
             yield chromium
         finally:
             chromium.close()
+        # Every page is served with a Content-Security-Policy (config/security_headers.py): a page that
+        # still relies on an inline script, style or handler shows up here as a refused resource.
+        assert not violations, f"Content-Security-Policy violations: {violations}"
+
+
+def _watch_csp(chromium: Any) -> list[str]:
+    """Record the console's CSP refusals of every page opened through this browser."""
+    violations: list[str] = []
+
+    def watch(page: Any) -> None:
+        page.on(
+            "console",
+            lambda msg: (
+                violations.append(f"{page.url}: {msg.text}")
+                if "Content Security Policy" in msg.text
+                else None
+            ),
+        )
+
+    new_context, new_page = chromium.new_context, chromium.new_page
+
+    def context(*args: Any, **kwargs: Any) -> Any:
+        ctx = new_context(*args, **kwargs)
+        ctx.on("page", watch)
+        return ctx
+
+    def page(*args: Any, **kwargs: Any) -> Any:
+        opened = new_page(*args, **kwargs)
+        watch(opened)
+        return opened
+
+    chromium.new_context, chromium.new_page = context, page
+    return violations
 
 
 @pytest.fixture

@@ -31,8 +31,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow, py
 PASSWORD = "mintdrop-demo"  # seed_demo's demo password
 WAIT_MS = 30_000
 
-# Records <img> load errors in the page itself: templates hide a broken picture (onerror drops the
-# src), so by the time we look, the element alone would no longer tell.
+# Records <img> load errors in the page itself: templates hide a broken picture (api.js drops the src
+# of a `data-hide-broken` image), so by the time we look, the element alone would no longer tell.
 IMG_ERRORS_SCRIPT = """
 window.__brokenImages = [];
 document.addEventListener('error', (e) => {
@@ -161,7 +161,7 @@ def _check_the_detector(base: str, browser: Any, screenshots: Path) -> None:
         page.evaluate("""() => {
           for (const src of ['/static/frontend/demo/planted-missing.svg', 'data:image/png;base64,AAAA']) {
             const img = document.createElement('img'); img.src = src; img.className = 'thumb';
-            img.setAttribute('onerror', "this.removeAttribute('src')");  // as our templates do
+            img.setAttribute('data-hide-broken', '');  // as our templates do (api.js drops the src)
             document.querySelector('main').append(img);
           }
         }""")

@@ -23,12 +23,12 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from eth_account import Account
-from rest_framework.authtoken.models import Token
 
 from commerce.models import Order
 from commerce.services import catalog, drops
 from realtime.trace_view import fetch_trace, render
 from tests.frontend.stack import Stack
+from tests.tokens import issue_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -105,7 +105,7 @@ def _seed() -> dict[str, Any]:
     drops.start_drop(drop_id=drop.pk)
     buyer = User.objects.create_user("trace-buyer", password=None)
     Wallet.objects.create(user=buyer, address=Account.create().address, kind="linked")
-    return {"drop": drop, "sku": sku, "token": Token.objects.create(user=buyer).key}
+    return {"drop": drop, "sku": sku, "token": issue_token(buyer)}
 
 
 class TracedClient:

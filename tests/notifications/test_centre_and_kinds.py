@@ -11,7 +11,6 @@ from channels.testing import WebsocketCommunicator
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from commerce.services import catalog
 from config.asgi import application
@@ -20,6 +19,7 @@ from notifications.models import Notification, OutgoingEmail
 from realtime.contracts import validate_payload
 from realtime.events import Event
 from tests.notifications.mailpit import MailpitApi
+from tests.tokens import ws_ticket
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -62,7 +62,7 @@ def wallet_payload(user_id: int, kind: str, **extra: Any) -> dict[str, Any]:
 def test_badge_socket_counts_unread_live_and_mark_read_updates_it(make_person: Any) -> None:
     user = make_person()
     other = make_person()
-    key = Token.objects.create(user=user).key
+    key = ws_ticket(user)
 
     def record(n: int) -> None:
         handle(
@@ -75,7 +75,7 @@ def test_badge_socket_counts_unread_live_and_mark_read_updates_it(make_person: A
         )
 
     async def scenario() -> list[dict[str, Any]]:
-        comm = WebsocketCommunicator(application, f"/ws/notifications/?token={key}", headers=[ORIGIN])
+        comm = WebsocketCommunicator(application, f"/ws/notifications/?ticket={key}", headers=[ORIGIN])
         connected, _ = await comm.connect(timeout=10)
         assert connected
         frames = [await comm.receive_json_from(timeout=10)]

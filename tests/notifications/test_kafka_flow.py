@@ -24,7 +24,6 @@ from django.test import Client
 from django.utils import timezone
 from eth_account import Account
 from eth_utils import to_checksum_address
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from commerce.models import Order, OrderStatus
@@ -41,6 +40,7 @@ from tests.payments.conftest import GuardedGateway
 from tests.payments.helpers import outbox
 from tests.payments.pipeline import pipeline
 from tests.realtime.helpers import envelope, read_topic
+from tests.tokens import issue_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -103,7 +103,7 @@ def test_real_purchase_sends_receipt_and_minted_then_shipped(
     wallet = to_checksum_address(Account.create().address)
     Wallet.objects.create(user=buyer, address=wallet, kind="linked")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=buyer).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(buyer)}")
     reserved = api.post(
         "/api/v1/reservations/",
         {"drop_id": nft_store["drop"].pk, "sku_id": nft_store["sku"].pk, "quantity": 1},

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from commerce.services import catalog, drops
 from commerce.services.collections import deploy_merchant_collection, set_payout_address
 from nft.keys import anvil_account
+from tests.tokens import issue_token
 
 SIGNER_INDEX = 8  # an anvil account no other test suite signs with
 PAYOUT_INDEX = 9
@@ -77,7 +77,7 @@ def buy_one(shop: dict[str, Any], wallet: str) -> int:
     buyer = User.objects.create_user(username=f"buyer-{uuid.uuid4().hex[:6]}", password="pw-12345678")
     Wallet.objects.create(user=buyer, address=wallet, kind="linked")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=buyer).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(buyer)}")
     body = {"drop_id": shop["drop"].pk, "sku_id": shop["sku"].pk, "quantity": 1}
     assert api.post("/api/v1/reservations/", body, format="json").status_code == 201
     checkout = api.post("/api/v1/checkout/", {}, format="json")

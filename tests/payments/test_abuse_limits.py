@@ -74,6 +74,7 @@ def paid(order: Order) -> bool:
 
 def item(order: Order) -> DropItem:
     line = order.lines.get()
+    assert line.drop_item_id is not None
     return DropItem.objects.get(pk=line.drop_item_id)
 
 
@@ -113,7 +114,9 @@ def test_a_second_account_paying_with_the_same_card_is_refunded_and_its_units_re
 def test_the_fingerprint_of_a_payment_method_id_is_looked_up_at_stripe(make_user, make_drop, shop, gateway):
     """stripe-mock answers one fixed fingerprint for any card: two accounts look like one card."""
     client = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": settings.STRIPE_API_BASE})
-    mock_fingerprint = client.v1.payment_methods.retrieve("pm_card_visa").card.fingerprint
+    card = client.v1.payment_methods.retrieve("pm_card_visa").card
+    assert card is not None
+    mock_fingerprint = card.fingerprint
     assert mock_fingerprint
     drop = make_drop(skus=[shop["jacket"]], offered=10, limit=1)
     a, b = (checkout(drop, shop["jacket"], wallet_user(make_user)) for _ in range(2))

@@ -35,6 +35,7 @@ def _webhook_then_saga(order: Order, stripe_type: str) -> OutboxEvent:
 
 
 def _counters(order: Order) -> tuple[int, int, int]:
+    assert order.drop_id is not None
     item = DropItem.objects.get(drop_id=order.drop_id)
     return item.offered, item.reserved, item.sold
 

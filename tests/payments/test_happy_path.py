@@ -12,7 +12,6 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from eth_account import Account
 from eth_utils import to_checksum_address
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from commerce.models import Order, OrderStatus
@@ -23,6 +22,7 @@ from nft.chain import client as chain_client
 from nft.keys import anvil_account
 from tests.payments.helpers import outbox
 from tests.payments.pipeline import pipeline
+from tests.tokens import issue_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -82,7 +82,7 @@ def test_reserve_checkout_pay_webhook_mint_fulfil(
     wallet = to_checksum_address(Account.create().address)
     Wallet.objects.create(user=buyer, address=wallet, kind="linked")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=buyer).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(buyer)}")
 
     reserved = api.post(
         "/api/v1/reservations/",

@@ -3,7 +3,6 @@
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from commerce.models import Order
@@ -11,6 +10,7 @@ from commerce.payments.errors import NotFound, OrderNotPayable
 from commerce.payments.models import AttemptStatus, PaymentAttempt, SagaStep
 from commerce.payments.services.intents import intent_idempotency_key, start_payment
 from commerce.services.cancellations import cancel_order
+from tests.tokens import issue_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -79,7 +79,7 @@ def test_pay_endpoint_returns_client_secret_and_maps_errors(
 ) -> None:
     order = make_order()
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=order.buyer).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(order.buyer)}")
     response = client.post(f"/api/v1/orders/{order.pk}/pay/")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -87,7 +87,7 @@ def test_pay_endpoint_returns_client_secret_and_maps_errors(
     assert body["client_secret"] and body["publishable_key"]
 
     stranger = APIClient()
-    stranger.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user()).key}")
+    stranger.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(make_user())}")
     response = stranger.post(f"/api/v1/orders/{order.pk}/pay/")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     assert APIClient().post(f"/api/v1/orders/{order.pk}/pay/").status_code in (401, 403)

@@ -18,10 +18,10 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from psycopg import pq
-from rest_framework.authtoken.models import Token
 
 from commerce.models import Reservation
 from tests.commerce.conftest import client_for
+from tests.tokens import issue_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/reservations/"
@@ -37,6 +37,7 @@ def _last_query_of(pid: int) -> str:
     """What the backend `pid` ran last, as another connection sees it."""
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
         row = other.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+    assert row is not None
     return str(row[0])
 
 
@@ -62,13 +63,13 @@ def _wsgi_reserve(token: str, body: dict[str, int]) -> tuple[str, bytes]:
         "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
     }  # fmt: skip
     status: list[str] = []
-    chunks = WSGIHandler()(environ, lambda s, headers, exc_info=None: status.append(s))
+    chunks = WSGIHandler()(environ, lambda s, headers, exc_info=None: status.append(s))  # type: ignore[arg-type]
     return status[0], b"".join(chunks)
 
 
 def test_a_terminated_connection_is_replaced_before_the_request_uses_it(make_user, make_drop, shop):
     drop, sku = make_drop(live=True, offered=5, limit=5), shop["tee"]
-    token = Token.objects.create(user=make_user()).key
+    token = issue_token(make_user())
     body = {"drop_id": drop.pk, "sku_id": sku.pk, "quantity": 1}
     status, content = _wsgi_reserve(token, body)
     assert status.startswith("201"), content

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from commerce.abuse import blocklist
 from commerce.api import auth
@@ -115,9 +115,10 @@ def test_deleted_token_is_refused_at_once(make_user, make_drop, shop):
     user = make_user()
     client = client_for(user)
     _warm(client, drop, sku)
-    Token.objects.filter(user=user).get().delete()  # post_delete signal clears the cache entry
+    AuthToken.objects.filter(user=user).get().delete()  # post_delete signal clears the cache entry
     response, _ = _reserve(client, drop, sku)
-    assert response.status_code == 403  # as with the default classes (session auth listed first)
+    assert response.status_code == 401  # token authentication is listed first: WWW-Authenticate: Token
+    assert response.json()["error"]["code"] == "authentication_failed"
     assert Reservation.objects.count() == 0 and IdempotencyKey.objects.count() == 0
 
 

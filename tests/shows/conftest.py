@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from commerce.services import catalog
 from commerce.shows.models import Show
 from commerce.shows.services import lifecycle
 from tests.frontend.conftest import browser, screenshots, stack  # noqa: F401 - fixtures of the browser test
+from tests.tokens import issue_token
 from tests.ws.conftest import fast_paths, kafka_prefix, procs  # noqa: F401 - fixtures of the socket tests
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -30,7 +30,6 @@ def redis_namespace(settings: Any) -> None:
 def make_user() -> Callable[..., User]:
     def make(name: str = "viewer") -> User:
         user = User.objects.create_user(username=f"{name}-{uuid.uuid4().hex[:6]}", password="pw-12345678")
-        Token.objects.create(user=user)
         return user
 
     return make
@@ -39,7 +38,7 @@ def make_user() -> Callable[..., User]:
 def api(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
     return client
 
 

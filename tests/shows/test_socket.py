@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
 from commerce.shows.models import ChatMessage, Show
 from commerce.shows.services import chat, flash, pins
+from tests.tokens import ws_ticket
 from tests.ws.conftest import Processes
 from tests.ws.live_client import LiveClient
 
@@ -29,7 +29,7 @@ async def _until(client: LiveClient, test: Callable[[dict[str, Any]], bool], wha
 
 
 def _url(base: str, show: Show, user: User | None = None, venue: bool = False) -> str:
-    token = f"?token={Token.objects.get(user=user).key}" if user else ""
+    token = f"?ticket={ws_ticket(user)}" if user else ""
     return f"{base}/ws/shows/{show.pk}/{'venue/' if venue else ''}{token}"
 
 

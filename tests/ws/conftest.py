@@ -17,12 +17,12 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from commerce.services import catalog, drops
 from realtime.kafka_config import admin_config
 from realtime.topic_admin import ensure_topics
 from realtime.topics import TOPICS
+from tests.tokens import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,7 +155,7 @@ def live_stack(procs: Processes) -> Processes:
 
 def make_user(name: str) -> tuple[User, str]:
     user = User.objects.create_user(username=f"{name}-{uuid.uuid4().hex[:6]}", password="pw-12345678")
-    return user, Token.objects.create(user=user).key
+    return user, issue_token(user)
 
 
 @pytest.fixture

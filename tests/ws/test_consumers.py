@@ -5,17 +5,21 @@ a malformed client message gets an error frame, leaves the socket usable and cha
 """
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
+from rest_framework.test import APIClient
 
 from commerce.models import DropItem, Order, Reservation
 from config.asgi import application
 from realtime.ws.protocol import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from tests.tokens import ws_ticket
 from tests.ws.conftest import make_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -61,25 +65,22 @@ def order(shop: dict[str, Any]) -> Order:
 
 
 def test_order_stream_only_for_its_buyer_or_merchant_staff(shop: dict[str, Any], order: Order) -> None:
-    _, stranger_token = make_user("stranger")
-    from rest_framework.authtoken.models import Token
-
-    buyer_token = Token.objects.get(user=order.buyer).key
+    stranger, _ = make_user("stranger")
     path = f"/ws/orders/{order.pk}/"
     staff_cookie = session_cookie(shop["staff"])
 
     async def scenario() -> None:
         error, code = await refused_with(path)
         assert (code, error["type"], error["code"]) == (CLOSE_UNAUTHENTICATED, "error", "unauthenticated")
-        _, code = await refused_with(f"{path}?token={stranger_token}")
+        _, code = await refused_with(f"{path}?ticket={ws_ticket(stranger)}")
         assert code == CLOSE_FORBIDDEN
-        _, code = await refused_with(f"{path}?token=not-a-real-token")
+        _, code = await refused_with(f"{path}?ticket=not-a-real-ticket")
         assert code == CLOSE_UNAUTHENTICATED
-        _, code = await refused_with(f"/ws/orders/{order.pk + 1000}/?token={buyer_token}")
+        _, code = await refused_with(f"/ws/orders/{order.pk + 1000}/?ticket={ws_ticket(order.buyer)}")
         assert code == CLOSE_FORBIDDEN  # unknown order: same answer as someone else's
 
         allowed = [
-            (f"{path}?token={buyer_token}", []),  # buyer, token in the query
+            (f"{path}?ticket={ws_ticket(order.buyer)}", []),  # buyer, ticket in the query
             (path, [staff_cookie]),  # merchant staff, Django session
             (path, [(b"authorization", f"Token {shop['owner_token']}".encode())]),  # owner, header
         ]
@@ -93,13 +94,24 @@ def test_order_stream_only_for_its_buyer_or_merchant_staff(shop: dict[str, Any],
     run(scenario)
 
 
-def test_token_in_subprotocol_is_accepted_with_the_protocol_name(shop: dict[str, Any], order: Order) -> None:
+def test_api_token_in_the_url_is_refused_even_when_valid(shop: dict[str, Any], order: Order) -> None:
+    async def scenario() -> None:
+        error, code = await refused_with(
+            f"/ws/merchants/{shop['merchant'].pk}/dashboard/?token={shop['owner_token']}"
+        )
+        assert code == CLOSE_UNAUTHENTICATED and error["code"] == "unauthenticated"
+        assert "not accepted in the URL" in error["message"]
+
+    run(scenario)
+
+
+def test_ticket_in_subprotocol_is_accepted_with_the_protocol_name(shop: dict[str, Any], order: Order) -> None:
     async def scenario() -> None:
         comm = WebsocketCommunicator(
             application,
             f"/ws/merchants/{shop['merchant'].pk}/dashboard/",
             headers=[ORIGIN],
-            subprotocols=["mintdrop.v1", f"token.{shop['staff_token']}"],
+            subprotocols=["mintdrop.v1", f"ticket.{ws_ticket(shop['staff'])}"],
         )
         connected, subprotocol = await comm.connect(timeout=10)
         assert connected and subprotocol == "mintdrop.v1"
@@ -111,14 +123,77 @@ def test_token_in_subprotocol_is_accepted_with_the_protocol_name(shop: dict[str,
     run(scenario)
 
 
-def test_dashboard_is_for_merchant_staff_only(shop: dict[str, Any], order: Order) -> None:
-    from rest_framework.authtoken.models import Token
-
-    buyer_token = Token.objects.get(user=order.buyer).key
+def test_ticket_from_the_api_works_once(shop: dict[str, Any], order: Order) -> None:
+    """POST /api/v1/ws-tickets/ with a token; the ticket opens one socket, then it is refused."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {shop['owner_token']}")
+    response = api.post("/api/v1/ws-tickets/")
+    assert response.status_code == 201, response.content
+    ticket = response.json()["ticket"]
+    assert response.json()["expires_in"] == settings.WS_TICKET_TTL_SECONDS
+    path = f"/ws/merchants/{shop['merchant'].pk}/dashboard/?ticket={ticket}"
 
     async def scenario() -> None:
+        comm = await open_socket(path)
+        assert (await comm.receive_json_from(timeout=10))["type"] == "snapshot"
+        await comm.disconnect()
+        error, code = await refused_with(path)  # the same ticket again
+        assert code == CLOSE_UNAUTHENTICATED and error["code"] == "unauthenticated"
+        assert "already used" in error["message"]
+
+    run(scenario)
+    assert APIClient().post("/api/v1/ws-tickets/").status_code == 401  # no credentials, no ticket
+
+
+def test_two_sockets_racing_with_one_ticket_only_one_gets_in(shop: dict[str, Any], order: Order) -> None:
+    path = f"/ws/orders/{order.pk}/?ticket={ws_ticket(order.buyer)}"
+
+    async def first_frame() -> dict[str, Any]:
+        comm = await open_socket(path)
+        frame = await comm.receive_json_from(timeout=10)
+        await comm.disconnect()
+        return frame
+
+    async def scenario() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*[first_frame() for _ in range(4)]))
+
+    frames = run(scenario)
+    assert sorted(f["type"] for f in frames) == ["error", "error", "error", "snapshot"]
+
+
+def test_expired_ticket_is_refused(shop: dict[str, Any], order: Order) -> None:
+    from realtime.ws.tickets import _key, _sync_client
+
+    ticket = ws_ticket(order.buyer)
+    _sync_client().pexpire(_key(ticket), 1)  # as if WS_TICKET_TTL_SECONDS had gone by
+    deadline = time.monotonic() + 30
+    while _sync_client().exists(_key(ticket)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    async def scenario() -> None:
+        error, code = await refused_with(f"/ws/orders/{order.pk}/?ticket={ticket}")
+        assert code == CLOSE_UNAUTHENTICATED and error["code"] == "unauthenticated"
+
+    run(scenario)
+
+
+def test_revoked_token_header_is_refused(shop: dict[str, Any], order: Order) -> None:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {shop['owner_token']}")
+    assert api.post("/api/v1/auth/logout/").status_code == 204
+    header = (b"authorization", f"Token {shop['owner_token']}".encode())
+
+    async def scenario() -> None:
+        _, code = await refused_with(f"/ws/orders/{order.pk}/", [header])
+        assert code == CLOSE_UNAUTHENTICATED
+
+    run(scenario)
+
+
+def test_dashboard_is_for_merchant_staff_only(shop: dict[str, Any], order: Order) -> None:
+    async def scenario() -> None:
         path = f"/ws/merchants/{shop['merchant'].pk}/dashboard/"
-        _, code = await refused_with(f"{path}?token={buyer_token}")
+        _, code = await refused_with(f"{path}?ticket={ws_ticket(order.buyer)}")
         assert code == CLOSE_FORBIDDEN
         _, code = await refused_with(path)
         assert code == CLOSE_UNAUTHENTICATED

@@ -17,6 +17,7 @@ from commerce.models import Order
 from commerce.services.locks import lock_order
 from commerce.services.orders import transition_order
 from realtime.outbox import emit
+from tests.tokens import ws_ticket
 from tests.ws.conftest import Processes, make_user
 from tests.ws.live_client import LiveClient
 
@@ -101,14 +102,16 @@ def _steps(frames: list[dict[str, Any]]) -> list[tuple[str, str]]:
 def test_order_paid_then_minted_arrives_in_order_and_survives_reconnects(
     live_stack: Processes, shop: dict[str, Any]
 ) -> None:
-    buyer, token = make_user("buyer")
+    buyer, _ = make_user("buyer")
     order = Order.objects.create(
         buyer=buyer, merchant=shop["merchant"], drop=shop["drop"], total=2500, currency="usd"
     )
-    url = f"ws://127.0.0.1:{live_stack.port}/ws/orders/{order.pk}/?token={token}"
+
+    def url() -> str:  # a fresh single-use ticket per socket
+        return f"ws://127.0.0.1:{live_stack.port}/ws/orders/{order.pk}/?ticket={ws_ticket(buyer)}"
 
     async def scenario() -> None:
-        watcher = await LiveClient(url).open()
+        watcher = await LiveClient(url()).open()
         snap = await watcher.wait_for(lambda f: f["type"] == "snapshot")
         assert snap["status"] == "pending_payment"
         await asyncio.to_thread(pay_and_mint, order)
@@ -121,7 +124,7 @@ def test_order_paid_then_minted_arrives_in_order_and_survives_reconnects(
 
         # A client that saw only the first two frames reconnects with its last seq: it gets the rest.
         second_seq = watcher.frames[2]["seq"]
-        late = await LiveClient(f"{url}&last_seq={second_seq}").open()
+        late = await LiveClient(f"{url()}&last_seq={second_seq}").open()
         await late.wait_for(lambda f: f.get("status") == "fulfilled")
         assert late.frames[0]["type"] != "snapshot"
         assert _steps(late.frames) == EXPECTED[2:]
@@ -129,7 +132,7 @@ def test_order_paid_then_minted_arrives_in_order_and_survives_reconnects(
         await late.close()
 
         # Same on an open socket with a resume message.
-        again = await LiveClient(url).open()
+        again = await LiveClient(url()).open()
         fresh = await again.wait_for(lambda f: f["type"] == "snapshot")
         assert fresh["status"] == "fulfilled" and fresh["seq"] == final["seq"]  # snapshot is current
         await again.send({"type": "resume", "last_seq": 0})

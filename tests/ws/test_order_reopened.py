@@ -17,6 +17,7 @@ from commerce.payments.services.reorgs import apply_reorg_detected
 from commerce.services.fulfilment import mark_line_minted
 from commerce.services.locks import lock_order
 from commerce.services.orders import transition_order
+from tests.tokens import ws_ticket
 from tests.ws.conftest import Processes, make_user
 from tests.ws.live_client import LiveClient
 
@@ -43,12 +44,14 @@ def _move(order_id: int, status: str) -> None:
 
 
 def test_order_socket_gets_reopened_then_fulfilled_again(live_stack: Processes, shop: dict[str, Any]) -> None:
-    buyer, token = make_user("buyer")
+    buyer, _ = make_user("buyer")
     order, line = _delivered_order(shop, buyer)
-    url = f"ws://127.0.0.1:{live_stack.port}/ws/orders/{order.pk}/?token={token}"
+
+    def url() -> str:  # a fresh single-use ticket per socket
+        return f"ws://127.0.0.1:{live_stack.port}/ws/orders/{order.pk}/?ticket={ws_ticket(buyer)}"
 
     async def scenario() -> None:
-        watcher = await LiveClient(url).open()
+        watcher = await LiveClient(url()).open()
         await watcher.wait_for(lambda f: f["type"] == "snapshot")
         await asyncio.to_thread(_move, order.pk, "paid")
         await asyncio.to_thread(_move, order.pk, "fulfilled")

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from commerce.models import Drop, DropState, Merchant, MerchantRole, NftCollection, Product
 from commerce.services import catalog, drops
@@ -142,7 +141,6 @@ def _user(username: str, *, staff: bool = False) -> User:
         user.set_password(PASSWORD)
     user.is_staff = user.is_staff or staff
     user.save()
-    Token.objects.get_or_create(user=user)
     # Demo addresses count as confirmed, so the demo's receipts and updates show up in Mailpit.
     from notifications.services.accounts import mark_verified
 

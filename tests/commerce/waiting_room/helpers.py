@@ -35,15 +35,16 @@ def in_threads(fn: Callable[[T], R], items: Sequence[T], threads: int = 12) -> l
 def many_buyers(count: int, prefix: str = "wr") -> list[tuple[Any, Any]]:
     """`count` users with API tokens, created in two statements: (user, client) pairs."""
     from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from commerce.services.tokens import issue_tokens_for_new_users
+
     users = User.objects.bulk_create([User(username=f"{prefix}{i}", password="!") for i in range(count)])
-    tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
+    tokens = issue_tokens_for_new_users(users=users)
     pairs = []
     for user, token in zip(users, tokens, strict=True):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         pairs.append((user, client))
     return pairs
 

@@ -30,6 +30,10 @@ class Command(BaseCommand):
         parser.add_argument("--print", action="store_true", help="print the event JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.PAYMENTS_DEMO_CONFIRM:  # signed with the real secret it would forge payments
+            raise CommandError(
+                "The demo webhook sender is off (PAYMENTS_DEMO_CONFIRM=false, as in production)."
+            )
         try:
             event = event_for_order(
                 options["type"],

@@ -102,3 +102,33 @@
 
   M.api = { request, friendly, withBusy, newKey, csrfToken, ApiError, money };
 })();
+
+/* What inline attributes used to do, now that the Content-Security-Policy allows no inline script or
+   style: `data-hide-broken` images drop their src when it fails to load (the placeholder shows), and
+   `data-width="N"` sets a bar's width to N % (also in fragments htmx swaps in). */
+(function () {
+  "use strict";
+  function hideBroken(img) {
+    if (img.hasAttribute("src")) img.removeAttribute("src");
+  }
+  function apply(root) {
+    root.querySelectorAll("img[data-hide-broken]").forEach(function (img) {
+      if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) hideBroken(img);
+    });
+    root.querySelectorAll("[data-width]").forEach(function (el) {
+      const pct = Number(el.getAttribute("data-width"));
+      if (Number.isFinite(pct)) el.style.width = Math.max(0, Math.min(100, pct)) + "%";
+    });
+  }
+  document.addEventListener(
+    "error",
+    function (e) {
+      const t = e.target;
+      if (t && t.tagName === "IMG" && t.hasAttribute("data-hide-broken")) hideBroken(t);
+    },
+    true
+  );
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { apply(document); });
+  else apply(document);
+  document.addEventListener("htmx:afterSwap", function (e) { apply(e.target); });
+})();
