@@ -116,3 +116,17 @@ class UnknownCarrier(CommerceError):
 class InvalidShipmentData(CommerceError):
     code = "invalid_shipment_data"
     http_status = 400
+
+
+class ChallengeInvalid(CommerceError):
+    """A contract-ownership challenge is unknown, expired, used, for another contract, or badly signed."""
+
+    code = "challenge_invalid"
+    http_status = 400
+
+
+class OwnershipNotProven(CommerceError):
+    """The challenge was not signed by the contract's on-chain owner or admin: nothing was registered."""
+
+    code = "ownership_not_proven"
+    http_status = 403
