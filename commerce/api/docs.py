@@ -9,11 +9,15 @@ _DESCRIPTIONS = {
     "`challenge_invalid`, "
     "`shipping_address_required`, `unknown_carrier`, `invalid_shipment_data`).",
     401: "Not logged in (`not_authenticated`, `authentication_failed`).",
-    403: "Not allowed (`permission_denied`, `ownership_not_proven`).",
+    403: "Not allowed (`permission_denied`, `ownership_not_proven`, `chat_muted`).",
     404: "Unknown id, or one that belongs to someone else (`not_found`).",
-    409: "Conflict with the current state (`sold_out`, `limit_exceeded`, `drop_not_live`, "
+    409: "Conflict with the current state (`show_not_live`, `chat_closed`, `sold_out`, `limit_exceeded`, `drop_not_live`, "
     "`reservation_expired`, `reservation_not_active`, `no_reservations`, `invalid_transition`, "
     "`drop_not_editable`).",
+    502: "An upstream service refused the call (`chain_rejected`, `stripe_rejected`).",
+    503: "An upstream service is unreachable or not configured, retry later (`chain_unavailable`, "
+    "`stripe_unavailable`, `signer_not_configured`).",
+    429: "Too many requests: wait `Retry-After` seconds (`chat_rate_limited`, `throttled`).",
     422: "Well-formed but unacceptable (`idempotency_key_reused`, `mixed_merchants`, `edition_exceeded`, "
     "`invalid_catalog_data`).",
 }
@@ -25,14 +29,5 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
 
 
 def chain_errors() -> dict[int, OpenApiResponse]:
-    """Answers of endpoints that read the chain: the node is down (503) or refused the call (502)."""
-    return {
-        502: OpenApiResponse(
-            ErrorSerializer, description="The chain node refused the call (`chain_rejected`)."
-        ),
-        503: OpenApiResponse(
-            ErrorSerializer,
-            description="The chain node is unreachable or no key is configured, retry later "
-            "(`chain_unavailable`, `signer_not_configured`, `fee_cap_exceeded`).",
-        ),
-    }
+    """Answers of endpoints that read the chain: the node refused the call (502) or is down (503)."""
+    return errors(502, 503)

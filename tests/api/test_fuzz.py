@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import schemathesis
 from django.contrib.auth.models import User
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -116,7 +118,19 @@ FUZZ_SETTINGS = settings(
 
 def _call(case: Any, role: str, world: dict[str, Any]) -> None:
     _aim(case, role, world)
-    case.call_and_validate(headers={"Authorization": f"Token {world['tokens'][role]}"}, checks=CHECKS)
+    # The WSGI handler closes the database connection around each request, which would end the
+    # test's transaction; Django's own test client turns that off the same way, per request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        case.call_and_validate(
+            headers={"Authorization": f"Token {world['tokens'][role]}"},
+            checks=CHECKS,
+            buffered=True,  # werkzeug closes the response (and fires request_finished) right away
+        )
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
