@@ -109,12 +109,13 @@ class SiweNonceDoc(Doc):
 class RedeemTransactionDoc(Doc):
     chain_id = serializers.IntegerField()
     to = serializers.CharField()
-    data = serializers.CharField()
     value = serializers.CharField()
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
-        fields["from"] = serializers.CharField()  # a Python keyword, so added here
+        # `from` is a Python keyword and `data` a Serializer attribute: declared here instead.
+        fields["from"] = serializers.CharField()
+        fields["data"] = serializers.CharField(help_text="0x-hex call data")
         return fields
 
 

@@ -41,6 +41,9 @@ CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 # Loaded at collection: generating the schema needs no database, and each operation becomes its own
 # test (`test_api_as_shopper[POST /api/v1/...]`), so a failure names its endpoint.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+# The coverage phase walks every boundary of every field (dozens of requests per operation, not
+# bounded by max_examples): FUZZ_COVERAGE=1 turns it on for a deeper run.
+schema.config.phases.coverage.enabled = os.environ.get("FUZZ_COVERAGE", "0") == "1"
 
 
 @pytest.fixture(autouse=True)
