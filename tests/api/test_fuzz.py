@@ -32,7 +32,7 @@ from commerce.shows.services import lifecycle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 PASSWORD = "fuzz-password-1234"
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
