@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from commerce.api.inputs import MAX_PRICE
+from commerce.api.inputs import MAX_PRICE, ShippingAddressField
 from commerce.shows.services.flash import MAX_DURATION_S, MIN_DURATION_S
 
 MAX_ID = 2**62
@@ -42,3 +42,7 @@ class MuteInput(serializers.Serializer):
 
 class ShowCheckoutInput(serializers.Serializer):
     reservation_id = serializers.UUIDField()
+    shipping_address = ShippingAddressField(
+        required=False,
+        help_text="Required when the item ships (physical, or phygital shipped with the purchase).",
+    )

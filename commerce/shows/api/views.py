@@ -104,13 +104,18 @@ class ShowCheckoutView(APIView):
 
     @extend_schema(
         tags=["shows"],
+        description="An item that ships needs `shipping_address` (else 400 `shipping_address_required`).",
         request=inputs.ShowCheckoutInput,
         responses={201: ShowOrderDoc, **errors(400, 401, 404, 409, 422)},
     )
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(inputs.ShowCheckoutInput, request)
         selectors.get_show(show_id=pk)
-        order = place_order(buyer_id=request.user.pk, reservation_ids=[data["reservation_id"]])  # type: ignore[arg-type]
+        order = place_order(
+            buyer_id=request.user.pk,  # type: ignore[arg-type]
+            reservation_ids=[data["reservation_id"]],
+            shipping_address=data.get("shipping_address"),
+        )
         return Response(
             {"order_id": order.pk, "status": order.status, "total": order.total, "currency": order.currency},
             status=status.HTTP_201_CREATED,
