@@ -12,6 +12,14 @@ status counts, oversold units (from the 201 count and from the DB counters), the
 and the ratio. Bounded: every phase has a timeout; the database is dropped at the end.
 
     .venv/bin/python bench/drop_stampede.py [--buyers 2000] [--units 500] [--concurrency 64]
+
+With `--queue on|off` (and `--bots 0.2`) the stampede is the waiting-room scenario of
+bench/stampede_queue.py instead: honest buyers arriving over `--arrival-window` s (joining the
+waiting room with `on`), bots hammering reserve from `--bot-ips` addresses; the admitter
+(`manage.py run_waiting_room`) runs beside the server. Adds `bot_unit_share`, `bot_buyer_share`,
+`admission_kendall_tau` and the conditions the run pinned.
+
+    .venv/bin/python bench/drop_stampede.py --buyers 10000 --units 1000 --bots 0.2 --queue on
 """
 
 import argparse
@@ -109,6 +117,56 @@ def setup_data(buyers: int, units: int) -> dict[str, Any]:
     }
 
 
+def queue_buyers(honest: int, bots: int, units: int, queue: bool, rate: float) -> dict[str, Any]:
+    """The waiting-room scenario's drop (room on or off explicitly) and its two kinds of buyers."""
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from commerce.models import Drop, Sku
+    from commerce.services import drops
+    from commerce.waiting_room import services as rooms
+
+    sku = Sku.objects.get(code="T")
+    merchant_id = sku.product.merchant_id
+    drop = drops.create_drop(
+        merchant_id=merchant_id, title="Queued stampede", starts_at=timezone.now(), per_buyer_limit=1,
+        items=[drops.DropItemSpec(sku_id=sku.pk, quantity=units)],
+    )  # fmt: skip
+    rooms.configure(
+        drop_id=drop.pk, merchant_id=merchant_id, mode="on" if queue else "off", admit_per_second=rate
+    )
+    drops.start_drop(drop_id=drop.pk)
+    password = make_password("bench-password")
+
+    def accounts(prefix: str, count: int) -> list[tuple[int, str]]:
+        users = User.objects.bulk_create(
+            [User(username=f"{prefix}{i}", password=password) for i in range(count)]
+        )
+        tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
+        return [(u.pk, t.key) for u, t in zip(users, tokens, strict=True)]
+
+    assert Drop.objects.filter(pk=drop.pk).exists()
+    return {
+        "drop_id": drop.pk,
+        "sku_id": sku.pk,
+        "honest": accounts("honest", honest),
+        "bots": accounts("bot", bots),
+    }
+
+
+def units_by_buyer(drop_id: int) -> dict[int, int]:
+    from django.db import connection
+    from django.db.models import Sum
+
+    from commerce.models import Reservation
+
+    connection.close()
+    rows = Reservation.objects.filter(drop_id=drop_id).values("buyer_id").annotate(n=Sum("quantity"))
+    return {r["buyer_id"]: r["n"] for r in rows}
+
+
 def read_counters(drop_id: int) -> dict[str, int]:
     from django.db import connection
 
@@ -139,7 +197,32 @@ def start_server(port: int, env: dict[str, str], workers: int, threads: int) -> 
     )
 
 
-async def wait_ready(base: str, timeout: float = 60) -> None:
+def start_admitter(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`manage.py run_waiting_room` (the waiting room's admitter), as the Procfile runs it."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_waiting_room"],
+        cwd=ROOT,
+        env={**env, "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=open(os.environ.get("BENCH_ADMITTER_LOG", os.devnull), "wb"),
+    )
+
+
+def wait_admitter(admitter: subprocess.Popen[bytes], timeout: float = 240) -> None:
+    """Block until the admitter has ticked once (a loaded box can take a minute to import Django)."""
+    import threading
+
+    line: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: line.append(admitter.stdout.readline() if admitter.stdout else b""), daemon=True
+    )
+    reader.start()
+    reader.join(timeout)
+    if not line or b"ticking" not in line[0]:
+        raise RuntimeError("the waiting-room admitter did not start")
+
+
+async def wait_ready(base: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
@@ -245,8 +328,19 @@ def main() -> None:
     parser.add_argument(
         "--no-idempotency-key", action="store_true", help="send reservations without the header"
     )
+    parser.add_argument(
+        "--queue", choices=["on", "off"], help="the waiting-room scenario (stampede_queue.py)"
+    )
+    parser.add_argument("--bots", type=float, default=0.0, help="share of buyers that are bots (0..0.9)")
+    parser.add_argument("--bot-ips", type=int, default=4, help="source addresses the bots use")
+    parser.add_argument("--arrival-window", type=float, default=2.0, help="honest arrivals spread (s)")
+    parser.add_argument("--admit-rate", type=float, default=200.0, help="waiting room: buyers admitted/s")
+    parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args()
     args.buyers = max(1, min(args.buyers, 20_000))
+    if args.bots and args.queue is None:
+        args.queue = "off"
+    args.bots = max(0.0, min(args.bots, 0.9))
 
     name = f"mintdrop_bench_{os.getpid()}"
     recreate_database(name)
@@ -256,11 +350,25 @@ def main() -> None:
         "DJANGO_DEBUG": "false",
         "LOG_LEVEL": "ERROR",
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
+        # Every simulated buyer comes from 127.0.0.1: per-IP throttles would refuse the crowd.
+        "ABUSE_THROTTLE_ENABLED": os.environ.get("ABUSE_THROTTLE_ENABLED", "false"),
+        # This run's waiting rooms, apart from any other run's (drop ids restart in a fresh database).
+        "COMMERCE_WAITING_ROOM_PREFIX": f"bench{os.getpid()}:wr:",
     }
     os.environ.update(
-        {k: env[k] for k in ("DATABASE_URL", "DJANGO_DEBUG", "LOG_LEVEL", "DJANGO_SETTINGS_MODULE")}
+        {
+            k: env[k]
+            for k in (
+                "DATABASE_URL",
+                "DJANGO_DEBUG",
+                "LOG_LEVEL",
+                "DJANGO_SETTINGS_MODULE",
+                "COMMERCE_WAITING_ROOM_PREFIX",
+            )
+        }
     )
     server: subprocess.Popen[bytes] | None = None
+    admitter: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -269,7 +377,11 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = start_server(port, env, args.workers, args.threads)
+        if args.queue is not None:
+            admitter = start_admitter(env)
         asyncio.run(wait_ready(base))
+        if admitter is not None:
+            wait_admitter(admitter)
 
         def reservations(drop_id: int, tokens: list[str]) -> list[Request]:
             body = json.dumps({"drop_id": drop_id, "sku_id": data["sku_id"], "quantity": 1}).encode()
@@ -298,6 +410,9 @@ def main() -> None:
         baseline = run_phase(
             [("GET", base + "/healthz", {}, None)] * args.buyers, args.concurrency, args.timeout, args.clients
         )
+        if args.queue is not None:
+            print(json.dumps(queue_scenario(args, base, baseline), indent=2))
+            return
         stampede = run_phase(
             reservations(data["drop_id"], data["tokens"]), args.concurrency, args.timeout, args.clients
         )
@@ -324,6 +439,9 @@ def main() -> None:
         }
         print(json.dumps(result, indent=2))
     finally:
+        if admitter is not None:
+            admitter.terminate()
+            admitter.wait(timeout=15)
         if server is not None:
             server.terminate()
             try:
@@ -334,6 +452,72 @@ def main() -> None:
 
         connections.close_all()
         recreate_database(name, drop_only=True)
+
+
+def queue_scenario(args: argparse.Namespace, base: str, baseline: dict[str, Any]) -> dict[str, Any]:
+    """The `--queue on|off --bots F` stampede (bench/stampede_queue.py) and its figures."""
+    import stampede_queue
+
+    n_bots = round(args.buyers * args.bots)
+    data = queue_buyers(args.buyers - n_bots, n_bots, args.units, args.queue == "on", args.admit_rate)
+    phase = stampede_queue.run(
+        base=base, drop_id=data["drop_id"], sku_id=data["sku_id"], honest=data["honest"], bots=data["bots"],
+        queue=args.queue == "on", clients=args.clients, concurrency=args.concurrency,
+        arrival_window=args.arrival_window, bot_ips=args.bot_ips, timeout=args.timeout, seed=args.seed,
+    )  # fmt: skip
+    db = read_counters(data["drop_id"])
+    held = units_by_buyer(data["drop_id"])
+    bot_ids = {uid for uid, _ in data["bots"]}
+    units_taken = sum(held.values())
+    if args.queue == "on":
+        from commerce.waiting_room import store
+
+        order = store.admission_log(drop_id=data["drop_id"])
+    else:
+        order = sorted(phase["got_in"], key=lambda uid: phase["got_in"][uid])
+    created = phase["statuses"].get("201", 0)
+    return {
+        "benchmark": "drop_stampede --queue",
+        "conditions": {
+            "queue": args.queue,
+            "buyers": args.buyers,
+            "units": args.units,
+            "bots": n_bots,
+            "bot_source_ips": args.bot_ips if n_bots else 0,
+            "honest_arrival_window_s": args.arrival_window,
+            "admit_per_second": args.admit_rate if args.queue == "on" else None,
+            "admission_ttl_s": float(os.environ.get("COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS", 60)),
+            "per_buyer_limit": 1,
+            "honest_poll": "queue status every 0.3-5 s (eta/2)",
+            "bot_behaviour": "no admission token, back-to-back reserve requests",
+            "server": f"granian wsgi, {args.workers} workers x {args.threads} threads, 127.0.0.1",
+            "client": f"aiohttp, {args.clients} processes, {args.concurrency} concurrent connections in all",
+            "seed": args.seed,
+        },
+        "ratio": round(phase["req_per_s"] / baseline["req_per_s"], 3),
+        "reservation_requests_per_s": phase["req_per_s"],
+        "reservations_per_s": round(created / phase["elapsed_s"], 1) if phase["elapsed_s"] else 0.0,
+        "p50_ms": phase["p50_ms"],
+        "p99_ms": phase["p99_ms"],
+        "statuses": phase["statuses"],
+        "reservations_created": created,
+        "oversold": max(0, created - args.units) + max(0, db["reserved"] + db["sold"] - db["offered"]),
+        "bot_unit_share": round(sum(n for uid, n in held.items() if uid in bot_ids) / units_taken, 4)
+        if units_taken
+        else 0.0,
+        "bot_buyer_share": round(n_bots / args.buyers, 4),
+        "admission_kendall_tau": stampede_queue.arrival_tau(phase["arrivals"], order),
+        "honest_buyers_served": sum(1 for uid in held if uid not in bot_ids),
+        "db": db,
+        "baseline_healthz": baseline,
+        "elapsed_s": phase["elapsed_s"],
+        "goal": {
+            "ratio_min": 0.5,
+            "oversold": 0,
+            "bot_unit_share_below": "bot_buyer_share",
+            "admission_kendall_tau_min": 0.95,
+        },
+    }
 
 
 if __name__ == "__main__":

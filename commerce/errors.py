@@ -28,6 +28,14 @@ class SoldOut(CommerceError):
     http_status = 409
 
 
+class StockBusy(CommerceError):
+    """Every stock row of a split item with free units stayed held by other buyers: try again."""
+
+    code = "stock_busy"
+    http_status = 503
+    retriable = True
+
+
 class LimitExceeded(CommerceError):
     code = "limit_exceeded"
     http_status = 409

@@ -1,9 +1,10 @@
 """Read queries of commerce. Nothing here writes."""
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Min, Prefetch, QuerySet
 
 from commerce.errors import NotFound
 from commerce.models import (
@@ -33,9 +34,11 @@ def drop_availability(*, drop_id: int) -> dict[str, Any]:
     """Live stock of a drop from its counters: one indexed query, cheap enough for every WebSocket connect."""
     rows = list(
         DropItem.objects.filter(drop_id=drop_id)
+        .with_stock_totals()  # type: ignore[misc]  # (annotation names: the plugin cannot see them)
         .order_by("pk")
         .values(
             "pk", "sku_id", "offered", "reserved", "sold", "price", "currency",
+            "shard_offered", "shard_reserved", "shard_sold",
             "drop__state", "drop__starts_at", "drop__ends_at", "drop__per_buyer_limit",
         )
     )  # fmt: skip
@@ -54,24 +57,31 @@ def drop_availability(*, drop_id: int) -> dict[str, Any]:
         "starts_at": head["drop__starts_at"],
         "ends_at": head["drop__ends_at"],
         "per_buyer_limit": head["drop__per_buyer_limit"],
-        "items": [
-            {
-                "item_id": r["pk"],
-                "sku_id": r["sku_id"],
-                "offered": r["offered"],
-                "reserved": r["reserved"],
-                "sold": r["sold"],
-                "available": r["offered"] - r["reserved"] - r["sold"],
-                "price": r["price"],
-                "currency": r["currency"],
-            }
-            for r in rows
-        ],
+        "items": [_availability_row(r) for r in rows],
+    }
+
+
+def _availability_row(r: dict[str, Any]) -> dict[str, Any]:
+    """One item's stock: its own row plus its shards (a split item's stock is mostly there)."""
+    offered = r["offered"] + r["shard_offered"]
+    reserved = r["reserved"] + r["shard_reserved"]
+    sold = r["sold"] + r["shard_sold"]
+    return {
+        "item_id": r["pk"],
+        "sku_id": r["sku_id"],
+        "offered": offered,
+        "reserved": reserved,
+        "sold": sold,
+        "available": offered - reserved - sold,
+        "price": r["price"],
+        "currency": r["currency"],
     }
 
 
 def _drop_items_prefetch() -> Prefetch:
-    return Prefetch("items", queryset=DropItem.objects.select_related("sku__product").order_by("pk"))
+    return Prefetch(
+        "items", queryset=DropItem.objects.with_stock_totals().select_related("sku__product").order_by("pk")
+    )
 
 
 def public_drops() -> QuerySet[Drop]:
@@ -149,3 +159,10 @@ def merchant_shipments(*, merchant_id: int, status: str | None = None) -> QueryS
     """The merchant's shipments, oldest first (the To-ship queue is `status="pending"`)."""
     rows = Shipment.objects.filter(merchant_id=merchant_id).select_related("order", "buyer")
     return rows.filter(status=status) if status else rows
+
+
+def order_hold_until(*, order_id: int) -> datetime | None:
+    """Until when the order's active reservations hold its stock (None when none is held)."""
+    return Reservation.objects.filter(order_id=order_id, status=ReservationStatus.ACTIVE).aggregate(
+        until=Min("expires_at")
+    )["until"]

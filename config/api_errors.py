@@ -51,8 +51,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body("internal_error", "Something went wrong on our side."), status=500)
     assert isinstance(exc, drf_exceptions.APIException)
     code = _DRF_CODES.get(type(exc), exc.default_code if isinstance(exc.default_code, str) else "error")
+    details: Any
     if isinstance(exc, drf_exceptions.ValidationError):
         message, details = "The request is not valid.", exc.detail
+    elif isinstance(exc, drf_exceptions.Throttled):  # Retry-After is set by DRF's handler
+        message, details = str(exc.detail), {"retry_after": getattr(exc, "wait", None)}
     else:
         message, details = str(exc.detail), {}
     response.data = error_body(code, message, details)

@@ -6,12 +6,17 @@ from typing import Any
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from config.tracing import configure_tracing
+
+configure_tracing("ws")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.ws_origin import OriginValidator  # noqa: E402
+from monitoring.exporter import start_process_exporter  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.ws import gcpolicy, wire  # noqa: E402
 
@@ -27,6 +32,7 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if message["type"] == "lifespan.startup":
             gcpolicy.start()
             wire.check_fast_paths()
+            start_process_exporter("ws")
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})

@@ -38,11 +38,14 @@ INSTALLED_APPS = [
     "commerce.payments",
     "nft",
     "frontend",
+    "commerce.waiting_room",  # per-drop waiting room (label `waiting_room`): queue, lottery, admissions
     "commerce.shows",  # live shows (label `shows`): video, pins, flash drops, chat, venue feed
     "notifications",  # e-mail + in-app notifications from the event log; account mail
+    "commerce.abuse",  # label `abuse`: throttles, identity limits at payment, velocity flags, blocks
 ]
 
 MIDDLEWARE = [
+    "config.tracing_middleware.TracingMiddleware",  # first: its span covers the whole request; removes itself when tracing is off
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,6 +81,11 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_LEAN_HEALTH_CHECK", default=True
+):
+    # The same backend, whose health check polls the socket instead of a SELECT 1 round trip.
+    DATABASES["default"]["ENGINE"] = "config.db.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_mintdrop")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -250,6 +258,21 @@ LOGGING = {
     },
 }
 
+# --- Traces (OpenTelemetry -> OTLP -> Jaeger in dev; config/tracing.py) ----------------------------
+# Off with MINTDROP_TRACING=0 (or the SDK's OTEL_SDK_DISABLED=true). The exporter reads the standard
+# OTEL_EXPORTER_OTLP_ENDPOINT (ops/env.sh points it at the local Jaeger).
+TRACING_ENABLED = env.bool("MINTDROP_TRACING", default=True)
+# Base URL of the OTLP/HTTP receiver (spans go to <it>/v1/traces); default: the Jaeger of ops/.
+TRACING_OTLP_ENDPOINT = env.str(
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default=f"http://127.0.0.1:{env.int('JAEGER_OTLP_HTTP_PORT', default=54318)}",
+)
+
+# Jaeger's query API (manage.py show_trace reads traces from it)
+JAEGER_QUERY_URL = env.str(
+    "JAEGER_QUERY_URL", default=f"http://127.0.0.1:{env.int('JAEGER_UI_PORT', default=56686)}"
+)
+
 # --- Commerce (catalog, drops, reservations, orders) -------------------------------------------
 # How long a reservation holds stock before it is released (beat task + lazily on read).
 COMMERCE_RESERVATION_TTL_SECONDS = env.int("COMMERCE_RESERVATION_TTL_SECONDS", default=600)
@@ -258,8 +281,34 @@ COMMERCE_RESERVATION_TTL_SECONDS = env.int("COMMERCE_RESERVATION_TTL_SECONDS", d
 COMMERCE_SOLD_OUT_MEMO_SECONDS = env.float("COMMERCE_SOLD_OUT_MEMO_SECONDS", default=1.0)
 # At checkout the hold is extended to at least this long, so a payment in progress keeps its stock.
 COMMERCE_CHECKOUT_HOLD_SECONDS = env.int("COMMERCE_CHECKOUT_HOLD_SECONDS", default=900)
+# A drop item offering at least COMMERCE_STOCK_SHARD_MIN_UNITS units has its stock split over
+# COMMERCE_STOCK_SHARDS rows so that buyers commit in parallel (1 = one row; a drop item spec or
+# the admin may choose per item). See commerce/services/stock_split.py and bench/stock_shards.py.
+# On by default for the hyped size (the waiting room's default threshold too): a multi-unit request
+# needs its units on one row, so near the end of a split item a request for 2 may be refused.
+COMMERCE_STOCK_SHARDS = env.int("COMMERCE_STOCK_SHARDS", default=8)
+COMMERCE_STOCK_SHARD_MIN_UNITS = env.int("COMMERCE_STOCK_SHARD_MIN_UNITS", default=1000)
 # Stored Idempotency-Key responses are kept this long.
 COMMERCE_IDEMPOTENCY_RETENTION_HOURS = env.int("COMMERCE_IDEMPOTENCY_RETENTION_HOURS", default=24)
+# Waiting room (commerce/waiting_room/, README "Waiting room"). A drop in `auto` mode queues its
+# buyers when it offers at least this many units; the merchant can force it on or off per drop.
+COMMERCE_WAITING_ROOM_MIN_UNITS = env.int("COMMERCE_WAITING_ROOM_MIN_UNITS", default=1000)
+# Buyers admitted per second per drop (default; per drop in the merchant's settings). Derive it from
+# bench/drop_stampede.py: reservations/s measured x 0.5 (headroom), divided by concurrent queued drops.
+COMMERCE_WAITING_ROOM_ADMIT_PER_SECOND = env.float("COMMERCE_WAITING_ROOM_ADMIT_PER_SECOND", default=50.0)
+# An admitted buyer must reserve within this; then the slot goes to the next in line.
+COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS = env.float(
+    "COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS", default=60.0
+)
+# After Redis lost a room's queue: the rejoin lottery window before the queue opens again.
+COMMERCE_WAITING_ROOM_REBUILD_SECONDS = env.float("COMMERCE_WAITING_ROOM_REBUILD_SECONDS", default=10.0)
+COMMERCE_WAITING_ROOM_TICK_SECONDS = env.float("COMMERCE_WAITING_ROOM_TICK_SECONDS", default=0.2)
+# Web processes cache "does this drop need an admission token" this long.
+COMMERCE_WAITING_ROOM_CACHE_SECONDS = env.float("COMMERCE_WAITING_ROOM_CACHE_SECONDS", default=2.0)
+# How often the ws process pushes `queue` frames (position, estimated wait) to waiting sockets.
+COMMERCE_WAITING_ROOM_PUSH_SECONDS = env.float("COMMERCE_WAITING_ROOM_PUSH_SECONDS", default=1.0)
+COMMERCE_WAITING_ROOM_REDIS_URL = env.str("COMMERCE_WAITING_ROOM_REDIS_URL", default=REDIS_URL)
+COMMERCE_WAITING_ROOM_PREFIX = env.str("COMMERCE_WAITING_ROOM_PREFIX", default="mintdrop:wr:")
 CELERY_BEAT_SCHEDULE["commerce-expire-reservations"] = {
     "task": "commerce.tasks.expire_reservations",
     "schedule": 5.0,
@@ -383,3 +432,50 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context.unre
 # they kill (MINTDROP_CRASH_AT). Arming is ignored unless this is on, and only the test run turns
 # it on (tests/conftest.py). Never set it anywhere else.
 FAULT_INJECTION_ENABLED = env.bool("MINTDROP_FAULT_INJECTION", default=False)
+
+# --- Bot and abuse defences (commerce/abuse/) -------------------------------------------------------
+# Throttles: "<n>/<s|m|h|d>" per scope, counted in Redis (fixed windows, shared by every process).
+# A scope is an action plus who is counted: `user` (the account; for sign-in, the username tried)
+# and `ip` (the client address, see ABUSE_NUM_PROXIES). The IP rates are set for a NAT'd office or a
+# campus behind one address, while still bounding a single script. 0 / empty turns a scope off.
+ABUSE_THROTTLE_ENABLED = env.bool("ABUSE_THROTTLE_ENABLED", default=True)
+ABUSE_THROTTLE_RATES = {
+    "signup.ip": env.str("ABUSE_RATE_SIGNUP_IP", default="20/h"),
+    "token.user": env.str("ABUSE_RATE_TOKEN_USER", default="10/m"),
+    "token.ip": env.str("ABUSE_RATE_TOKEN_IP", default="120/m"),
+    "login.user": env.str("ABUSE_RATE_LOGIN_USER", default="10/m"),
+    "login.ip": env.str("ABUSE_RATE_LOGIN_IP", default="120/m"),
+    "reserve.user": env.str("ABUSE_RATE_RESERVE_USER", default="30/m"),
+    "reserve.ip": env.str("ABUSE_RATE_RESERVE_IP", default="600/m"),
+}
+# How many reverse proxies in front of the web process append to X-Forwarded-For. 0 (default):
+# the header is ignored and the client IP is the socket's REMOTE_ADDR, so a client cannot pick its
+# own address. Behind one proxy (nginx, a load balancer) set 1: the last address it appended is used.
+ABUSE_NUM_PROXIES = env.int("ABUSE_NUM_PROXIES", default=0)
+# Velocity rules: a buyer tripping one is flagged (the merchant's live room lists them).
+ABUSE_FLAG_ACCOUNTS_PER_IP_PER_HOUR = env.int("ABUSE_FLAG_ACCOUNTS_PER_IP_PER_HOUR", default=5)
+ABUSE_FLAG_RESERVES_PER_MINUTE = env.int("ABUSE_FLAG_RESERVES_PER_MINUTE", default=20)
+ABUSE_FLAG_CARDS_PER_BUYER = env.int("ABUSE_FLAG_CARDS_PER_BUYER", default=3)
+# Blocked buyers are kept per drop in each process's memory this long (one query per drop and window).
+ABUSE_BLOCKLIST_CACHE_SECONDS = env.float("ABUSE_BLOCKLIST_CACHE_SECONDS", default=2.0)
+# At payment, the drop's per-buyer limit is also counted per card fingerprint and per receiving wallet.
+ABUSE_IDENTITY_LIMITS = env.bool("ABUSE_IDENTITY_LIMITS", default=True)
+# DRF trusts X-Forwarded-For when NUM_PROXIES is None (its default): 0 makes it use REMOTE_ADDR.
+REST_FRAMEWORK["NUM_PROXIES"] = ABUSE_NUM_PROXIES
+# --- end abuse -----------------------------------------------------------------------------------------
+
+# --- Monitoring (monitoring/): Prometheus metrics, the `monitor` process, the ops admin page ----------
+# MINTDROP_METRICS=0 turns every metric off (no middleware, no exporters, /metrics answers 404):
+# measure the cost of metrics with it. Ports per process kind: monitoring/ports.py (METRICS_PORT_BASE).
+METRICS_ENABLED = env.bool("MINTDROP_METRICS", default=True)
+# Who may read the web process's /metrics (the scraper's address as the web server sees it).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# A saga waiting on us (mint not confirmed, refund not done) longer than this counts as stuck.
+MONITOR_SAGA_STUCK_AFTER_SECONDS = env.int("MONITOR_SAGA_STUCK_AFTER_SECONDS", default=1800)
+MONITOR_CELERY_QUEUES = env.list("MONITOR_CELERY_QUEUES", default=["celery"])
+# The ops page links here (Prometheus UI and its alerts), as `make dev` prints it.
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="http://127.0.0.1:59090")
+INSTALLED_APPS.append("monitoring")
+if METRICS_ENABLED:
+    MIDDLEWARE.insert(0, "monitoring.http.HttpMetricsMiddleware")
+# --- end monitoring -----------------------------------------------------------------------------------

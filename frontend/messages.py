@@ -8,6 +8,7 @@ A code missing here falls back to the API's own message, never to a stack trace.
 ERROR_MESSAGES: dict[str, str] = {
     # commerce: stock, drops, reservations, orders
     "sold_out": "Sold out — every unit is taken or held in someone's cart. Held units come back if they expire.",
+    "stock_busy": "So many buyers at once for this item — please try again in a second.",
     "limit_exceeded": "You have reached the per-buyer limit for this drop.",
     "drop_not_live": "This drop is not open for sale right now.",
     "invalid_quantity": "Please choose a valid quantity.",
@@ -18,6 +19,10 @@ ERROR_MESSAGES: dict[str, str] = {
     "invalid_transition": "That action is not possible in the current state. Refresh to see the latest state.",
     "drop_not_editable": "A drop can only be edited before it starts.",
     "edition_exceeded": "That would exceed the NFT edition size of this item.",
+    # commerce/abuse: blocks from the merchant's live room
+    "buyer_blocked": "The seller has blocked this account from buying in this drop.",
+    "invalid_block": "Choose whether to block the buyer in this drop or in the whole shop.",
+    "abuse_error": "That request was refused. Please try again.",
     "invalid_catalog_data": "Some product details are not valid. Please check the form.",
     "username_taken": "This username is taken. Please pick another one.",
     "authentication_failed": "Wrong username or password.",

@@ -26,6 +26,7 @@ LOG4J_VERSION=2.25.5             # log4j-slf4j-impl, matches log4j-core pulled b
 MVN_DEPENDENCY_PLUGIN=3.8.1
 STRIPE_MOCK_VERSION=v0.203.0     # github.com/stripe/stripe-mock
 MAILPIT_VERSION=v1.33.1          # github.com/axllent/mailpit (SMTP catcher + HTTP API)
+JAEGER_VERSION=v1.76.0           # github.com/jaegertracing/jaeger (Jaeger v2: OTLP in, trace UI/API out)
 # node tools (anvil, solc, @openzeppelin/contracts) are pinned in ops/node/package(-lock).json
 
 PG_OS_USER="${PG_OS_USER:-mintdrop}"  # unprivileged OS user that owns and runs the PG cluster
@@ -39,7 +40,9 @@ KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-15}"
 
 BIND=127.0.0.1
-SERVICES=(postgres redis kafka anvil stripe-mock mailpit)
+SERVICES=(postgres redis kafka anvil stripe-mock mailpit prometheus jaeger)
+# Known to ops/start|stop|status by name, but not started by default (`ops/start alertmanager`).
+OPTIONAL_SERVICES=(alertmanager)
 
 # ---- small helpers ---------------------------------------------------------
 die() { printf 'mintdrop ops: %s\n' "$*" >&2; exit 1; }
@@ -57,12 +60,19 @@ port_of() {
         anvil) echo "$ANVIL_PORT" ;;
         stripe-mock) echo "$STRIPE_MOCK_PORT" ;;
         mailpit) echo "$MAILPIT_SMTP_PORT" ;;
+        prometheus) echo "$PROMETHEUS_PORT" ;;
+        alertmanager) echo "$ALERTMANAGER_PORT" ;;
+        jaeger) echo "$JAEGER_OTLP_HTTP_PORT" ;;
         *) die "unknown service: $1" ;;
     esac
 }
 addr_of() {
     if [[ "$1" == mailpit ]]; then # SMTP and the web UI / API
         printf '%s:%s (smtp), http://%s:%s (ui)' "$BIND" "$MAILPIT_SMTP_PORT" "$BIND" "$MAILPIT_HTTP_PORT"
+    elif [[ "$1" == prometheus || "$1" == alertmanager ]]; then
+        printf 'http://%s:%s (ui)' "$BIND" "$(port_of "$1")"
+    elif [[ "$1" == jaeger ]]; then # OTLP in, trace UI / query API out
+        printf 'http://%s:%s (otlp), http://%s:%s (ui)' "$BIND" "$JAEGER_OTLP_HTTP_PORT" "$BIND" "$JAEGER_UI_PORT"
     else
         printf '%s:%s' "$BIND" "$(port_of "$1")"
     fi
@@ -87,10 +97,12 @@ parse_services() {
             stripe | stripe_mock) a=stripe-mock ;;
             node | chain) a=anvil ;;
             smtp | mail) a=mailpit ;;
+            prom | metrics) a=prometheus ;;
+            tracing | traces | otel) a=jaeger ;;
         esac
         ok=0
-        for s in "${SERVICES[@]}"; do [[ "$s" == "$a" ]] && ok=1; done
-        ((ok)) || die "unknown service '$a' (known: ${SERVICES[*]})"
+        for s in "${SERVICES[@]}" "${OPTIONAL_SERVICES[@]}"; do [[ "$s" == "$a" ]] && ok=1; done
+        ((ok)) || die "unknown service '$a' (known: ${SERVICES[*]} ${OPTIONAL_SERVICES[*]})"
         SELECTED+=("$a")
     done
 }
@@ -122,6 +134,9 @@ proc_pattern() {
         anvil) echo "anvil" ;;
         stripe-mock) echo "stripe-mock" ;;
         mailpit) echo "mailpit" ;;
+        prometheus) echo "prometheus --config.file" ;;
+        alertmanager) echo "prometheus-alertmanager" ;;
+        jaeger) echo "bin/jaeger" ;;
     esac
 }
 
@@ -251,6 +266,16 @@ probe_mailpit() {
     # shellcheck disable=SC2016
     timeout 2 bash -c 'exec 3<>/dev/tcp/'"$BIND/$MAILPIT_SMTP_PORT"' || exit 1
         IFS= read -r l <&3; printf "QUIT\r\n" >&3; [[ $l == 220* ]]' 2>/dev/null
+}
+
+# Prometheus and Alertmanager answer /-/ready once they serve.
+probe_prometheus() { curl -sS -m 3 -o /dev/null -f "http://$BIND:$PROMETHEUS_PORT/-/ready" 2>/dev/null; }
+probe_alertmanager() { curl -sS -m 3 -o /dev/null -f "http://$BIND:$ALERTMANAGER_PORT/-/ready" 2>/dev/null; }
+# Jaeger: its health check says the pipeline is up; the query API answers; OTLP/HTTP accepts.
+probe_jaeger() {
+    curl -sS -m 3 -o /dev/null -f "http://$BIND:$JAEGER_HEALTH_PORT/status" 2>/dev/null || return 1
+    curl -sS -m 3 -o /dev/null -f "http://$BIND:$JAEGER_UI_PORT/api/services" 2>/dev/null || return 1
+    tcp_open "$JAEGER_OTLP_HTTP_PORT"
 }
 
 answers() { "$(fn_name probe "$1")"; }
@@ -386,6 +411,61 @@ install_mailpit() {
     (cd "$TOOLS_DIR" && run_logged mailpit env GOBIN="$BIN_DIR" GOFLAGS='' GOWORK=off \
         go install "github.com/axllent/mailpit@$MAILPIT_VERSION")
     echo "$MAILPIT_VERSION" >"$BIN_DIR/.mailpit.installed"
+}
+
+# apt_install_no_start PKG...: Debian's packages of daemons (prometheus, alertmanager) start their
+# service from the postinst; with no systemd (containers) that would spawn one on 0.0.0.0 with the
+# distribution's config. A policy-rc.d that refuses every start, for the duration, prevents it:
+# ops/ runs the binaries itself with our config under .local/.
+apt_install_no_start() {
+    local policy=/usr/sbin/policy-rc.d added=0 rc=0
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\n# written by mintdrop ops/lib.sh during an install; removed after it\nexit 101\n' >"$policy"
+        chmod +x "$policy"
+        added=1
+    fi
+    apt_install "$@" || rc=$?
+    ((added)) && rm -f "$policy"
+    return "$rc"
+}
+
+# Prometheus (Debian's package, which ships promtool too) and Alertmanager: run by ops/ on
+# 127.0.0.1 with a config generated from monitoring/ports.py (monitoring/promconfig.py).
+PROMETHEUS_BIN=/usr/bin/prometheus
+ALERTMANAGER_BIN=/usr/bin/prometheus-alertmanager
+installed_prometheus() { [[ -x "$PROMETHEUS_BIN" ]] && command -v promtool >/dev/null 2>&1; }
+install_prometheus() {
+    installed_prometheus && return 0
+    run_logged prometheus apt_install_no_start prometheus
+    installed_prometheus || die "prometheus: still missing after apt-get install prometheus"
+}
+installed_alertmanager() { [[ -x "$ALERTMANAGER_BIN" ]]; }
+install_alertmanager() {
+    installed_alertmanager && return 0
+    run_logged alertmanager apt_install_no_start prometheus-alertmanager
+    installed_alertmanager || die "alertmanager: still missing after apt-get install prometheus-alertmanager"
+}
+installed_jaeger() {
+    [[ -x "$BIN_DIR/jaeger" && -f "$BIN_DIR/.jaeger.installed" &&
+        "$(<"$BIN_DIR/.jaeger.installed")" == "$JAEGER_VERSION" ]]
+}
+install_jaeger() {
+    installed_jaeger && return 0
+    command -v go >/dev/null 2>&1 || die "jaeger: the go toolchain is not installed"
+    # `go install pkg@version` refuses jaeger (its go.mod has replace directives), so it is built
+    # in a throw-away module of its own. First build ≈ 6 min on 2 cores (121 MB binary), cached in
+    # .local/tools/bin like the other Go tools.
+    local mod="$TOOLS_DIR/jaeger-build"
+    rm -rf "$mod"
+    mkdir -p "$mod"
+    (cd "$mod" && run_logged jaeger env GOFLAGS='' GOWORK=off go mod init mintdrop.local/jaeger-build &&
+        run_logged jaeger env GOFLAGS='' GOWORK=off \
+            go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" &&
+        run_logged jaeger env GOFLAGS='' GOWORK=off \
+            go build -o "$BIN_DIR/jaeger.new" github.com/jaegertracing/jaeger/cmd/jaeger)
+    mv -f "$BIN_DIR/jaeger.new" "$BIN_DIR/jaeger"
+    rm -rf "$mod"
+    echo "$JAEGER_VERSION" >"$BIN_DIR/.jaeger.installed"
 }
 
 # Headless Chromium for the browser end-to-end tests (Debian's package; Playwright drives it, no
@@ -650,6 +730,110 @@ start_mailpit() {
             --smtp-auth-accept-any --smtp-auth-allow-insecure --disable-version-check
     fi
     wait_for mailpit probe_mailpit "$START_TIMEOUT"
+}
+
+# Prometheus: config (every process's target + ops/prometheus/rules) rewritten on every start; a
+# running one reloads it. Data in .local/prometheus/data (7 days), UI on 127.0.0.1:$PROMETHEUS_PORT.
+start_prometheus() {
+    local d="$LOCAL_DIR/prometheus"
+    mkdir -p "$d/data"
+    (cd "$ROOT" && python3 -m monitoring.promconfig --out "$d/prometheus.yml" --alertmanager-port "$ALERTMANAGER_PORT") ||
+        die "prometheus: could not write $d/prometheus.yml"
+    promtool check config "$d/prometheus.yml" >>"$LOG_DIR/install-prometheus.log" 2>&1 ||
+        die "prometheus: $d/prometheus.yml or the rules are not valid (promtool check config $d/prometheus.yml)"
+    if is_running prometheus; then
+        curl -sS -m 5 -o /dev/null -X POST "http://$BIND:$PROMETHEUS_PORT/-/reload" 2>/dev/null || true
+    else
+        check_port_free prometheus "$PROMETHEUS_PORT"
+        rotate_log prometheus
+        spawn prometheus "$PROMETHEUS_BIN" --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
+            --storage.tsdb.retention.time=7d --web.listen-address="$BIND:$PROMETHEUS_PORT" --web.enable-lifecycle
+    fi
+    wait_for prometheus probe_prometheus "$START_TIMEOUT"
+}
+
+# Alertmanager (optional in dev): one receiver that notifies nobody; firing alerts show in its UI.
+# Clustering off (it would listen on 0.0.0.0:9094).
+start_alertmanager() {
+    local d="$LOCAL_DIR/alertmanager"
+    if ! is_running alertmanager; then
+        check_port_free alertmanager "$ALERTMANAGER_PORT"
+        mkdir -p "$d/data"
+        printf '%s\n' '# written by ops/lib.sh on every start; edit ops/lib.sh instead' \
+            'route: {receiver: dev-ui, group_by: [alertname]}' 'receivers: [{name: dev-ui}]' >"$d/alertmanager.yml"
+        rotate_log alertmanager
+        spawn alertmanager "$ALERTMANAGER_BIN" --config.file="$d/alertmanager.yml" --storage.path="$d/data" \
+            --web.listen-address="$BIND:$ALERTMANAGER_PORT" --cluster.listen-address=
+    fi
+    wait_for alertmanager probe_alertmanager "$START_TIMEOUT"
+}
+
+# Jaeger v2 (an OpenTelemetry Collector with Jaeger's storage and query inside), all-in-one with
+# in-memory storage (traces are gone after a restart; JAEGER_MAX_TRACES bounds its memory).
+# Every listener is on 127.0.0.1 and on our own ports (its defaults bind all interfaces);
+# receivers other than OTLP, sampling, zpages and its own metrics endpoint are left out.
+jaeger_write_config() {
+    mkdir -p "$LOCAL_DIR/jaeger"
+    cat >"$LOCAL_DIR/jaeger/config.yaml" <<EOF
+# written by ops/lib.sh on every start; edit ops/lib.sh instead
+service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: "$BIND:$JAEGER_UI_PORT"
+    grpc:
+      endpoint: "$BIND:$JAEGER_QUERY_GRPC_PORT"
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: ${JAEGER_MAX_TRACES:-50000}
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: "$BIND:$JAEGER_HEALTH_PORT"
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: "$BIND:$JAEGER_OTLP_GRPC_PORT"
+      http:
+        endpoint: "$BIND:$JAEGER_OTLP_HTTP_PORT"
+processors:
+  batch:
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+EOF
+}
+
+start_jaeger() {
+    if ! is_running jaeger; then
+        local p
+        for p in "$JAEGER_OTLP_GRPC_PORT" "$JAEGER_OTLP_HTTP_PORT" "$JAEGER_UI_PORT" \
+            "$JAEGER_QUERY_GRPC_PORT" "$JAEGER_HEALTH_PORT"; do
+            check_port_free jaeger "$p"
+        done
+        jaeger_write_config
+        rotate_log jaeger
+        spawn jaeger "$BIN_DIR/jaeger" --config "$LOCAL_DIR/jaeger/config.yaml"
+    fi
+    wait_for jaeger probe_jaeger "$START_TIMEOUT"
 }
 
 # with_service_lock SVC CMD...: serialize concurrent ops/ commands on the same service

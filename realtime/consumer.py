@@ -22,16 +22,19 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.utils import InterfaceError, OperationalError
+from opentelemetry.trace import SpanKind
 
 from config.faults import crash_point
-from realtime import registry
+from monitoring.metrics import count_consumer, count_dead_letter
+from realtime import registry, tracing
 from realtime.consumer_decode import Decoded, decode_message
-from realtime.deadletter import REDRIVE_GROUP_HEADER, DeadLetterSink
+from realtime.deadletter import REDRIVE_GROUP_HEADER, DeadLetterSink, error_code
 from realtime.events import Event
 from realtime.inbox import claim_events
 from realtime.kafka_config import consumer_config
@@ -169,6 +172,7 @@ class ConsumerRunner:
                 self._dead_letter(decoded, decoded.error, attempts=1)
             elif self._skip(decoded):
                 self.stats.skipped += 1
+                count_consumer(self.group, "skipped")
             else:
                 ready.append(decoded)
                 continue
@@ -219,12 +223,50 @@ class ConsumerRunner:
             self._handlers[event_type] = registry.handlers_for(self.group, event_type)
         return self._handlers[event_type]
 
-    def _run_handlers(self, event: Event) -> None:
-        with trace(event.trace_id):
+    def _span_attributes(self, event: Event) -> dict[str, str]:
+        return {
+            "messaging.system": "kafka",
+            "messaging.consumer.group.name": self.group,
+            "messaging.message.id": str(event.id),
+            "mintdrop.event.type": event.type,
+            "mintdrop.event.key": event.key,
+        }
+
+    def _run_handlers(self, event: Event, parent: str = "") -> None:
+        """The handlers of one event, in a span continuing `parent` (its trace context) if valid."""
+        with (
+            trace(event.trace_id),
+            tracing.span(
+                f"{self.group} {event.type}",
+                kind=SpanKind.CONSUMER,
+                parent=parent,
+                attributes=self._span_attributes(event),
+            ),
+        ):
             for handler in self._handlers_for(event.type):
                 handler(event)
 
-    def _run_handlers_in_order(self, events: list[Event]) -> None:
+    def _run_batch_form(
+        self, batch: registry.BatchHandler, events: list[Event], parents: dict[Any, str]
+    ) -> None:
+        """A batch form gets one call; each event still gets its own span (in its own trace)."""
+        spans = [
+            tracing.start_span(
+                f"{self.group} {e.type}",
+                kind=SpanKind.CONSUMER,
+                parent=parents.get(e.id, ""),
+                attributes=self._span_attributes(e),
+            )
+            for e in events
+        ] if tracing.enabled() else []  # fmt: skip
+        try:
+            batch(events)
+        finally:
+            for s in spans:
+                if s is not None:
+                    s.end()
+
+    def _run_handlers_in_order(self, events: list[Event], parents: dict[Any, str]) -> None:
         """Every handler of every event, in log order; a run of consecutive events whose only
         handler has a batch form goes to that form in one call (same effect, far fewer queries)."""
         i = 0
@@ -232,13 +274,13 @@ class ConsumerRunner:
             handlers = self._handlers_for(events[i].type)
             batch = registry.batch_form(handlers[0]) if len(handlers) == 1 else None
             if batch is None:
-                self._run_handlers(events[i])
+                self._run_handlers(events[i], parents.get(events[i].id, ""))
                 i += 1
                 continue
             end = i + 1
             while end < len(events) and self._handlers_for(events[end].type) == handlers:
                 end += 1
-            batch(events[i:end])
+            self._run_batch_form(batch, events[i:end], parents)
             i = end
 
     def _apply_batch(self, batch: list[Decoded]) -> None:
@@ -246,6 +288,11 @@ class ConsumerRunner:
         if not batch:
             return
         events = [d.event for d in batch if d.event is not None]
+        parents = (
+            {d.event.id: tracing.event_parent(d.event, d.headers) for d in batch if d.event is not None}
+            if tracing.enabled()
+            else {}
+        )
         with transaction.atomic():
             new_ids = claim_events(group=self.group, events=events)
             fresh: list[Event] = []
@@ -253,10 +300,12 @@ class ConsumerRunner:
                 if event.id in new_ids:
                     new_ids.discard(event.id)  # a duplicate inside the batch runs once
                     fresh.append(event)
-            self._run_handlers_in_order(fresh)
+            self._run_handlers_in_order(fresh, parents)
         # Counted only once committed: a failed batch is replayed one by one and counted there.
         self.stats.processed += len(fresh)
         self.stats.duplicates += len(events) - len(fresh)
+        count_consumer(self.group, "processed", len(fresh))
+        count_consumer(self.group, "duplicate", len(events) - len(fresh))
         self._after_commit()
 
     def _apply_one(self, decoded: Decoded) -> None:
@@ -270,9 +319,11 @@ class ConsumerRunner:
                 with transaction.atomic():
                     if not claim_events(group=self.group, events=[event]):
                         self.stats.duplicates += 1
+                        count_consumer(self.group, "duplicate")
                         return
-                    self._run_handlers(event)
+                    self._run_handlers(event, tracing.event_parent(event, decoded.headers))
                 self.stats.processed += 1
+                count_consumer(self.group, "processed")
                 self._after_commit()
                 return
             except Exception as exc:
@@ -282,6 +333,7 @@ class ConsumerRunner:
                     self._dead_letter(decoded, exc, attempts=attempt)
                     return
                 self.stats.retries += 1
+                count_consumer(self.group, "retried")
                 delay = min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
                 log.info(
                     "consumer %s: retriable error on %s (attempt %d): %s", self.group, event.id, attempt, exc
@@ -299,6 +351,8 @@ class ConsumerRunner:
             event_type=event.type if event else decoded.headers.get("event-type", ""),
         )
         self.stats.dead_lettered += 1
+        count_consumer(self.group, "dead_lettered")
+        count_dead_letter(self.group, error_code(exc))
 
     def _after_commit(self) -> None:
         # Test-only: die between the DB commit and storing the offset (see module docstring).

@@ -20,6 +20,9 @@ class Event:
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # W3C traceparent of the span that emitted the event ("" when tracing was off); untrusted on
+    # read: realtime.tracing parses it leniently (garbage starts a new trace).
+    traceparent: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The envelope as JSON-ready data (the Kafka message value)."""
@@ -30,6 +33,7 @@ class Event:
             "occurred_at": self.occurred_at.isoformat(),
             "key": self.key,
             "trace_id": self.trace_id,
+            **({"traceparent": self.traceparent} if self.traceparent else {}),
             "payload": self.payload,
         }
 
@@ -46,5 +50,6 @@ class Event:
             occurred_at=datetime.fromisoformat(doc["occurred_at"]),
             key=str(doc["key"]),
             trace_id=str(doc["trace_id"]),
+            traceparent=str(doc.get("traceparent") or ""),
             payload=doc["payload"],
         )

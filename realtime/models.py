@@ -34,6 +34,8 @@ class OutboxEvent(models.Model):
     version = models.PositiveSmallIntegerField(default=1)
     payload = models.JSONField()
     trace_id = models.CharField(max_length=64)
+    # W3C traceparent of the span that emitted the event ("" with tracing off); see realtime/tracing.py
+    traceparent = models.CharField(max_length=128, blank=True, default="", db_default="")
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
 

@@ -12,7 +12,7 @@ from realtime.contracts import validate_payload
 from realtime.errors import InvalidEvent, OutsideTransaction
 from realtime.events import Event
 from realtime.models import OutboxEvent
-from realtime.tracing import current_trace_id
+from realtime.tracing import current_trace_id, current_traceparent
 
 _OUTBOX = OutboxEvent._meta.db_table
 # One statement for any number of rows, its rows passed as one JSON array: a fixed SQL text (no
@@ -20,12 +20,14 @@ _OUTBOX = OutboxEvent._meta.db_table
 # pass per element. `sequence` comes from its column default, taken row by row in ORDER BY order,
 # so the rows are numbered in the order they were given.
 _INSERT_SQL = f"""
-INSERT INTO {_OUTBOX} (id, aggregatetype, aggregateid, type, version, payload, trace_id, created_at)
-SELECT e.id, e.aggregatetype, e.aggregateid, e.type, e.version, e.payload, e.trace_id, e.created_at
+INSERT INTO {_OUTBOX} (id, aggregatetype, aggregateid, type, version, payload, trace_id, traceparent,
+    created_at)
+SELECT e.id, e.aggregatetype, e.aggregateid, e.type, e.version, e.payload, e.trace_id, e.traceparent,
+    e.created_at
 FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (
     id uuid, aggregatetype text, aggregateid text, type text, version smallint, payload jsonb,
-    trace_id text, created_at timestamptz)) WITH ORDINALITY
-    AS e(id, aggregatetype, aggregateid, type, version, payload, trace_id, created_at, n)
+    trace_id text, traceparent text, created_at timestamptz)) WITH ORDINALITY
+    AS e(id, aggregatetype, aggregateid, type, version, payload, trace_id, traceparent, created_at, n)
 ORDER BY e.n
 """  # noqa: S608 (the table name is ours; values are bound parameters)
 
@@ -56,6 +58,7 @@ def _insert(prepared: list[tuple[Event, str]], using: str) -> None:
             "version": event.version,
             "payload": event.payload,  # JSON-ready already (see prepare()): plain json.dumps is exact
             "trace_id": event.trace_id,
+            "traceparent": event.traceparent,
             "created_at": event.occurred_at.isoformat(),
         }
         for event, aggregate in prepared
@@ -74,7 +77,14 @@ def prepare(
     """
     data = _json_ready(payload)
     contract = validate_payload(type, version, data)
-    event = Event(type=type, version=version, key=str(key), payload=data, trace_id=current_trace_id())
+    event = Event(
+        type=type,
+        version=version,
+        key=str(key),
+        payload=data,
+        trace_id=current_trace_id(),
+        traceparent=current_traceparent(),
+    )
     return event, contract.aggregate
 
 
@@ -90,9 +100,11 @@ def insert_cte(*, source: str, computed: Mapping[str, str]) -> str:
     stored row against the schema.
     """
     merged = ", ".join(f"'{name}', {expression}" for name, expression in computed.items())
-    return f"""INSERT INTO {_OUTBOX} (id, aggregatetype, aggregateid, type, version, payload, trace_id, created_at)
+    return f"""INSERT INTO {_OUTBOX} (id, aggregatetype, aggregateid, type, version, payload, trace_id, traceparent,
+    created_at)
   SELECT %(outbox_id)s, %(outbox_aggregate)s, %(outbox_key)s, %(outbox_type)s, %(outbox_version)s,
-    %(outbox_payload)s::jsonb || jsonb_build_object({merged}), %(outbox_trace_id)s, %(outbox_created_at)s
+    %(outbox_payload)s::jsonb || jsonb_build_object({merged}), %(outbox_trace_id)s, %(outbox_traceparent)s,
+    %(outbox_created_at)s
   FROM {source}"""  # noqa: S608 (table, CTE and expressions are the caller's constants; values are bound)
 
 
@@ -108,6 +120,7 @@ def insert_cte_params(event: Event, aggregate: str, *, computed: Iterable[str]) 
         "outbox_version": event.version,
         "outbox_payload": json.dumps(static),  # JSON-ready already (see prepare())
         "outbox_trace_id": event.trace_id,
+        "outbox_traceparent": event.traceparent,
         "outbox_created_at": event.occurred_at,
     }
 

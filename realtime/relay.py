@@ -25,7 +25,10 @@ from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
 from django.db import connection
 from django.db.utils import InterfaceError, OperationalError
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from monitoring.metrics import count_relay
+from realtime import tracing
 from realtime.kafka_config import producer_config
 from realtime.topics import topic_for_aggregate
 
@@ -43,13 +46,15 @@ PRUNE_CHUNK = 10_000
 # `occurred_at` is written as Python's isoformat() writes it (UTC, six fraction digits, none when
 # they are all zero): to_json() would drop trailing zeros, so the bytes would differ from the event.
 _FETCH_SQL = """
-SELECT sequence, id::text, aggregatetype, aggregateid, type, version, trace_id,
+SELECT sequence, id::text, aggregatetype, aggregateid, type, version, trace_id, traceparent,
     '{"id":"' || id::text || '","type":' || to_json(type)::text || ',"version":' || version::text
     || ',"occurred_at":"' || to_char(created_at AT TIME ZONE 'UTC',
         CASE WHEN date_part('microseconds', created_at)::bigint %% 1000000 = 0
         THEN 'YYYY-MM-DD"T"HH24:MI:SS' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US' END) || '+00:00"'
     || ',"key":' || to_json(aggregateid)::text
-    || ',"trace_id":' || to_json(trace_id)::text || ',"payload":' || payload::text || '}'
+    || ',"trace_id":' || to_json(trace_id)::text
+    || CASE WHEN traceparent = '' THEN '' ELSE ',"traceparent":' || to_json(traceparent)::text END
+    || ',"payload":' || payload::text || '}'
 FROM realtime_outboxevent WHERE published_at IS NULL ORDER BY sequence LIMIT %s
 """
 _MARK_SQL = "UPDATE realtime_outboxevent SET published_at = now() WHERE sequence = ANY(%s)"
@@ -91,6 +96,7 @@ class Relay:
     # --- one round ---------------------------------------------------------------------------
     def publish_batch(self) -> int:
         """Publish up to `batch_size` unpublished rows and mark the delivered ones; returns how many."""
+        started = time.perf_counter()
         with connection.cursor() as cursor:
             cursor.execute(_FETCH_SQL, [self.batch_size])
             rows = cursor.fetchall()
@@ -98,8 +104,9 @@ class Relay:
             return 0
         errors: dict[int, KafkaError] = {}
         delivered: list[int] = []
+        spans: dict[int, Any] = {}
 
-        for sequence, row_id, aggregate, key, type_, version, trace_id, value in rows:
+        for sequence, row_id, aggregate, key, type_, version, trace_id, traceparent, value in rows:
 
             def on_delivery(err: KafkaError | None, _msg: Message, sequence: int = sequence) -> None:
                 if err is None:
@@ -107,6 +114,7 @@ class Relay:
                 else:
                     errors[sequence] = err
 
+            topic = topic_for_aggregate(aggregate).full_name
             headers = [
                 ("event-id", row_id.encode()),
                 ("event-type", type_.encode()),
@@ -114,8 +122,30 @@ class Relay:
                 ("trace-id", trace_id.encode()),
                 ("content-type", b"application/json"),
             ]
-            self._produce(topic_for_aggregate(aggregate).full_name, key, value.encode(), headers, on_delivery)
+            if traceparent:
+                # The publish is a span of the emitter's trace; consumers hang below it (the header),
+                # so the trace shows the hop through Kafka. Rows without context get no span.
+                span = tracing.start_span(
+                    f"publish {type_}",
+                    kind=SpanKind.PRODUCER,
+                    parent=traceparent,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.destination.name": topic,
+                        "messaging.message.id": row_id,
+                        "mintdrop.event.type": type_,
+                        "mintdrop.event.key": key,
+                    },
+                )
+                if span is not None:
+                    spans[sequence] = span
+                headers.append(("traceparent", (tracing.traceparent_of(span) or traceparent).encode()))
+            self._produce(topic, key, value.encode(), headers, on_delivery)
         self._flush()
+        for sequence, span in spans.items():
+            if sequence in errors:
+                span.set_status(Status(StatusCode.ERROR, str(errors[sequence])))
+            span.end()
         if errors:
             self.stats.failed_deliveries += len(errors)
             first = min(errors)
@@ -130,6 +160,7 @@ class Relay:
                 cursor.execute(_MARK_SQL, [delivered])
         self.stats.published += len(delivered)
         self.stats.batches += 1
+        count_relay(len(delivered), len(errors), time.perf_counter() - started)
         return len(rows)
 
     def _produce(self, topic: str, key: str, value: bytes, headers: Any, cb: Any) -> None:

@@ -15,7 +15,14 @@ os.environ["KAFKA_TOPIC_PREFIX"] = TEST_PREFIX
 settings.KAFKA_TOPIC_PREFIX = TEST_PREFIX
 # Crash tests arm config.faults crash points in the children they kill; only a test run may.
 os.environ["MINTDROP_FAULT_INJECTION"] = "1"
+# Processes the tests start (relay, consumers, ws) serve no metrics on the dev system's fixed ports.
+os.environ["METRICS_PORT_BASE"] = "off"
 settings.FAULT_INJECTION_ENABLED = True
+# Throttles (commerce/abuse/) count per client IP, and the race tests, perf tests and browser stacks
+# send hundreds of buyers from 127.0.0.1: off for the suite and the servers it starts. The tests of
+# the throttles themselves (tests/abuse/) turn them back on with the `throttles` fixture.
+os.environ["ABUSE_THROTTLE_ENABLED"] = "0"
+settings.ABUSE_THROTTLE_ENABLED = False
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

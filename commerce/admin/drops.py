@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from commerce.admin.actions import run_per_object
@@ -85,13 +85,31 @@ class DropAdmin(admin.ModelAdmin):
 
 @admin.register(DropItem)
 class DropItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "drop", "sku", "price", "currency", *COUNTERS, "available"]
+    # Counters of the item's own row, then its stock with the shards (see stock_split).
+    list_display = [
+        "id",
+        "drop",
+        "sku",
+        "price",
+        "currency",
+        *COUNTERS,
+        "stock_offered",
+        "available",
+        "shard_count",
+    ]
     list_filter = ["drop__state", "drop__merchant"]
     search_fields = ["drop__title", "sku__code", "sku__product__title"]
     list_select_related = ["drop", "sku"]
     readonly_fields = COUNTERS
     action_form = RestockForm
     actions = ["restock"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DropItem]:
+        return super().get_queryset(request).with_stock_totals().annotate(shards_n=Count("shards"))  # type: ignore[attr-defined]
+
+    @admin.display(description="shards")
+    def shard_count(self, item: DropItem) -> int:
+        return int(getattr(item, "shards_n", 0))
 
     @admin.action(description="Restock selected lines (+ quantity)")
     def restock(self, request: HttpRequest, queryset: QuerySet[DropItem]) -> None:

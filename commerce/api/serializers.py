@@ -59,6 +59,10 @@ class DropItemSerializer(serializers.ModelSerializer):
     product_id = serializers.IntegerField(source="sku.product_id", read_only=True)
     title = serializers.CharField(source="sku.product.title", read_only=True)
     kind = serializers.CharField(source="sku.product.kind", read_only=True)
+    # The item's stock, shards included (a hot item's stock may be split over several rows).
+    offered = serializers.IntegerField(source="stock_offered", read_only=True)
+    reserved = serializers.IntegerField(source="stock_reserved", read_only=True)
+    sold = serializers.IntegerField(source="stock_sold", read_only=True)
     available = serializers.IntegerField(read_only=True)
 
     class Meta:

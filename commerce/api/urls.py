@@ -7,6 +7,7 @@ from commerce.api import views_collection_proofs as collection_proofs
 from commerce.api import views_merchant as merchant
 from commerce.api import views_public as public
 from commerce.api import views_shipping as shipping
+from commerce.waiting_room import api as waiting_room
 
 M = "merchants/<int:merchant_id>/"
 
@@ -18,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("drops/", public.DropListView.as_view(), name="drop-list"),
     path("drops/<int:pk>/", public.DropDetailView.as_view(), name="drop-detail"),
     path("drops/<int:pk>/availability/", public.DropAvailabilityView.as_view(), name="drop-availability"),
+    path("drops/<int:pk>/queue/", waiting_room.QueueView.as_view(), name="drop-queue"),
     path("reservations/", buyer.ReservationListCreateView.as_view(), name="reservation-list"),
     path("reservations/<uuid:pk>/", buyer.ReservationDetailView.as_view(), name="reservation-detail"),
     path("reservations/<uuid:pk>/cancel/", buyer.ReservationCancelView.as_view(), name="reservation-cancel"),
@@ -48,6 +50,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         )
         for action in merchant.DROP_ACTIONS
     ],
+    path(
+        M + "drops/<int:pk>/waiting-room/", waiting_room.MerchantRoomView.as_view(), name="merchant-drop-room"
+    ),
     path(M + "orders/", merchant.OrdersView.as_view(), name="merchant-orders"),
     path(M + "orders/<int:pk>/", merchant.OrderDetailView.as_view(), name="merchant-order"),
     path(M + "orders/<int:pk>/cancel/", merchant.OrderCancelView.as_view(), name="merchant-order-cancel"),

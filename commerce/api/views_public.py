@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
+from commerce.abuse.throttles import SignupThrottle, TokenThrottle
+from commerce.abuse.velocity import note_account_created
 from commerce.api.docs import errors
 from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from commerce.api.inputs import LoginInput, SignupInput
@@ -99,12 +101,13 @@ class SignupView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []  # no session, so no CSRF check for a first visit
+    throttle_classes = [SignupThrottle]  # per IP (commerce/abuse/throttles.py)
 
     @extend_schema(
         tags=["auth"],
         request=SignupInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: TokenSerializer, **errors(400, 409, 422)},
+        responses={201: TokenSerializer, **errors(400, 409, 422, 429)},
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -122,6 +125,7 @@ class SignupView(APIView):
 
                     send_verification(user=user)
                 body = _token_body(user)
+            note_account_created(user_id=user.pk, request=request)  # velocity: accounts per IP
         except IntegrityError:
             raise UsernameTaken("This username is taken.", details={"field": "username"}) from None
         return Response(body, status=status.HTTP_201_CREATED)
@@ -132,8 +136,11 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [TokenThrottle]  # per username tried and per IP
 
-    @extend_schema(tags=["auth"], request=LoginInput, responses={200: TokenSerializer, **errors(400, 401)})
+    @extend_schema(
+        tags=["auth"], request=LoginInput, responses={200: TokenSerializer, **errors(400, 401, 429)}
+    )
     def post(self, request: Request) -> Response:
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -2,7 +2,7 @@
 
 from commerce.models.catalog import NftCollection, PhygitalDelivery, Product, ProductKind, Sku
 from commerce.models.collection_proofs import CollectionChallenge
-from commerce.models.drops import Drop, DropBuyer, DropItem, DropState
+from commerce.models.drops import Drop, DropBuyer, DropItem, DropState, StockShard
 from commerce.models.idempotency import IdempotencyKey
 from commerce.models.merchants import Merchant, MerchantMembership, MerchantRole
 from commerce.models.orders import ORDER_TRANSITIONS, LineStatus, Order, OrderLine, OrderStatus
@@ -34,4 +34,5 @@ __all__ = [
     "ShipmentLine",
     "ShipmentStatus",
     "Sku",
+    "StockShard",
 ]

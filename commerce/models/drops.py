@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThanOrEqual
 
 from commerce.models.catalog import Sku
@@ -59,8 +60,28 @@ class Drop(models.Model):
         return f"{self.title} ({self.state})"
 
 
+class DropItemQuerySet(models.QuerySet["DropItem"]):
+    def with_stock_totals(self) -> "DropItemQuerySet":
+        """Annotate the sums of each item's shards, so `stock_*` / `available` need no query."""
+        shards = StockShard.objects.filter(item_id=OuterRef("pk")).values("item_id")
+        return self.annotate(
+            **{
+                f"shard_{name}": Coalesce(
+                    Subquery(shards.annotate(n=Sum(name)).values("n")), 0, output_field=models.IntegerField()
+                )
+                for name in ("offered", "reserved", "sold")
+            }
+        )
+
+
 class DropItem(models.Model):
-    """One SKU offered in a drop: the stock counters every reservation updates conditionally."""
+    """One SKU offered in a drop: the stock counters every reservation updates conditionally.
+
+    A hot item may have its stock split over several `StockShard` rows so that buyers commit in
+    parallel instead of queueing on this one row. The item's stock is then this row's counters
+    plus its shards' (`stock.item_counters`, the `stock_*` annotations of `selectors`); the split
+    moves the free units to the shards, so this row keeps what it held (often nothing).
+    """
 
     drop = models.ForeignKey(Drop, on_delete=models.CASCADE, related_name="items")
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="drop_items")
@@ -70,6 +91,8 @@ class DropItem(models.Model):
     offered = models.PositiveIntegerField()
     reserved = models.IntegerField(default=0)
     sold = models.IntegerField(default=0)
+
+    objects = DropItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -84,11 +107,36 @@ class DropItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"drop {self.drop_id} sku {self.sku_id}: {self.available}/{self.offered}"
+        return f"drop {self.drop_id} sku {self.sku_id}: {self.available}/{self.stock_offered}"
+
+    def _shard_sums(self) -> tuple[int, int, int]:
+        """(offered, reserved, sold) over the item's shards: from `with_stock_totals()`, else a query."""
+        if hasattr(self, "shard_offered"):
+            return tuple(int(getattr(self, f"shard_{n}")) for n in ("offered", "reserved", "sold"))  # type: ignore[return-value]
+        if self.pk is None:
+            return 0, 0, 0
+        sums = StockShard.objects.filter(item_id=self.pk).aggregate(
+            o=Sum("offered"), r=Sum("reserved"), s=Sum("sold")
+        )
+        return sums["o"] or 0, sums["r"] or 0, sums["s"] or 0
+
+    # The item's stock: its own row plus its shards (all of it lives on this row if not split).
+    @property
+    def stock_offered(self) -> int:
+        return self.offered + self._shard_sums()[0]
+
+    @property
+    def stock_reserved(self) -> int:
+        return self.reserved + self._shard_sums()[1]
+
+    @property
+    def stock_sold(self) -> int:
+        return self.sold + self._shard_sums()[2]
 
     @property
     def available(self) -> int:
-        return self.offered - self.reserved - self.sold
+        offered, reserved, sold = self._shard_sums()
+        return self.offered + offered - self.reserved - reserved - self.sold - sold
 
 
 class DropBuyer(models.Model):
@@ -106,3 +154,33 @@ class DropBuyer(models.Model):
 
     def __str__(self) -> str:
         return f"buyer {self.buyer_id} in drop {self.drop_id}: {self.units}"
+
+
+class StockShard(models.Model):
+    """A slice of a drop item's stock with counters of its own (same invariants as DropItem).
+
+    Reservations take units from any shard with room (`stock.reserve_in_one_statement`), so
+    concurrent winners lock different rows. Each row never oversells, hence neither does the item.
+    """
+
+    item = models.ForeignKey(DropItem, on_delete=models.CASCADE, related_name="shards")
+    index = models.PositiveSmallIntegerField()
+    offered = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    sold = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["item", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "index"], name="stockshard_index_unique"),
+            models.CheckConstraint(condition=Q(offered__gte=0), name="stockshard_offered_nonneg"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stockshard_reserved_nonneg"),
+            models.CheckConstraint(condition=Q(sold__gte=0), name="stockshard_sold_nonneg"),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(F("sold") + F("reserved"), F("offered")),
+                name="stockshard_never_oversold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} shard {self.index}: {self.offered - self.reserved - self.sold}/{self.offered}"

@@ -6,11 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from commerce.models.drops import Drop, DropItem
+from commerce.models.drops import Drop, DropItem, StockShard
 
 
 class ReservationStatus(models.TextChoices):
-    ACTIVE = "active", "Active"  # holds `quantity` units in DropItem.reserved
+    ACTIVE = "active", "Active"  # holds `quantity` units in its stock row's `reserved`
     SOLD = "sold", "Sold"  # its units moved to DropItem.sold when the order was paid
     RELEASED = "released", "Released"  # its units went back to stock
 
@@ -30,6 +30,10 @@ class Reservation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     drop = models.ForeignKey(Drop, on_delete=models.PROTECT, related_name="reservations")
     item = models.ForeignKey(DropItem, on_delete=models.PROTECT, related_name="reservations")
+    # The stock row holding the units: a shard of a split item, or the item's own row (null).
+    shard = models.ForeignKey(
+        StockShard, on_delete=models.PROTECT, null=True, blank=True, related_name="reservations"
+    )
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField()
     status = models.CharField(

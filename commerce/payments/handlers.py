@@ -25,7 +25,13 @@ def _payment(payload: dict[str, Any]) -> dict[str, Any]:
 @handles(GROUP, "payment.succeeded")
 def on_payment_succeeded(event: Event) -> None:
     p = event.payload
-    saga.apply_payment_succeeded(event_id=event.id, **_payment(p), amount=p["amount"], currency=p["currency"])
+    saga.apply_payment_succeeded(
+        event_id=event.id,
+        **_payment(p),
+        amount=p["amount"],
+        currency=p["currency"],
+        card_fingerprint=p.get("card_fingerprint", ""),
+    )
 
 
 @handles(GROUP, "payment.failed")

@@ -74,7 +74,7 @@ class PaymentAttempt(models.Model):
 
 class SagaState(models.TextChoices):
     AWAITING_PAYMENT = "awaiting_payment"
-    PAYMENT_FAILED = "payment_failed"  # stock released; the buyer may still pay the same PaymentIntent
+    PAYMENT_FAILED = "payment_failed"  # card declined; reservations still hold the stock, the buyer may retry
     FULFILLING = "fulfilling"
     FULFILLED = "fulfilled"
     CANCELLED = "cancelled"

@@ -39,7 +39,8 @@ def cancel_order(
             return order
         transition_order(order, OrderStatus.CANCELLED, reason=reason)
         reservations = sorted(
-            lock_reservations(order.reservations.values_list("pk", flat=True)), key=lambda r: r.item_id
+            lock_reservations(order.reservations.values_list("pk", flat=True)),
+            key=lambda r: (r.item_id, r.shard_id or 0),
         )
         for reservation in reservations:
             if reservation.status == ReservationStatus.ACTIVE:

@@ -1,6 +1,7 @@
 """Drop use cases: create, edit, the state machine (by merchant action and by time), restock.
 
-Lock order everywhere in commerce: buyer counter row -> drop item rows (by id) -> drop row.
+Lock order everywhere in commerce: buyer counter row -> stock rows (drop item rows by id, then a
+split item's shards by index) -> drop row.
 """
 
 from dataclasses import dataclass
@@ -11,9 +12,9 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from commerce.errors import DropNotEditable, EditionExceeded, InvalidCatalogData, InvalidTransition, NotFound
-from commerce.models import Drop, DropItem, DropState, Sku
+from commerce.models import Drop, DropItem, DropState, Sku, StockShard
 from commerce.models.drops import DROP_TRANSITIONS
-from commerce.services import soldout_memo, stock
+from commerce.services import soldout_memo, stock, stock_split
 from commerce.services.locks import lock_drop
 from realtime.outbox import emit
 
@@ -25,6 +26,8 @@ class DropItemSpec:
     sku_id: int
     quantity: int
     price: int | None = None
+    # Rows the stock is split over (see stock_split); None: the COMMERCE_STOCK_SHARDS default.
+    shards: int | None = None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -72,7 +75,9 @@ def _check_edition(sku: Sku, extra: int, *, exclude_item_id: int | None = None) 
     items = DropItem.objects.filter(sku=sku)
     if exclude_item_id:
         items = items.exclude(pk=exclude_item_id)
-    offered = items.aggregate(n=Sum("offered"))["n"] or 0
+    offered = (items.aggregate(n=Sum("offered"))["n"] or 0) + (
+        StockShard.objects.filter(item__in=items).aggregate(n=Sum("offered"))["n"] or 0
+    )
     if offered + extra > sku.edition_size:
         raise EditionExceeded(
             f"SKU {sku.code} has an edition of {sku.edition_size}; {offered} already offered.",
@@ -116,13 +121,16 @@ def create_drop(
         for spec in items:
             sku = skus[spec.sku_id]
             _check_edition(sku, spec.quantity)
-            DropItem.objects.create(
+            item = DropItem.objects.create(
                 drop=drop,
                 sku=sku,
                 offered=spec.quantity,
                 price=sku.price if spec.price is None else spec.price,
                 currency=sku.currency,
             )
+            shards = spec.shards or stock_split.default_shards(quantity=spec.quantity)
+            if shards > 1:
+                stock_split.split_item_stock(item_id=item.pk, shards=min(shards, spec.quantity))
     return drop
 
 
@@ -197,9 +205,10 @@ def restock_drop_item(*, drop_id: int, sku_id: int, added: int, merchant_id: int
             raise NotFound("This SKU is not offered in this drop.", details={"resource": "drop_item"})
         if item.drop.state == DropState.ENDED:
             raise DropNotEditable("An ended drop cannot be restocked.", details={"state": item.drop.state})
-        _check_edition(item.sku, item.offered + added, exclude_item_id=item.pk)
-        # Item row before drop row: the same order the reservation path takes them in.
-        counters = stock.adjust_units(item_id=item.pk, offered=added)
+        offered_now = stock.item_counters(item_id=item.pk).offered
+        _check_edition(item.sku, offered_now + added, exclude_item_id=item.pk)
+        # Stock rows before drop row: the same order the reservation path takes them in.
+        counters = stock_split.add_offered(item_id=item.pk, added=added)
         emit(
             type="inventory.restocked",
             key=drop_id,
@@ -212,7 +221,11 @@ def restock_drop_item(*, drop_id: int, sku_id: int, added: int, merchant_id: int
 
 
 def _has_free_stock(drop_id: int) -> bool:
-    return DropItem.objects.filter(drop_id=drop_id, offered__gt=F("reserved") + F("sold")).exists()
+    """Any free unit in the drop, on an item's own row or on one of its shards."""
+    return (
+        DropItem.objects.filter(drop_id=drop_id, offered__gt=F("reserved") + F("sold")).exists()
+        or StockShard.objects.filter(item__drop_id=drop_id, offered__gt=F("reserved") + F("sold")).exists()
+    )
 
 
 def mark_sold_out_if_empty(*, drop_id: int) -> bool:

@@ -244,14 +244,19 @@ def mark_order_paid(*, order_id: int, payment_intent_id: str = "") -> PaymentOut
             if order.paid_at is not None:
                 return PaymentOutcome(order=order, already_paid=True)
             transition_order(order, OrderStatus.PAID)  # raises InvalidTransition (e.g. cancelled)
+        # Stock rows are taken in (item, shard) order, the item's own row first, so two payments
+        # of orders holding units on the same rows cannot deadlock.
         reservations = sorted(
-            lock_reservations(order.reservations.values_list("pk", flat=True)), key=lambda r: r.item_id
+            lock_reservations(order.reservations.values_list("pk", flat=True)),
+            key=lambda r: (r.item_id, r.shard_id or 0),
         )
         lines = list(order.lines.all())
         lost: set[UUID] = set()
         for r in reservations:
             if r.status == ReservationStatus.ACTIVE:
-                counters = stock.adjust_units(item_id=r.item_id, reserved=-r.quantity, sold=r.quantity)
+                counters = stock.adjust_units(
+                    item_id=r.item_id, shard_id=r.shard_id, reserved=-r.quantity, sold=r.quantity
+                )
             else:
                 # Expired (or released) while the payment was pending: re-take the units if free.
                 stock.adjust_buyer_units(drop_id=r.drop_id, buyer_id=r.buyer_id, delta=r.quantity)
@@ -260,9 +265,9 @@ def mark_order_paid(*, order_id: int, payment_intent_id: str = "") -> PaymentOut
                     stock.adjust_buyer_units(drop_id=r.drop_id, buyer_id=r.buyer_id, delta=-r.quantity)
                     lost.add(r.pk)
                     continue
-                counters = taken
+                counters, r.shard_id = taken  # the sold units live where they were taken now
             r.status, r.closed_at, r.release_reason = ReservationStatus.SOLD, timezone.now(), ""
-            r.save(update_fields=["status", "closed_at", "release_reason"])
+            r.save(update_fields=["status", "closed_at", "release_reason", "shard_id"])
             emit(
                 type="inventory.sold",
                 key=r.drop_id,

@@ -6,6 +6,8 @@ refusal writes nothing; the same statement returns what a refusal needs to expla
 BEGIN and COMMIT that is three round trips for a reservation, on a path that reads nothing first.
 """
 
+import random
+import time
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -13,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from commerce.abuse.blocklist import check_not_blocked
 from commerce.errors import (
     DropNotLive,
     InvalidQuantity,
@@ -20,15 +23,19 @@ from commerce.errors import (
     NotFound,
     ReservationNotActive,
     SoldOut,
+    StockBusy,
 )
 from commerce.models import DropState, Reservation, ReservationStatus
 from commerce.models.reservations import ReleaseReason
 from commerce.services import soldout_memo, stock
 from commerce.services.drops import advance_drops_by_time, mark_sold_out_if_empty, reopen_if_stock
+from commerce.services.locks import lock_drop
 from commerce.services.stock import Counters
 from realtime.outbox import emit, prepare
 
 MAX_QUANTITY = 1000
+# Statements a reserve on a split item runs while every shard with room is held (see `busy`).
+BUSY_ROUNDS = 200
 
 
 def reservation_ttl() -> timedelta:
@@ -61,35 +68,41 @@ def _reserve_once(
     # No savepoint when nested (Idempotency-Key): nothing raises in here short of a database
     # error, which dooms the request's transaction anyway; a refusal returns instead.
     with transaction.atomic(savepoint=False):
-        outcome = stock.reserve_in_one_statement(
-            drop_id=drop_id,
-            sku_id=sku_id,
-            buyer_id=buyer_id,
-            quantity=quantity,
-            now=now,
-            reservation_id=reservation_id,
-            expires_at=expires_at,
-            event=event,
-            aggregate=aggregate,
-        )
-        counters = outcome.counters
-        if counters is None:
-            if outcome.buyer_claimed:  # the item ran out between snapshot and lock: give back
-                stock.adjust_buyer_units(drop_id=drop_id, buyer_id=buyer_id, delta=-quantity)
-            return outcome
-        if counters.available == 0:
-            emit(
-                type="inventory.sold_out",
-                key=drop_id,
-                payload={"drop_id": drop_id, "sku_id": sku_id, **counters.as_payload()},
+        for busy_round in range(BUSY_ROUNDS):
+            outcome = stock.reserve_in_one_statement(
+                drop_id=drop_id,
+                sku_id=sku_id,
+                buyer_id=buyer_id,
+                quantity=quantity,
+                now=now,
+                reservation_id=reservation_id,
+                expires_at=expires_at,
+                event=event,
+                aggregate=aggregate,
             )
-            mark_sold_out_if_empty(drop_id=drop_id)
-            soldout_memo.remember_sold_out(drop_id=drop_id, sku_id=sku_id)
+            if outcome.counters is not None:
+                break
+            if outcome.buyer_claimed:  # out of stock between snapshot and lock, or busy: give back
+                stock.adjust_buyer_units(drop_id=drop_id, buyer_id=buyer_id, delta=-quantity)
+            if not outcome.busy:
+                return outcome
+            # Every shard with room is held by a writer about to commit: a fresh statement (new
+            # snapshot) finds one free, or finds the item sold out. Bounded, with a little jitter.
+            time.sleep(random.uniform(0, min(0.0005 * (busy_round + 1), 0.005)))
+        else:
+            raise StockBusy(
+                "Too many buyers at once for this item; try again.",
+                details={"retry_after": 1, "requested": quantity},
+            )
+        counters = outcome.counters
+        if counters.available == 0 or outcome.shard_free == 0:
+            _note_if_sold_out(outcome, drop_id=drop_id, sku_id=sku_id)
     # The row the statement inserted, as loaded from the database (a save() would UPDATE it).
     row = {
         "id": reservation_id,
         "drop_id": drop_id,
         "item_id": counters.item_id,
+        "shard_id": outcome.shard_id,
         "buyer_id": buyer_id,
         "quantity": quantity,
         "status": ReservationStatus.ACTIVE,
@@ -101,6 +114,30 @@ def _reserve_once(
     }
     names = [f.attname for f in Reservation._meta.concrete_fields]
     return Reservation.from_db("default", names, [row[name] for name in names])
+
+
+def _note_if_sold_out(outcome: stock.ReserveOutcome, *, drop_id: int, sku_id: int) -> None:
+    """The reserve emptied its stock row: if that was the item's last free unit, say sold out.
+
+    For an unsplit item the row's counters are the item's. For a split item the shard that just
+    emptied may not be the last: with the drop row locked (which serialises every shard emptying
+    at the same time, as it does items), the item's counters are read again; the last one to
+    get the lock sees the others' commits and is the one that announces the sell-out.
+    """
+    counters = outcome.counters
+    assert counters is not None
+    if outcome.shard_id is not None:
+        lock_drop(drop_id)
+        counters = stock.item_counters(item_id=counters.item_id)
+        if counters.available > 0:
+            return
+    emit(
+        type="inventory.sold_out",
+        key=drop_id,
+        payload={"drop_id": drop_id, "sku_id": sku_id, **counters.as_payload()},
+    )
+    mark_sold_out_if_empty(drop_id=drop_id)
+    soldout_memo.remember_sold_out(drop_id=drop_id, sku_id=sku_id)
 
 
 def _explain_refusal(
@@ -156,6 +193,7 @@ def reserve_stock(*, drop_id: int, sku_id: int, buyer_id: int, quantity: int) ->
         raise InvalidQuantity(
             f"quantity must be between 1 and {MAX_QUANTITY}.", details={"requested": quantity}
         )
+    check_not_blocked(drop_id=drop_id, buyer_id=buyer_id)  # merchant's block: 403, from memory
     known = sold_out_seen_here(drop_id=drop_id, sku_id=sku_id, quantity=quantity)
     if known is not None:
         raise known
@@ -202,7 +240,7 @@ def return_units(reservation: Reservation, *, quantity: int, reason: str, sold: 
     # Buyer row first, then the item row: the order reserve_stock takes them in.
     stock.adjust_buyer_units(drop_id=reservation.drop_id, buyer_id=reservation.buyer_id, delta=-quantity)
     delta = {"sold": -quantity} if sold else {"reserved": -quantity}
-    counters = stock.adjust_units(item_id=reservation.item_id, **delta)
+    counters = stock.adjust_units(item_id=reservation.item_id, shard_id=reservation.shard_id, **delta)
     soldout_memo.forget_drop(reservation.drop_id)
     emit(
         type="inventory.released",

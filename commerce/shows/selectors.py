@@ -84,8 +84,11 @@ def show_sales(*, show_id: int) -> dict[str, Any]:
     """Units sold and revenue over every flash drop of the show, per drop too."""
     rows = list(
         DropItem.objects.filter(drop__show_link__show_id=show_id)
+        .with_stock_totals()  # a split item's sales are mostly on its shards
         .values("drop_id", "currency")
-        .annotate(units=Sum("sold"), revenue=Sum(F("sold") * F("price")))
+        .annotate(
+            units=Sum(F("sold") + F("shard_sold")), revenue=Sum((F("sold") + F("shard_sold")) * F("price"))
+        )
         .order_by("drop_id")
     )
     return {

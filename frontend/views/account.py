@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from commerce.abuse.throttles import throttle_form_post
+from commerce.abuse.velocity import note_account_created
 from frontend.messages import friendly
 
 
@@ -35,6 +37,7 @@ def _next(request: HttpRequest) -> str:
     return target if url_has_allowed_host_and_scheme(target, {request.get_host()}) else "/"
 
 
+@throttle_form_post("login")  # per username tried and per IP, as the token endpoint
 def login_view(request: HttpRequest) -> HttpResponse:
     form = AuthenticationForm(request, data=request.POST or None)
     form.error_messages["invalid_login"] = friendly("authentication_failed")
@@ -44,6 +47,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/login.html", {"form": form, "next": _next(request)})
 
 
+@throttle_form_post("signup")
 def signup_view(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -61,6 +65,7 @@ def signup_view(request: HttpRequest) -> HttpResponse:
                 from notifications.services.accounts import send_verification
 
                 send_verification(user=user)
+            note_account_created(user_id=user.pk, request=request)  # velocity: accounts per IP
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect(_next(request))
     return render(request, "frontend/signup.html", {"form": form, "next": _next(request)})

@@ -179,6 +179,8 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
         "frontend/pay.html",
         {
             "order": order,
+            # A declined card keeps the items held until then (the buyer may retry on this page).
+            "hold_until": selectors.order_hold_until(order_id=order.pk),
             "stripe_js_url": "" if settings.PAYMENTS_DEMO_CONFIRM else settings.STRIPE_JS_URL,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         },

@@ -103,6 +103,8 @@ class ChainTransaction(models.Model):
     gas_used = models.PositiveBigIntegerField(null=True, blank=True)
     receipt_status = models.PositiveSmallIntegerField(null=True, blank=True)  # 1 success, 0 reverted
     confirmations = models.PositiveIntegerField(default=0)
+    # W3C traceparent of the span that signed it: sends and the confirmation continue that trace.
+    traceparent = models.CharField(max_length=128, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -28,6 +28,8 @@ class Mint(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     metadata_uri = models.CharField(max_length=500, blank=True, default="")
     failure_reason = models.CharField(max_length=1000, blank=True, default="")
+    # W3C traceparent of the span that requested the mint: the Celery send continues that trace.
+    traceparent = models.CharField(max_length=128, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)

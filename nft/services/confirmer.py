@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from monitoring.metrics import observe_confirmation
 from nft.chain import ChainClient, client
 from nft.contracts import TRANSFER_TOPIC
 from nft.models import Block, ChainTransaction, Claim, ClaimStatus, Collection, Mint, MintStatus, TxStatus
@@ -32,6 +33,7 @@ from nft.services.mints import resend_dropped_mints
 from nft.services.transactions import rebroadcast_pending
 from nft.services.wallets import settle_claim
 from realtime.outbox import emit
+from realtime.tracing import stored_span
 
 logger = logging.getLogger(__name__)
 
@@ -214,12 +216,26 @@ def _confirm_up_to(chain_id: int, tip: int, *, final: int | None = None) -> list
         tx.status = TxStatus.CONFIRMED if tx.receipt_status == 1 else TxStatus.FAILED
         tx.save(update_fields=["status", "confirmations", "updated_at"])
         _settle(tx, confirmations)
+        observe_confirmation(tx.kind, (timezone.now() - tx.created_at).total_seconds())
         confirmed.append(tx.tx_hash)
     return confirmed
 
 
 def _settle(tx: ChainTransaction, confirmations: int) -> None:
     """The business effect of a final transaction: the mint or claim it carried is done."""
+    with stored_span(
+        "chainwatch confirm",
+        tx.traceparent,
+        attributes={
+            "mintdrop.tx.hash": tx.tx_hash,
+            "mintdrop.tx.block": int(tx.block_number or 0),
+            "mintdrop.tx.confirmations": confirmations,
+        },
+    ):
+        _settle_traced(tx, confirmations)
+
+
+def _settle_traced(tx: ChainTransaction, confirmations: int) -> None:
     ok = tx.status == TxStatus.CONFIRMED
     if tx.mint_id is not None:
         mint = lock_mint(tx.mint_id)

@@ -20,6 +20,7 @@ from nft.services.locks import lock_mint, lock_sender
 from nft.services.senders import allocate_nonce, ensure_sender
 from nft.services.signing import sign_and_store
 from nft.services.transactions import DROPPED, send_stored, send_transaction
+from realtime.tracing import current_traceparent, stored_span
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def request_mint(
                     to_address=to_address,
                     metadata=fields,
                     metadata_uri=metadata_uri,
+                    traceparent=current_traceparent(),
                 )
         except IntegrityError:
             existing = Mint.objects.filter(line_id=line_id).first()
@@ -92,6 +94,12 @@ def send_mint(*, mint_id: int) -> Mint:
     nonce went to a transaction we did not sign), the mint is back to `requested`: sign afresh.
     """
     mint = Mint.objects.select_related("collection", "current_tx").get(pk=mint_id)
+    with stored_span("nft send mint", mint.traceparent, attributes={"mintdrop.mint.id": mint_id}):
+        return _send_mint(mint)
+
+
+def _send_mint(mint: Mint) -> Mint:
+    mint_id = mint.pk
     if mint.status in (MintStatus.CONFIRMED, MintStatus.FAILED):
         return mint
     if mint.current_tx is not None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from nft.keys import account_for
 from nft.models import ChainTransaction, Mint, SenderAccount
 from nft.services.fees import Fees
+from realtime.tracing import current_traceparent
 
 
 def sign_and_store(
@@ -57,4 +58,6 @@ def sign_and_store(
         mint=mint,
         claim_id=claim_id,
         replaces=replaces,
+        # a replacement carries on the trace of the transaction it replaces
+        traceparent=current_traceparent() or (replaces.traceparent if replaces is not None else ""),
     )

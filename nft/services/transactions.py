@@ -18,8 +18,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from opentelemetry.trace import SpanKind
 
 from config.faults import crash_point
+from monitoring.metrics import count_tx_replaced
 from nft.chain import SendOutcome, client
 from nft.errors import FeeCapExceeded
 from nft.models import ChainTransaction, Mint, MintStatus, TxStatus
@@ -29,6 +31,7 @@ from nft.services.locks import lock_transaction
 from nft.services.mint_events import emit_mint_submitted
 from nft.services.senders import heal_nonces
 from nft.services.signing import sign_and_store
+from realtime.tracing import stored_span
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +53,19 @@ def send_stored(tx: ChainTransaction, *, mint: Mint | None = None) -> SendOutcom
     """`send_transaction` for a row already in hand (`mint`, if given, is the one it mints)."""
     if tx.status not in UNMINED_STATUSES:
         return None
-    outcome = client().send_raw(bytes(tx.raw_tx))
+    with stored_span(
+        "chain eth_sendRawTransaction",
+        tx.traceparent,
+        kind=SpanKind.CLIENT,
+        attributes={
+            "mintdrop.tx.hash": tx.tx_hash,
+            "mintdrop.tx.nonce": tx.nonce,
+            "mintdrop.tx.kind": tx.kind,
+        },
+    ) as span:
+        outcome = client().send_raw(bytes(tx.raw_tx))
+        if span is not None:
+            span.set_attribute("mintdrop.tx.send_status", outcome.status)
     crash_point("nft.after_send")
     if outcome.status == "nonce_too_low":
         return _after_nonce_too_low(tx, outcome)
@@ -156,6 +171,7 @@ def replace_transaction(*, tx_id: int, fees: Fees) -> ChainTransaction | None:
         )
         if old.mint_id is not None:
             Mint.objects.filter(pk=old.mint_id).update(current_tx=new)
+    count_tx_replaced(old.kind)
     logger.info("replacing %s (nonce %s) by %s", old.tx_hash, old.nonce, new.tx_hash)
     return new
 

@@ -36,6 +36,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from monitoring.metrics import count_notification
 from notifications.headers import from_header
 from notifications.models import EmailStatus, OutgoingEmail
 
@@ -104,6 +105,7 @@ def _mark_sent(row: OutgoingEmail) -> None:
     OutgoingEmail.objects.filter(pk=row.pk, status=EmailStatus.PENDING).update(
         status=EmailStatus.SENT, sent_at=timezone.now(), last_error=""
     )
+    count_notification("sent")
 
 
 def _mark_failed(row: OutgoingEmail, exc: BaseException, *, permanent: bool) -> bool:
@@ -115,6 +117,7 @@ def _mark_failed(row: OutgoingEmail, exc: BaseException, *, permanent: bool) -> 
         last_error=reason,
         next_attempt_at=timezone.now() + timedelta(seconds=backoff_seconds(row.attempts)),
     )
+    count_notification("dead" if dead else "failed")
     log.warning(
         "notifications: e-mail %s to %s failed (attempt %d%s): %s",
         row.pk,

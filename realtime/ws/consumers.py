@@ -16,7 +16,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from commerce.errors import NotFound
-from realtime.ws import protocol, snapshots, store
+from monitoring.metrics import ws_connected
+from realtime.ws import protocol, queue_frames, snapshots, store
 from realtime.ws.auth import accepted_subprotocol
 from realtime.ws.errors import StreamNotFound, Unauthenticated, Unauthorised, WsError
 from realtime.ws.hub import Subscriber, get_hub
@@ -57,6 +58,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=accepted_subprotocol(self.scope))
         self.sub = Subscriber(stream=stream, send=self.base_send, resync=self._resync)
         await get_hub().join(self.sub)
+        ws_connected(+1)
         try:
             await self._catch_up(protocol.parse_last_seq(self.scope.get("query_string", b"")))
         except NotFound:
@@ -64,6 +66,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.sub is not None:
+            ws_connected(-1)
             await get_hub().leave(self.sub)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -133,11 +136,30 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
 
 class DropConsumer(LiveConsumer):
-    """Public: stock per SKU, drop state and countdown target of one drop."""
+    """Public: stock per SKU, drop state and countdown target of one drop (+ a signed-in buyer's
+    place in its waiting room: `queue` frames, realtime/ws/queue_frames.py)."""
+
+    queue_watcher: queue_frames.Watcher | None = None
 
     async def authorize(self) -> str:
         self.drop_id = self._int_kwarg("drop_id")
         return f"drop.{self.drop_id}"
+
+    async def connect(self) -> None:
+        await super().connect()
+        user = self.scope.get("user")
+        if self.sub is not None and not self.sub.closed and user is not None and user.is_authenticated:
+            sub = self.sub
+            self.queue_watcher = queue_frames.Watcher(
+                user_id=user.pk, stream=sub.stream, send_text=lambda text: self.send(text_data=text),
+                seq=lambda: sub.last_sent,
+            )  # fmt: skip
+            queue_frames.watch(self.queue_watcher, self.drop_id)
+
+    async def disconnect(self, code: int) -> None:
+        if self.queue_watcher is not None:
+            queue_frames.unwatch(self.queue_watcher, self.drop_id)
+        await super().disconnect(code)
 
     def snapshot(self) -> dict[str, Any]:
         return snapshots.drop_snapshot(drop_id=self.drop_id)

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from monitoring.metrics import count_ws_frames, count_ws_resync
 from realtime.ws import store
 from realtime.ws.protocol import StreamFrame, read_layer_message, read_stored_frame
 from realtime.ws.wire import RawSocket, raw_socket
@@ -349,7 +350,9 @@ class Hub:
 
     def _resync_sockets(self, stream: str) -> None:
         """Every local socket of `stream` takes a fresh snapshot (it may have missed frames)."""
-        for sub in tuple(self.streams.get(stream, ())):
+        subs = tuple(self.streams.get(stream, ()))
+        count_ws_resync(len(subs))
+        for sub in subs:
             _spawn(sub.resync())
 
     def _route(self, frame: StreamFrame) -> None:
@@ -368,6 +371,7 @@ class Hub:
         if not members:
             return
         slot = slot_of(frame)
+        count_ws_frames(len(members))
         for sub in tuple(members):
             sub.deliver(frame, slot)
 

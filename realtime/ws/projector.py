@@ -28,8 +28,10 @@ from channels.layers import get_channel_layer
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
 from django.db import close_old_connections
+from opentelemetry.trace import Span, SpanKind
 
-from realtime.consumer_decode import decode_message
+from realtime import tracing
+from realtime.consumer_decode import Decoded, decode_message
 from realtime.deadletter import DeadLetterSink
 from realtime.kafka_config import consumer_config
 from realtime.topics import topic_for_aggregate
@@ -79,6 +81,8 @@ class Projector:
         self.next_dashboard = 0.0
         self.next_forget = 0.0
         self.published = 0
+        # Spans of the events whose frames go out in the next publish() (tracing on only).
+        self.frame_spans: list[Span] = []
 
     # --- Kafka (always on the kafka thread) -----------------------------------------------------
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -123,6 +127,7 @@ class Projector:
                                        event_type=decoded.headers.get("event-type", ""))  # fmt: skip
                 continue
             seq = offset + 1  # 0 means "before the first message" in snapshots
+            span = self._event_span(decoded, seq) if tracing.enabled() else None
             p = event.payload
             if event.type in frames.STOCK_EVENTS:
                 drop_id = int(p["drop_id"])
@@ -131,6 +136,9 @@ class Projector:
                                    position=pos, offset=offset, sold_out=sold_out)  # fmt: skip
                 if sold_out:  # a final state never waits for the window
                     out.append(frames.stock_frame(self.coalescer.take(drop_id, now)))  # type: ignore[arg-type]
+                elif span is not None:  # folded into a frame a coalescing window later
+                    span.end()
+                    span = None
                 self._dirty(p)
             elif event.type == "drop.state_changed":
                 drop_id = int(p["drop_id"])
@@ -142,7 +150,32 @@ class Projector:
             elif (frame := frames.order_frame(event, seq)) is not None:
                 out.append(frame)
                 self._dirty(p)
+            if span is not None:
+                self.frame_spans.append(span)
         return out
+
+    def _event_span(self, decoded: Decoded, seq: int) -> Span | None:
+        """The projector's span of one event, in the event's trace; it ends once its frame is sent."""
+        event = decoded.event
+        assert event is not None
+        return tracing.start_span(
+            f"projector {event.type}",
+            kind=SpanKind.CONSUMER,
+            parent=tracing.event_parent(event, decoded.headers),
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.consumer.group.name": GROUP,
+                "messaging.message.id": str(event.id),
+                "mintdrop.event.type": event.type,
+                "mintdrop.event.key": event.key,
+                "mintdrop.ws.seq": seq,
+            },
+        )
+
+    def _end_frame_spans(self) -> None:
+        spans, self.frame_spans = self.frame_spans, []
+        for span in spans:
+            span.end()
 
     def _dirty(self, p: dict[str, Any]) -> None:
         if "merchant_id" in p:
@@ -163,12 +196,14 @@ class Projector:
     async def publish(self, items: list[StreamFrame]) -> None:
         """Buffer each frame for resume, then group_send it (always: a replay is de-duplicated by seq)."""
         if not items:
+            self._end_frame_spans()
             return
         await store.append_many(items)
         assert self.layer is not None
         for f in items:
             await self.layer.group_send(store.group_name(f.stream), f.layer_message())
         self.published += len(items)
+        self._end_frame_spans()  # each event's span covers its frame's trip to the sockets' group
 
     def _dashboards(self) -> list[FrameTemplate]:
         """On the db thread: resolve merchants of dirty drops/orders, recompute their dashboards."""

@@ -138,12 +138,13 @@ def merchant_dashboard(*, merchant_id: int) -> dict[str, Any]:
     stock = {
         r["drop_id"]: r
         for r in DropItem.objects.filter(drop_id__in=drop_ids)
+        .with_stock_totals()  # a split item's stock is mostly on its shards
         .values("drop_id")
         .annotate(
-            units_offered=Sum("offered"),
-            units_reserved=Sum("reserved"),
-            units_sold=Sum("sold"),
-            revenue=Sum(F("sold") * F("price")),
+            units_offered=Sum(F("offered") + F("shard_offered")),
+            units_reserved=Sum(F("reserved") + F("shard_reserved")),
+            units_sold=Sum(F("sold") + F("shard_sold")),
+            revenue=Sum((F("sold") + F("shard_sold")) * F("price")),
         )
     }
     orders = {

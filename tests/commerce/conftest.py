@@ -111,5 +111,6 @@ def make_drop(shop: dict[str, Any]) -> Callable[..., Drop]:
 
 
 def counters(drop: Drop, sku: Sku) -> tuple[int, int, int]:
+    """The item's stock (offered, reserved, sold): its own row plus its shards if it was split."""
     item = DropItem.objects.get(drop=drop, sku=sku)
-    return item.offered, item.reserved, item.sold
+    return item.stock_offered, item.stock_reserved, item.stock_sold

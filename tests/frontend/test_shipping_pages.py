@@ -123,3 +123,16 @@ def test_shipment_events_become_order_frames_with_tracking() -> None:
     )
     requested = {"order_id": 7, "line_id": 11, "sku_id": 1, "quantity": 1}
     assert frames.order_frame(Event(type="shipment.requested", key="7", payload=requested), 2) is None
+
+
+def test_pay_page_says_a_declined_card_keeps_the_items_held_until_the_reservation_expires(
+    cart: dict[str, Any],
+) -> None:
+    client = _as(cart["shopper"])
+    order_url = client.post("/checkout/", ADDRESS)["Location"]
+    order = Order.objects.get(pk=int(order_url.strip("/").split("/")[-2]))
+    hold_until = order.reservations.get().expires_at
+    page = client.get(f"/orders/{order.pk}/pay/").content.decode()
+    assert f'data-hold-until="{timezone.localtime(hold_until).isoformat()}"' in page
+    assert "data-declined hidden" in page and "your items stay reserved for you until" in page
+    assert 'value="failed"' in page  # the demo lets a buyer decline, then retry on the same page

@@ -1,8 +1,10 @@
 """The saga's state machine, applied directly (the Kafka path is in test_saga_kafka.py)."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from commerce.models import DropItem, LineStatus, Order, OrderStatus, ReservationStatus
 from commerce.payments.models import (
@@ -105,30 +107,38 @@ def test_all_lines_delivered_fulfils_the_order(paying: Any) -> None:
     assert SagaLine.objects.get(line=nft_line).mint_status == MintStatus.CONFIRMED
 
 
-def test_failed_payment_releases_stock_and_a_later_success_takes_it_again(paying: Any) -> None:
+def test_failed_payment_keeps_the_stock_and_a_later_success_sells_it(paying: Any) -> None:
     order = paying([("jacket", 2)])
     item = _item(order)
     _apply("failed", order, failure_code="card_declined")
     item.refresh_from_db()
-    assert (item.reserved, item.sold) == (0, 0)
-    assert [e.payload["reason"] for e in outbox("inventory.released")] == ["payment_failed"]
+    assert (item.reserved, item.sold) == (2, 0)  # the declined card did not lose the items
+    assert outbox("inventory.released") == []
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_PAYMENT  # Stripe lets the buyer try the same intent again
-    _apply("failed", order)  # a second failure: nothing left to release
-    assert len(outbox("inventory.released")) == 1
+    assert OrderSaga.objects.get(order=order).state == SagaState.PAYMENT_FAILED
+    _apply("failed", order)  # a second decline: still nothing released
+    assert outbox("inventory.released") == []
 
     _apply("succeeded", order)
     item.refresh_from_db()
     order.refresh_from_db()
     assert (item.reserved, item.sold) == (0, 2) and order.status == OrderStatus.FULFILLING
+    assert [e.payload["reservation_id"] for e in outbox("inventory.sold")] == [
+        str(r) for r in order.reservations.values_list("pk", flat=True)
+    ]
 
 
-def test_success_after_stock_was_lost_refunds_those_lines(
+def test_success_after_the_hold_expired_and_stock_was_lost_refunds_those_lines(
     paying: Any, make_user: Any, enqueued: list[str]
 ) -> None:
+    from commerce.services.reservations import release_expired_reservations, reserve_stock
+
     order = paying([("jacket", 1)], offered=1)
-    _apply("failed", order)  # releases the only unit
-    from commerce.services.reservations import reserve_stock
+    _apply("failed", order)  # declined: the unit stays held ...
+    order.reservations.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert release_expired_reservations(drop_id=order.drop_id) == 1  # ... until the hold expires
+    assert [e.payload["reason"] for e in outbox("inventory.released")] == ["expired"]
 
     line = order.lines.get()
     reserve_stock(

@@ -4,9 +4,11 @@ Each function runs in the consumer's transaction (inbox row + effects commit tog
 records what it did on the order's timeline. Rules, because Stripe delivers in any order:
 
 - succeeded is the strongest fact: a later failed / canceled is recorded and ignored.
-- failed releases the reserved stock but keeps the order awaiting payment (Stripe lets the buyer
-  retry the same PaymentIntent); a later success re-takes the stock if it is still free,
-  otherwise the lines whose stock is gone are refunded.
+- failed (a declined card) does not end the PaymentIntent: Stripe puts it back to
+  `requires_payment_method` and the buyer may retry. The order keeps awaiting payment and its
+  reservations keep their stock until they expire (beat) or the intent is canceled; a retry that
+  succeeds within that time sells the held units (no release, no re-take, no refund). A success
+  after the hold expired re-takes the stock if it is still free, otherwise refunds those lines.
 - canceled cancels the order (and releases stock); a success after that is refunded in full.
 - a refund seen before the success is deferred and applied right after the success is applied,
   so the order ends refunded whichever arrives first, and nothing is refunded twice.
@@ -16,7 +18,9 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Min
 
+from commerce.abuse.payment_limits import refuse_over_identity_limits
 from commerce.models import LineStatus, Order, OrderStatus, ReservationStatus
 from commerce.models.reservations import ReleaseReason
 from commerce.payments.models import OrderSaga, PaymentAttempt, Refund, RefundSource, RefundStatus, SagaState
@@ -30,9 +34,8 @@ from commerce.payments.services.refunds import (
 from commerce.payments.services.timeline import StepOutcome, lock_saga, record_step, sync_state
 from commerce.services.cancellations import cancel_order
 from commerce.services.fulfilment import start_fulfilment
-from commerce.services.locks import lock_order, lock_reservations
+from commerce.services.locks import lock_order
 from commerce.services.orders import mark_order_paid
-from commerce.services.reservations import release_locked_reservation
 
 
 class _Context:
@@ -78,6 +81,7 @@ def apply_payment_succeeded(
     amount: int,
     currency: str,
     stripe_event_id: str = "",
+    card_fingerprint: str = "",
 ) -> None:
     """The money was captured: pay the order (or refund it if it was cancelled), then start fulfilment."""
     with transaction.atomic():
@@ -101,6 +105,8 @@ def apply_payment_succeeded(
             ctx.step(StepOutcome.APPLIED, action="paid after the order was cancelled: full refund requested")
             sync_state(saga, order, state=SagaState.REFUNDING)
             return
+        if refuse_over_identity_limits(order=order, saga=saga, amount=amount, card_fingerprint=card_fingerprint, step=ctx.step):  # fmt: skip
+            return  # the card or wallet is over the drop's per-buyer limit: cancelled + refunded
         outcome = mark_order_paid(order_id=order.pk, payment_intent_id=payment_intent_id)
         order = ctx.refreshed()
         ctx.step(
@@ -152,7 +158,11 @@ def apply_payment_failed(
     failure_code: str | None = None,
     failure_message: str | None = None,
 ) -> None:
-    """An attempt to pay failed: give the reserved stock back; the order may still be paid later."""
+    """An attempt to pay failed (card declined): record it; the reservations keep holding the stock.
+
+    The PaymentIntent is back in `requires_payment_method`, so the buyer may retry on the same
+    order until the reservations expire; expiry (beat) or `payment.canceled` releases the stock.
+    """
     with transaction.atomic():
         ctx = _Context("payment.failed", event_id, order_id, payment_intent_id, stripe_event_id)
         order, saga = ctx.order, ctx.saga
@@ -164,16 +174,15 @@ def apply_payment_failed(
             ctx.step(StepOutcome.IGNORED, reason=f"order is {order.status}", **failure)
             return
         ctx.note_stripe_status("requires_payment_method")
-        ids = order.reservations.filter(status=ReservationStatus.ACTIVE).values_list("pk", flat=True)
-        held = sorted(lock_reservations(ids), key=lambda r: r.item_id)
-        for reservation in held:
-            if reservation.status == ReservationStatus.ACTIVE:
-                release_locked_reservation(reservation, reason=ReleaseReason.PAYMENT_FAILED)
-        if not held and saga.payment_status == "failed":
-            ctx.step(StepOutcome.IGNORED, reason="stock already released by an earlier failure", **failure)
-            return
+        held = order.reservations.filter(status=ReservationStatus.ACTIVE)
+        hold_until = held.aggregate(until=Min("expires_at"))["until"]
         saga.payment_status = "failed"
-        ctx.step(StepOutcome.APPLIED, released_reservations=[str(r.pk) for r in held], **failure)
+        ctx.step(
+            StepOutcome.APPLIED,
+            kept_reservations=sorted(str(pk) for pk in held.values_list("pk", flat=True)),
+            held_until=hold_until.isoformat() if hold_until else None,
+            **failure,
+        )
         sync_state(saga, order, state=SagaState.PAYMENT_FAILED)
 
 

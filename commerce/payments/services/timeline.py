@@ -3,8 +3,11 @@
 from typing import Any
 from uuid import UUID
 
+from django.db import transaction
+
 from commerce.models import Order, OrderStatus
 from commerce.payments.models import OrderSaga, SagaState, SagaStep, StepOutcome
+from monitoring.metrics import count_saga_step
 
 # Saga state that mirrors each final / late order status.
 _FROM_ORDER = {
@@ -33,7 +36,8 @@ def record_step(
     line_id: int | None = None,
     **detail: Any,
 ) -> SagaStep:
-    """Append one entry to the order's timeline."""
+    """Append one entry to the order's timeline (counted in metrics once it commits)."""
+    transaction.on_commit(lambda: count_saga_step(step, outcome))
     return SagaStep.objects.create(
         order_id=order_id,
         step=step,

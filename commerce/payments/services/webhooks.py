@@ -15,6 +15,7 @@ import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from commerce.abuse.fingerprints import card_facts
 from commerce.models import Order
 from commerce.payments.errors import InvalidSignature, MalformedEvent
 from commerce.payments.models import PaymentAttempt, StripeEvent
@@ -135,6 +136,7 @@ def receive_stripe_webhook(*, payload: bytes, signature: str | None) -> WebhookR
     data = _require(doc, "data", dict)
     obj = _require(data, "object", dict)
     fact = _refund_payload(obj) if event_type == "charge.refunded" else _intent_payload(event_type, obj)
+    fact.update(card_facts(event_type, obj))  # the card's fingerprint (per-card buyer limit), before the txn
     order_id = _order_id(obj, fact["payment_intent_id"])
     created = doc.get("created")
     record = StripeEvent(

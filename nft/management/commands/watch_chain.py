@@ -9,6 +9,9 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from config.errors import ApplicationError
+from config.tracing import configure_tracing
+from monitoring.exporter import start_process_exporter
+from monitoring.metrics import set_chainwatch_head
 from nft.services.confirmer import confirm_blocks
 from nft.services.redemptions import confirm_redemptions
 from nft.services.wallet_watch import run_round as watch_wallets_round
@@ -31,7 +34,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
 
+        configure_tracing("chainwatch")
         interval = options["interval"] or settings.NFT_POLL_INTERVAL_SECONDS
+        if not options["once"]:
+            start_process_exporter("chainwatch")
         stop = {"now": False}
         signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
         with connection.cursor() as cur:
@@ -46,6 +52,8 @@ class Command(BaseCommand):
                     logger.warning("confirmer round failed: %s", exc.message)
                     time.sleep(interval)
                     continue
+                if result.stored_tip is not None:
+                    set_chainwatch_head(result.stored_tip)
                 if result.reorg:
                     self.stdout.write(f"reorg: {result.reorg}")
                 if result.confirmed:

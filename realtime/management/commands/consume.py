@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.tracing import configure_tracing
+from monitoring.exporter import start_process_exporter
 from realtime import registry
 from realtime.consumer import ConsumerRunner
 from realtime.topic_admin import ensure_topics
@@ -27,7 +29,9 @@ class Command(BaseCommand):
         known = registry.groups()
         if group not in known:
             raise CommandError(f"unknown consumer group {group!r}; groups with handlers: {', '.join(known)}")
+        configure_tracing(group)  # service mintdrop-<group>
         ensure_topics()
+        start_process_exporter(f"consume-{group}")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.tracing import configure_tracing
+from monitoring.exporter import start_process_exporter
 from realtime.relay import Relay
 from realtime.topic_admin import ensure_topics
 
@@ -21,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="publish what is pending, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        configure_tracing("relay")
         ensure_topics()
         relay = Relay(batch_size=options["batch_size"])
         if options["once"]:
@@ -31,6 +34,7 @@ class Command(BaseCommand):
             relay.close()
             self.stdout.write(f"published {published} event(s)")
             return
+        start_process_exporter("relay")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

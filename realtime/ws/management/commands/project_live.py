@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.tracing import configure_tracing
+from monitoring.exporter import start_process_exporter
 from realtime.topic_admin import ensure_topics
 from realtime.ws.projector import run_projector
 
@@ -17,7 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--window-ms", type=int, default=None, help="stock coalescing window per drop")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        configure_tracing("projector")
         ensure_topics()
+        start_process_exporter("projector")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

@@ -1,0 +1,84 @@
+"""Fixed-window counters in the shared Redis cache: one pipelined round trip for several scopes.
+
+DRF's own SimpleRateThrottle keeps a list of timestamps per key and writes it back (read, modify,
+write): concurrent requests of one script race past it. INCR is atomic, so N requests in a window
+count N whatever the concurrency. A fixed window lets up to twice the rate through across a window
+boundary; for throttles that bound scripts, that is the accepted trade for one round trip.
+
+Redis unreachable: the counters fail open (nothing is throttled or flagged, one warning a minute per
+process) so that losing the cache never turns every reserve into a 500; the stock guarantees live
+in PostgreSQL and do not depend on it.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+from commerce.abuse.rates import Rate
+
+logger = logging.getLogger(__name__)
+_last_warning = 0.0
+
+
+def _warn(exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning > 60:
+        _last_warning = now
+        logger.warning("abuse counters unavailable, failing open", extra={"error": str(exc)})
+
+
+@dataclass(frozen=True)
+class Hit:
+    scope: str
+    count: int
+    rate: Rate
+    retry_after: int  # seconds until the window resets
+
+    @property
+    def over(self) -> bool:
+        return self.count > self.rate.limit
+
+
+def _client() -> Any:
+    """The redis-py client behind Django's RedisCache (for a pipeline)."""
+    return cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+
+
+def hit(counters: list[tuple[str, str, Rate]]) -> list[Hit]:
+    """Count one request against each (scope, identity, rate); returns every counter's state."""
+    if not counters:
+        return []
+    now = time.time()
+    pipe = _client().pipeline(transaction=False)
+    windows = []
+    for scope, ident, rate in counters:
+        window = int(now // rate.seconds)
+        key = cache.make_key(f"{settings.KAFKA_TOPIC_PREFIX}abuse:rl:{scope}:{ident}:{window}")
+        pipe.incr(key)
+        pipe.expire(key, rate.seconds + 1, nx=True)
+        windows.append(window)
+    try:
+        replies = pipe.execute()
+    except redis.RedisError as exc:
+        _warn(exc)
+        return []
+    hits = []
+    for i, (scope, _ident, rate) in enumerate(counters):
+        reset = (windows[i] + 1) * rate.seconds
+        hits.append(Hit(scope, int(replies[2 * i]), rate, max(1, int(reset - now + 0.999))))
+    return hits
+
+
+def first_time(key: str, *, seconds: int) -> bool:
+    """True once per `seconds` for `key` (used to write a flag at most once a minute per buyer)."""
+    try:
+        return bool(cache.add(f"{settings.KAFKA_TOPIC_PREFIX}abuse:once:{key}", 1, timeout=seconds))
+    except redis.RedisError as exc:
+        _warn(exc)
+        return False

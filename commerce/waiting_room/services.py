@@ -1,0 +1,333 @@
+"""Waiting-room use cases: configure, join, status, the admission tick, rebuild after Redis loss.
+
+Rules (README "Waiting room"): buyers who join before the drop starts get a random place when it
+starts (a lottery drawn with a CSPRNG); later arrivals queue in arrival order. The admitter
+(`manage.py run_waiting_room`) admits at the room's rate while the drop has free units that no
+pending admission holds; an admission lasts COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS, after which
+its slot goes to the next in line. Redis unreachable: join/status answer 503 `waiting_room_paused`
+and nobody new is admitted (tokens already issued still work: they are checked by signature and spent
+in PostgreSQL). Redis back without the room's state: the room is rebuilt under a new epoch -- for
+COMMERCE_WAITING_ROOM_REBUILD_SECONDS everyone who (re)joins enters a new lottery, then FIFO again.
+"""
+
+import logging
+import math
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from commerce.errors import DropNotLive, InvalidCatalogData, NotFound
+from commerce.models import Drop, DropItem, DropState
+from commerce.waiting_room import store, tokens
+from commerce.waiting_room.errors import NoWaitingRoom, WaitingRoomUnavailable
+from commerce.waiting_room.models import RoomMode, WaitingRoom
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+RULE = "lottery for everyone who joined before the start, then first come, first served"
+_STARTED = (DropState.LIVE, DropState.PAUSED, DropState.SOLD_OUT)
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    """What the waiting room needs to know about its drop, read in one query."""
+
+    drop_id: int
+    state: str
+    starts_at: datetime
+    queued: bool
+    rate: float  # buyers admitted per second
+    free_units: int  # offered - reserved - sold over the drop's items
+    opened_at: datetime | None
+    epoch: int
+
+    def started(self, now: datetime) -> bool:
+        return self.state in _STARTED or (self.state == DropState.SCHEDULED and self.starts_at <= now)
+
+
+def _queued(mode: str | None, offered: int) -> bool:
+    if mode == RoomMode.ON:
+        return True
+    if mode == RoomMode.OFF:
+        return False
+    return offered >= settings.COMMERCE_WAITING_ROOM_MIN_UNITS
+
+
+def load_config(*, drop_id: int) -> RoomConfig | None:
+    """The drop's waiting-room configuration and free units; None if there is no such drop."""
+    row = (
+        Drop.objects.filter(pk=drop_id)
+        .values(
+            "state", "starts_at", "waiting_room__mode",
+            "waiting_room__admit_per_second", "waiting_room__opened_at", "waiting_room__epoch",
+        )
+        .first()
+    )  # fmt: skip
+    if row is None:
+        return None
+    offered, free = _stock_totals([drop_id]).get(drop_id, (0, 0))
+    return RoomConfig(
+        drop_id=drop_id,
+        state=row["state"],
+        starts_at=row["starts_at"],
+        queued=_queued(row["waiting_room__mode"], offered),
+        rate=row["waiting_room__admit_per_second"] or settings.COMMERCE_WAITING_ROOM_ADMIT_PER_SECOND,
+        free_units=max(0, free),
+        opened_at=row["waiting_room__opened_at"],
+        epoch=row["waiting_room__epoch"] or 0,
+    )
+
+
+# --- is a token needed? (on the reserve path: cached per process) -----------------------------------
+_requires: dict[int, tuple[float, bool]] = {}
+
+
+def requires_admission(*, drop_id: int) -> bool:
+    """Whether reserving in this drop needs an admission token (cached COMMERCE_WAITING_ROOM_CACHE_SECONDS)."""
+    now = time.monotonic()
+    hit = _requires.get(drop_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    config = load_config(drop_id=drop_id)
+    queued = config is not None and config.queued
+    _requires[drop_id] = (now + settings.COMMERCE_WAITING_ROOM_CACHE_SECONDS, queued)
+    return queued
+
+
+def forget_cached(drop_id: int | None = None) -> None:
+    """Drop this process's cached answers (after configure; tests)."""
+    if drop_id is None:
+        _requires.clear()
+    else:
+        _requires.pop(drop_id, None)
+
+
+def configure(
+    *, drop_id: int, merchant_id: int, mode: str, admit_per_second: float | None = None
+) -> WaitingRoom:
+    """The merchant turns the drop's waiting room on, off or back to auto, and sets its rate."""
+    if mode not in RoomMode.values:
+        raise InvalidCatalogData("mode must be auto, on or off.", details={"field": "mode"})
+    if admit_per_second is not None and not 0 < admit_per_second <= 100_000:
+        raise InvalidCatalogData(
+            "admit_per_second must be above 0 and at most 100000.", details={"field": "admit_per_second"}
+        )
+    if not Drop.objects.filter(pk=drop_id, merchant_id=merchant_id).exists():
+        raise NotFound("Drop not found.", details={"resource": "drop", "id": drop_id})
+    room, _ = WaitingRoom.objects.update_or_create(
+        drop_id=drop_id, defaults={"mode": mode, "admit_per_second": admit_per_second}
+    )
+    forget_cached(drop_id)
+    return room
+
+
+# --- Redis side --------------------------------------------------------------------------------------
+@contextmanager
+def _redis_or_paused(drop_id: int) -> Iterator[None]:
+    """Map "Redis does not answer" to the paused answer (503 + Retry-After)."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        log.warning("waiting room of drop %s paused: %s", drop_id, exc)
+        raise WaitingRoomUnavailable(
+            "The waiting room is paused: its queue store does not answer. Admitted buyers can still "
+            "reserve; try again in a few seconds.",
+            details={"drop_id": drop_id, "retry_after": RETRY_AFTER_SECONDS},
+        ) from exc
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _mark_opened(config: RoomConfig) -> None:
+    if config.opened_at is None:
+        room, _ = WaitingRoom.objects.get_or_create(drop_id=config.drop_id)
+        WaitingRoom.objects.filter(pk=room.pk, opened_at__isnull=True).update(opened_at=timezone.now())
+
+
+def _rebuild(config: RoomConfig, now_ms: int) -> None:
+    """Redis lost a room that had opened: start a new epoch with a rejoin lottery window."""
+    bumped = WaitingRoom.objects.filter(pk=config.drop_id, epoch=config.epoch).update(epoch=F("epoch") + 1)
+    epoch = WaitingRoom.objects.values_list("epoch", flat=True).get(pk=config.drop_id)
+    until = now_ms + int(settings.COMMERCE_WAITING_ROOM_REBUILD_SECONDS * 1000)
+    if store.create(drop_id=config.drop_id, state="pre", epoch=epoch, rebuild_until_ms=until) and bumped:
+        log.warning("waiting room of drop %s lost its queue; rebuilding as epoch %s", config.drop_id, epoch)
+
+
+def draw_lottery(*, drop_id: int) -> int:
+    """Give everyone who joined before the start a random place (CSPRNG shuffle) and open the queue."""
+    rng = secrets.SystemRandom()
+    for _ in range(5):  # -2: the set changed between the read and the script (a stale draw); redo
+        if not store.begin_draw(drop_id=drop_id):
+            return 0
+        order = store.early_members(drop_id=drop_id)
+        rng.shuffle(order)
+        given = store.finish_draw(drop_id=drop_id, order=order)
+        if given != -2:
+            return max(given, 0)
+    return 0
+
+
+def ensure_room(config: RoomConfig, *, now_ms: int | None = None) -> dict[str, str]:
+    """Create, rebuild or open the room as the drop's state requires; returns its meta. Redis errors propagate."""
+    now_ms = _now_ms() if now_ms is None else now_ms
+    meta = store.meta(drop_id=config.drop_id)
+    started = config.started(timezone.now())
+    if not meta:
+        if started and config.opened_at is not None:
+            _rebuild(config, now_ms)
+        else:
+            store.create(drop_id=config.drop_id, state="pre", epoch=config.epoch)
+        meta = store.meta(drop_id=config.drop_id)
+    if started and meta.get("state") in ("pre", "drawing") and now_ms >= int(meta.get("rebuild_until") or 0):
+        draw_lottery(drop_id=config.drop_id)
+        _mark_opened(config)
+        meta = store.meta(drop_id=config.drop_id)
+    return meta
+
+
+def _config_for_buyer(drop_id: int) -> RoomConfig:
+    config = load_config(drop_id=drop_id)
+    if config is None:
+        raise NotFound("Drop not found.", details={"resource": "drop", "id": drop_id})
+    if not config.queued:
+        raise NoWaitingRoom("This drop has no waiting room: reserve directly.", details={"drop_id": drop_id})
+    if config.state == DropState.ENDED:
+        raise DropNotLive("The drop is ended.", details={"state": config.state})
+    return config
+
+
+def describe(
+    *, config: RoomConfig, meta: dict[str, str], buyer_id: int, place: store.Place
+) -> dict[str, Any]:
+    """The buyer's view of their place (API body and WebSocket `queue` frame)."""
+    state = meta.get("state", "absent")
+    epoch = int(meta.get("epoch") or 0)
+    body: dict[str, Any] = {
+        "drop_id": config.drop_id,
+        "status": place.status,
+        "position": place.position or None,
+        "ticket": place.ticket or None,
+        "eta_seconds": math.ceil(place.position / config.rate) if place.position else None,
+        "admit_per_second": config.rate,
+        "rule": RULE,
+        "room": state,
+        "drop_state": config.state,  # sold_out / ended: stop waiting
+    }
+    until = int(meta.get("rebuild_until") or 0)
+    if state in ("pre", "drawing") and until > _now_ms():
+        body["rebuilding_until_ms"] = until
+        body["message"] = (
+            "The queue was lost in an outage and is being rebuilt: everyone who joins before "
+            "rebuilding_until_ms gets a random place in a new lottery."
+        )
+    if place.status == "admitted":
+        jti = tokens.make_jti(
+            drop_id=config.drop_id,
+            epoch=epoch,
+            admission_no=place.admission_no,
+            deadline_ms=place.deadline_ms,
+        )
+        admission = tokens.Admission(config.drop_id, buyer_id, jti, place.deadline_ms)
+        body["admission_token"] = tokens.sign(admission)
+        body["admission_expires_at_ms"] = place.deadline_ms
+    return body
+
+
+def join(*, drop_id: int, buyer_id: int) -> dict[str, Any]:
+    """Enter the drop's waiting room (idempotent: a buyer who is in keeps their place)."""
+    config = _config_for_buyer(drop_id)
+    with _redis_or_paused(drop_id):
+        for _ in range(2):  # "absent": Redis lost the room between ensure and join
+            meta = ensure_room(config)
+            place = store.join(drop_id=drop_id, buyer_id=buyer_id)
+            if place.status != "absent":
+                break
+            config = _config_for_buyer(drop_id)
+        return describe(config=config, meta=meta, buyer_id=buyer_id, place=place)
+
+
+def queue_status(*, drop_id: int, buyer_id: int) -> dict[str, Any]:
+    """Where the buyer stands: lottery / pending / queued (position, eta) / admitted (token) / none."""
+    config = _config_for_buyer(drop_id)
+    with _redis_or_paused(drop_id):
+        meta = ensure_room(config)
+        room = store.status(drop_id=drop_id, buyer_ids=[buyer_id])
+        place = room.places.get(buyer_id, store.Place("none"))
+        return describe(config=config, meta=meta, buyer_id=buyer_id, place=place)
+
+
+@dataclass(frozen=True)
+class TickResult:
+    drop_id: int
+    expired: list[int]
+    admitted: list[int]
+
+
+def tick(*, drop_id: int, now_ms: int | None = None) -> TickResult:
+    """One admission step for a drop: open it if due, expire overdue admissions, admit the next buyers."""
+    config = load_config(drop_id=drop_id)
+    if config is None or not config.queued or not config.started(timezone.now()):
+        return TickResult(drop_id, [], [])
+    now_ms = _now_ms() if now_ms is None else now_ms
+    meta = ensure_room(config, now_ms=now_ms)
+    if meta.get("state") != "open":
+        return TickResult(drop_id, [], [])
+    expired, admitted = store.admit(
+        drop_id=drop_id,
+        now_ms=now_ms,
+        rate=config.rate,
+        burst=max(1.0, config.rate),
+        capacity=config.free_units if config.state == DropState.LIVE else 0,
+        ttl_ms=int(settings.COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS * 1000),
+    )
+    return TickResult(drop_id, expired, admitted)
+
+
+def queued_drop_ids(*, now: datetime | None = None) -> list[int]:
+    """Drops whose waiting room the admitter must run: started (or due) and queued."""
+    now = now or timezone.now()
+    rows = Drop.objects.filter(
+        Q(state__in=_STARTED) | Q(state=DropState.SCHEDULED, starts_at__lte=now)
+    ).values_list("pk", "waiting_room__mode")
+    totals = _stock_totals([pk for pk, _ in rows])
+    return [pk for pk, mode in rows if _queued(mode, totals.get(pk, (0, 0))[0])]
+
+
+def _stock_totals(drop_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(offered, free) units per drop, over each item's row and its stock shards (split hot items)."""
+    totals: dict[int, tuple[int, int]] = {}
+    for item in DropItem.objects.filter(drop_id__in=drop_ids).with_stock_totals():
+        offered, free = totals.get(item.drop_id, (0, 0))
+        totals[item.drop_id] = (offered + item.stock_offered, free + item.available)
+    return totals
+
+
+def tick_all(*, now_ms: int | None = None) -> list[TickResult]:
+    """One admission step for every queued drop (the admitter's loop body); a Redis error skips a drop."""
+    results = []
+    for drop_id in queued_drop_ids():
+        try:
+            results.append(tick(drop_id=drop_id, now_ms=now_ms))
+        except redis.RedisError as exc:
+            log.warning("waiting room of drop %s paused: %s", drop_id, exc)
+    return results
+
+
+def release_slot(*, drop_id: int, buyer_id: int) -> None:
+    """After a reservation committed: the buyer's admission no longer holds a slot (best effort)."""
+    try:
+        store.release(drop_id=drop_id, buyer_id=buyer_id)
+    except redis.RedisError as exc:  # the admission then simply expires: slower, never unsafe
+        log.warning("could not release the admission of buyer %s in drop %s: %s", buyer_id, drop_id, exc)

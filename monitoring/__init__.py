@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics of every process, the system collector, the ops admin page."""
