@@ -7,17 +7,21 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help dev test install venv services stop migrate seed lint ci-test run
+.PHONY: help dev test install venv services stop migrate seed lint lock ci-test run
 
 help:
 	@echo "make dev    - install everything, start services, migrate, seed demo data, run all processes"
 	@echo "make test   - install everything, start services, lint, run the whole test suite"
 	@echo "make stop   - stop the local services started by ops/"
+	@echo "make lock   - re-resolve requirements.lock (hashed pins) after editing pyproject.toml"
 
+# Every package is installed only if its file matches a sha256 hash in requirements.lock, uv itself
+# included (its pin and hashes are cut out of the lock for pip).
 $(VENV_STAMP): requirements.lock
 	@test -x .venv/bin/python || python3 -m venv .venv
-	@test -x .venv/bin/uv || .venv/bin/pip install --quiet "uv==$$(grep -E '^uv==' requirements.lock | cut -d= -f3)"
-	@.venv/bin/uv pip sync --quiet --python .venv/bin/python requirements.lock
+	@test -x .venv/bin/uv || { sed -n '/^uv==/,/^[^ ]/{/^uv==/p;/^ *--hash/p}' requirements.lock >.venv/uv-req.txt \
+		&& .venv/bin/pip install --quiet --require-hashes --no-deps -r .venv/uv-req.txt; }
+	@.venv/bin/uv pip sync --quiet --require-hashes --python .venv/bin/python requirements.lock
 	@rm -f .venv/.installed-* && touch $(VENV_STAMP)
 
 venv: $(VENV_STAMP)
@@ -48,7 +52,9 @@ dev: seed
 	@ops/dev-banner
 	@.venv/bin/honcho start -f Procfile
 
+# The lock files must match pyproject.toml / ops/node (needs the package index: see ops/lock).
 lint: venv
+	@ops/lock --check
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@.venv/bin/mypy .
@@ -58,3 +64,8 @@ lint: venv
 test: services lint
 	@$(PY) manage.py check_services
 	@if [ -n "$(PYTEST_ARGS)" ]; then .venv/bin/pytest $(PYTEST_ARGS); else ops/test-split; fi
+
+# The one command that writes requirements.lock: `.venv/bin/uv pip compile pyproject.toml --extra dev
+# --python-version 3.11 --generate-hashes -o requirements.lock` (ops/lock), keeping locked versions.
+lock:
+	@ops/lock

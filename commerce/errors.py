@@ -143,3 +143,17 @@ class LastOwner(CommerceError):
 class AlreadyMember(CommerceError):
     code = "already_member"
     http_status = 409
+
+
+class ChallengeInvalid(CommerceError):
+    """A contract-ownership challenge is unknown, expired, used, for another contract, or badly signed."""
+
+    code = "challenge_invalid"
+    http_status = 400
+
+
+class OwnershipNotProven(CommerceError):
+    """The challenge was not signed by the contract's on-chain owner or admin: nothing was registered."""
+
+    code = "ownership_not_proven"
+    http_status = 403

@@ -176,6 +176,14 @@ NFT_SIGNER_PRIVATE_KEY = env.str("NFT_SIGNER_PRIVATE_KEY", default="")
 NFT_SIGNER_KEYSTORE = env.str("NFT_SIGNER_KEYSTORE", default="")
 NFT_SIGNER_KEYSTORE_PASSWORD = env.str("NFT_SIGNER_KEYSTORE_PASSWORD", default="")
 NFT_CUSTODY_MNEMONIC = env.str("NFT_CUSTODY_MNEMONIC", default="")
+# The encrypted key store (nft/keystore.py): when NFT_KEYSTORE_PATH is set, the minter key and the
+# custody mnemonic come only from that file, decrypted with NFT_KEYSTORE_KEY (or the key in the file
+# NFT_KEYSTORE_KEY_FILE); comma-separated keys while rotating. See `manage.py keystore --help`.
+NFT_KEYSTORE_PATH = env.str("NFT_KEYSTORE_PATH", default="")
+NFT_KEYSTORE_KEY = env.str("NFT_KEYSTORE_KEY", default="")
+NFT_KEYSTORE_KEY_FILE = env.str("NFT_KEYSTORE_KEY_FILE", default="")
+# Registering a contract the platform did not deploy: the owner signs a challenge valid this long.
+COLLECTION_CHALLENGE_TTL_SECONDS = env.int("COLLECTION_CHALLENGE_TTL_SECONDS", default=600)
 # EIP-1559 fees: max fee = min(2 x base fee + tip, cap); replacements bump both by >= 12.5 %.
 NFT_PRIORITY_FEE_WEI = env.int("NFT_PRIORITY_FEE_WEI", default=1_000_000_000)
 NFT_MAX_PRIORITY_FEE_WEI = env.int("NFT_MAX_PRIORITY_FEE_WEI", default=5_000_000_000)

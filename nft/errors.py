@@ -109,3 +109,9 @@ class RedemptionTxInvalid(NftError):
 
     code = "redemption_tx_invalid"
     http_status = 422
+
+
+class KeyStoreLocked(SignerNotConfigured):
+    """The encrypted key store cannot be opened: no key, a wrong key, or a missing/altered file."""
+
+    code = "keystore_locked"

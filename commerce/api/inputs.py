@@ -97,11 +97,21 @@ class ProductPatchInput(serializers.Serializer):
     phygital_delivery = serializers.ChoiceField(choices=PhygitalDelivery.choices, required=False)
 
 
-class CollectionInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    symbol = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+class CollectionTargetInput(serializers.Serializer):
     chain_id = serializers.IntegerField(min_value=1, max_value=2**53)
     contract_address = serializers.RegexField(r"^0x[0-9a-fA-F]{40}\Z")
+
+
+class CollectionInput(CollectionTargetInput):
+    """Register an existing contract: `nonce` from .../collections/challenges/, signed by its owner."""
+
+    name = serializers.CharField(max_length=200)
+    symbol = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+    nonce = serializers.RegexField(r"^[0-9a-f]{32}\Z", help_text="From POST .../collections/challenges/.")
+    signature = serializers.RegexField(
+        r"^0x[0-9a-fA-F]{130}\Z",
+        help_text="EIP-191 personal_sign of the challenge `message` by the contract's owner() or admin.",
+    )
 
 
 class DropItemInput(serializers.Serializer):

@@ -43,7 +43,7 @@ class CollectionSerializer(serializers.ModelSerializer):
 
 class ProductSerializer(serializers.ModelSerializer):
     skus = SkuSerializer(many=True, read_only=True)
-    collection = CollectionSerializer(read_only=True)
+    collection = CollectionSerializer(read_only=True, allow_null=True)
     merchant_id = serializers.IntegerField(read_only=True)
 
     class Meta:

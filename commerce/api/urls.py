@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from commerce.api import views_buyer as buyer
+from commerce.api import views_collection_proofs as collection_proofs
 from commerce.api import views_members as members
 from commerce.api import views_merchant as merchant
 from commerce.api import views_public as public
@@ -38,6 +39,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(M + "members/", members.MembersView.as_view(), name="merchant-members"),
     path(M + "members/<int:user_id>/", members.MemberDetailView.as_view(), name="merchant-member"),
     path(M + "collections/", merchant.CollectionsView.as_view(), name="merchant-collections"),
+    path(
+        M + "collections/challenges/",
+        collection_proofs.CollectionChallengeView.as_view(),
+        name="merchant-collection-challenges",
+    ),
     path(M + "products/", merchant.ProductsView.as_view(), name="merchant-products"),
     path(M + "products/<int:pk>/", merchant.ProductDetailView.as_view(), name="merchant-product"),
     path(M + "products/<int:pk>/skus/", merchant.ProductSkusView.as_view(), name="merchant-product-skus"),

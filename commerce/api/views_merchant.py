@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors
-from commerce.api.docs import errors
+from commerce.api.docs import chain_errors, errors
 from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from commerce.api.inputs import (
     CancelOrderInput,
@@ -34,6 +34,7 @@ from commerce.errors import NotFound, OwnerRequired
 from commerce.models import Merchant, MerchantRole
 from commerce.services import catalog, drops
 from commerce.services.cancellations import cancel_order
+from commerce.services.collection_proofs import register_proven_collection
 
 
 class MerchantView(APIView):
@@ -83,11 +84,14 @@ class CollectionsView(MerchantView):
         summary="Register a collection (owners only)",
         request=CollectionInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: CollectionSerializer, **errors(400, 401, 403, 404, 422)},
+        responses={201: CollectionSerializer, **errors(400, 401, 403, 404, 422), **chain_errors()},
+        description="Register a contract the platform did not deploy for you: first get a challenge "
+        "(POST .../collections/challenges/), have the contract's owner() or admin sign its `message`, "
+        "then post the nonce and signature here. Nothing is stored unless the signer controls it on chain.",
     )
     @idempotent
     def post(self, request: Request, merchant_id: int) -> Response:
-        collection = catalog.create_collection(merchant_id=self.merchant.pk, **self.valid(CollectionInput))
+        collection = register_proven_collection(merchant_id=self.merchant.pk, **self.valid(CollectionInput))
         return Response(CollectionSerializer(collection).data, status=status.HTTP_201_CREATED)
 
 

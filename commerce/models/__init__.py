@@ -1,6 +1,7 @@
 """Commerce data: merchants, catalog, drops and their stock, reservations, orders, idempotency keys."""
 
 from commerce.models.catalog import NftCollection, PhygitalDelivery, Product, ProductKind, Sku
+from commerce.models.collection_proofs import CollectionChallenge
 from commerce.models.drops import Drop, DropBuyer, DropItem, DropState, StockShard
 from commerce.models.idempotency import IdempotencyKey
 from commerce.models.merchants import Merchant, MerchantMembership, MerchantRole
@@ -10,6 +11,7 @@ from commerce.models.shipments import Shipment, ShipmentLine, ShipmentStatus
 
 __all__ = [
     "ORDER_TRANSITIONS",
+    "CollectionChallenge",
     "Drop",
     "DropBuyer",
     "DropItem",

@@ -4,6 +4,7 @@ wallet's transaction hash, read the state."""
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce.addresses import parse_shipping_address
+from nft.api.docs import RedemptionDoc, nft_errors
 from nft.models import Redemption, RedemptionStatus
 from nft.services import redemptions
 from nft.services.mints import get_collection
@@ -20,7 +22,9 @@ class RedemptionInput(serializers.Serializer[Any]):
     chain_id = serializers.IntegerField(min_value=1, default=settings.CHAIN_ID)
     contract = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
     token_id = serializers.RegexField(r"^[0-9]{1,78}$")
-    shipping_address = serializers.JSONField()
+    shipping_address = serializers.JSONField(
+        help_text="name, line1, line2, city, postal_code, region, country"
+    )
 
 
 class RedemptionTxInput(serializers.Serializer[Any]):
@@ -50,6 +54,12 @@ def redemption_body(redemption: Redemption) -> dict[str, Any]:
 class RedemptionsView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="Redeem a phygital token for its physical item",
+        request=RedemptionInput,
+        responses={202: RedemptionDoc, **nft_errors(400, 401, 403, 404, 409, 502, 503)},
+    )
     def post(self, request: Request) -> Response:
         data = RedemptionInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -67,6 +77,11 @@ class RedemptionsView(APIView):
 class RedemptionView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="One of your redemptions",
+        responses={200: RedemptionDoc, **nft_errors(401, 404)},
+    )
     def get(self, request: Request, redemption_id: int) -> Response:
         return Response(
             redemption_body(redemptions.redemption_of(user=request.user, redemption_id=redemption_id))
@@ -76,6 +91,12 @@ class RedemptionView(APIView):
 class RedemptionTxView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="The hash of the redeem transaction your wallet sent",
+        request=RedemptionTxInput,
+        responses={202: RedemptionDoc, **nft_errors(400, 401, 404, 409, 422, 502, 503)},
+    )
     def post(self, request: Request, redemption_id: int) -> Response:
         data = RedemptionTxInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -11,6 +12,15 @@ from rest_framework.views import APIView
 
 from config.errors import NotFound
 from nft import selectors
+from nft.api.docs import (
+    AddressBalanceDoc,
+    GasPriceDoc,
+    OwnerTokensDoc,
+    SiweNonceDoc,
+    TokenDetailDoc,
+    TransactionStatusDoc,
+    nft_errors,
+)
 from nft.models import Claim, Wallet
 from nft.services import wallets
 from nft.services.mints import get_collection
@@ -49,6 +59,11 @@ class ClaimInput(serializers.Serializer[Any]):
 class GasPriceView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="Current fees on the chain",
+        responses={200: GasPriceDoc, **nft_errors(502, 503)},
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.gas_price())
 
@@ -56,6 +71,11 @@ class GasPriceView(APIView):
 class AddressBalanceView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="Native balance and our tokens held by an address",
+        responses={200: AddressBalanceDoc, **nft_errors(400, 502, 503)},
+    )
     def get(self, request: Request, address: str) -> Response:
         return Response(selectors.address_balance(address=address))
 
@@ -63,6 +83,11 @@ class AddressBalanceView(APIView):
 class OwnerTokensView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="Tokens of our collections an address holds (as indexed)",
+        responses={200: OwnerTokensDoc, **nft_errors(400)},
+    )
     def get(self, request: Request, address: str) -> Response:
         return Response({"address": address, "tokens": selectors.tokens_of_owner(address=address)})
 
@@ -70,6 +95,11 @@ class OwnerTokensView(APIView):
 class TokenView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="One token: owner, mint record, token URI",
+        responses={200: TokenDetailDoc, **nft_errors(400, 404)},
+    )
     def get(self, request: Request, chain_id: int, contract: str, token_id: str) -> Response:
         tid = selectors.parse_token_id(token_id)
         return Response(selectors.token_detail(chain_id=chain_id, contract=contract, token_id=tid))
@@ -78,6 +108,11 @@ class TokenView(APIView):
 class TransactionView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="Status of one of the platform's transactions",
+        responses={200: TransactionStatusDoc, **nft_errors(404)},
+    )
     def get(self, request: Request, tx_hash: str) -> Response:
         status = selectors.transaction_status(tx_hash=tx_hash)
         if status is None:
@@ -88,6 +123,9 @@ class TransactionView(APIView):
 class WalletsView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"], summary="Your wallets", responses={200: WalletSerializer(many=True), **nft_errors(401)}
+    )
     def get(self, request: Request) -> Response:
         return Response(WalletSerializer(selectors.wallets_of(user=request.user), many=True).data)
 
@@ -95,6 +133,12 @@ class WalletsView(APIView):
 class CustodialWalletView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="Your custodial wallet (created on first call)",
+        request=None,
+        responses={201: WalletSerializer, **nft_errors(401, 503)},
+    )
     def post(self, request: Request) -> Response:
         return Response(WalletSerializer(wallets.custodial_wallet(user=request.user)).data, status=201)
 
@@ -102,6 +146,12 @@ class CustodialWalletView(APIView):
 class SiweNonceView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="A nonce for a Sign-In with Ethereum message",
+        request=None,
+        responses={201: SiweNonceDoc, **nft_errors(401)},
+    )
     def post(self, request: Request) -> Response:
         nonce = wallets.issue_siwe_nonce(user=request.user)
         return Response(
@@ -120,6 +170,12 @@ class SiweNonceView(APIView):
 class SiweVerifyView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="Link the wallet that signed a SIWE message",
+        request=SiweVerifyInput,
+        responses={201: WalletSerializer, **nft_errors(400, 401, 409)},
+    )
     def post(self, request: Request) -> Response:
         data = SiweVerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -130,6 +186,12 @@ class SiweVerifyView(APIView):
 class ClaimsView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"],
+        summary="Move a token from your custodial wallet to a linked one",
+        request=ClaimInput,
+        responses={202: ClaimSerializer, **nft_errors(400, 401, 404, 409, 502, 503)},
+    )
     def post(self, request: Request) -> Response:
         data = ClaimInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -146,6 +208,9 @@ class ClaimsView(APIView):
 class ClaimView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["nft"], summary="One of your claims", responses={200: ClaimSerializer, **nft_errors(401, 404)}
+    )
     def get(self, request: Request, claim_id: int) -> Response:
         claim = (
             Claim.objects.select_related("collection")

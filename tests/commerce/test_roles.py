@@ -25,6 +25,7 @@ OWNER_ONLY = {
     ("merchant-member", "PATCH"),
     ("merchant-member", "DELETE"),
     ("merchant-collections", "POST"),
+    ("merchant-collection-challenges", "POST"),  # the first step of registering a collection
     ("merchant-shipment-cannot-ship", "POST"),  # refunds the lines
 }
 

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from commerce.api.docs import errors
 from commerce.payments import selectors
 from commerce.payments.errors import NotFound
 from commerce.payments.services.intents import demo_confirm_payment, start_payment
@@ -26,7 +27,11 @@ class DemoConfirmInput(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["succeeded", "failed"], default="succeeded")
 
 
-@extend_schema(tags=["payments"], request=None, responses={200: PaymentStartSerializer})
+@extend_schema(
+    tags=["payments"],
+    request=None,
+    responses={200: PaymentStartSerializer, **errors(401, 404, 409, 502, 503)},
+)
 class PayOrderView(APIView):
     """Create (or return) the order's Stripe PaymentIntent; the client secret goes to Stripe.js."""
 
@@ -46,7 +51,9 @@ class PayOrderView(APIView):
         )
 
 
-@extend_schema(tags=["payments"], request=DemoConfirmInput, responses={202: None})
+@extend_schema(
+    tags=["payments"], request=DemoConfirmInput, responses={202: None, **errors(400, 401, 404, 409, 502, 503)}
+)
 class DemoConfirmView(APIView):
     """Demo (stripe-mock) only: confirm the PaymentIntent, then deliver the signed webhook Stripe would send."""
 
@@ -61,7 +68,7 @@ class DemoConfirmView(APIView):
         return Response({"order_id": pk, "webhook": outcome}, status=202)
 
 
-@extend_schema(tags=["payments"], responses={200: dict})
+@extend_schema(tags=["payments"], responses={200: dict, **errors(401, 404)})
 class OrderPaymentView(APIView):
     """The buyer's view of the order's payment, refunds and saga timeline."""
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -14,6 +14,14 @@ from commerce.api.views_merchant import MerchantView
 from commerce.services.orders import place_order
 from commerce.shows import selectors
 from commerce.shows.api import inputs
+from commerce.shows.api.docs import (
+    ChatMessageDoc,
+    PostedMessageDoc,
+    ShowHeaderDoc,
+    ShowOrderDoc,
+    ShowSnapshotDoc,
+    VenueFeedDoc,
+)
 from commerce.shows.models import Show
 from commerce.shows.services import chat, flash, lifecycle, pins
 
@@ -31,7 +39,12 @@ def _show_row(show: Show) -> dict[str, Any]:
 class ShowListView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=["shows"], summary="Live and upcoming shows")
+    @extend_schema(
+        tags=["shows"],
+        summary="Live and upcoming shows",
+        operation_id="v1_shows_list",
+        responses={200: ShowHeaderDoc(many=True)},
+    )
     def get(self, request: Request) -> Response:
         return Response([_show_row(s) for s in selectors.public_shows()[:100]])
 
@@ -40,7 +53,9 @@ class ShowDetailView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        tags=["shows"], summary="A show as a late joiner sees it", responses={200: dict, **errors(404)}
+        tags=["shows"],
+        summary="A show as a late joiner sees it",
+        responses={200: ShowSnapshotDoc, **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(selectors.show_snapshot(show_id=pk))
@@ -51,7 +66,11 @@ class VenueFeedView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=["shows"], summary="Venue feed (state, pinned product + 3D asset, flash drop stock)")
+    @extend_schema(
+        tags=["shows"],
+        summary="Venue feed (state, pinned product + 3D asset, flash drop stock)",
+        responses={200: VenueFeedDoc, **errors(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(selectors.venue_feed(show_id=pk))
 
@@ -59,13 +78,18 @@ class VenueFeedView(APIView):
 class MessagesView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=["shows"], summary="The last 50 chat messages")
+    @extend_schema(
+        tags=["shows"],
+        summary="The last 50 chat messages",
+        responses={200: ChatMessageDoc(many=True), **errors(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         selectors.get_show(show_id=pk)
         return Response(selectors.recent_messages(show_id=pk))
 
     @extend_schema(tags=["shows"], summary="Post a chat message (same rules as on the socket)",
-                   request=inputs.MessageInput, responses={201: dict, **errors(400, 401, 404, 409)})  # fmt: skip
+                   request=inputs.MessageInput,
+                   responses={201: PostedMessageDoc, **errors(400, 401, 403, 404, 409, 429)})  # fmt: skip
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(inputs.MessageInput, request)
         user = request.user if request.user.is_authenticated else None
@@ -82,7 +106,7 @@ class ShowCheckoutView(APIView):
         tags=["shows"],
         description="An item that ships needs `shipping_address` (else 400 `shipping_address_required`).",
         request=inputs.ShowCheckoutInput,
-        responses={201: dict, **errors(400, 401, 404, 409)},
+        responses={201: ShowOrderDoc, **errors(400, 401, 404, 409, 422)},
     )
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(inputs.ShowCheckoutInput, request)
@@ -100,13 +124,19 @@ class ShowCheckoutView(APIView):
 
 # --- host controls --------------------------------------------------------------------------------
 class HostShowsView(MerchantView):
-    @extend_schema(tags=["shows-host"], summary="The merchant's shows")
+    @extend_schema(
+        tags=["shows-host"],
+        summary="The merchant's shows",
+        responses={200: ShowHeaderDoc(many=True), **errors(401, 404)},
+    )
     def get(self, request: Request, merchant_id: int) -> Response:
         rows = Show.objects.filter(merchant_id=self.merchant.pk).select_related("merchant")[:200]
         return Response([_show_row(s) for s in rows])
 
     @extend_schema(
-        tags=["shows-host"], request=inputs.ShowInput, responses={201: dict, **errors(400, 401, 404, 422)}
+        tags=["shows-host"],
+        request=inputs.ShowInput,
+        responses={201: ShowHeaderDoc, **errors(400, 401, 404, 422)},
     )
     def post(self, request: Request, merchant_id: int) -> Response:
         show = lifecycle.create_show(merchant_id=self.merchant.pk, **_valid(inputs.ShowInput, request))
@@ -117,7 +147,13 @@ class HostActionView(MerchantView):
     """POST .../shows/<pk>/<action>/ for live, end, pin, unpin, flash-drops, mutes, messages/<id>/delete."""
 
     @extend_schema(
-        tags=["shows-host"], request=dict, responses={200: dict, **errors(400, 401, 403, 404, 409, 422)}
+        tags=["shows-host"],
+        request=dict,
+        responses={
+            200: ShowSnapshotDoc,
+            201: OpenApiResponse(dict, description="flash-drops: the new flash drop and its stock"),
+            **errors(400, 401, 403, 404, 409, 422),
+        },
     )
     def post(self, request: Request, merchant_id: int, pk: int, action: str, **kwargs: Any) -> Response:
         m, uid = self.merchant.pk, request.user.pk

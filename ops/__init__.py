@@ -1,0 +1,1 @@
+"""ops/ is mostly shell; ops.lockcheck is importable so its checks are unit-tested."""
