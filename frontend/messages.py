@@ -23,6 +23,18 @@ ERROR_MESSAGES: dict[str, str] = {
     "buyer_blocked": "The seller has blocked this account from buying in this drop.",
     "invalid_block": "Choose whether to block the buyer in this drop or in the whole shop.",
     "abuse_error": "That request was refused. Please try again.",
+    # commerce/waiting_room: the queue in front of a hyped drop
+    "admission_required": "This drop has a waiting room: join the queue and buy when it is your turn.",
+    "admission_invalid": "Your place in the queue could not be checked. Please rejoin the waiting room.",
+    "admission_expired": "Your turn to buy has passed. Rejoin the waiting room to try again.",
+    "admission_not_yours": "That admission belongs to another buyer or drop. Please rejoin the waiting room.",
+    "admission_used": "This admission was already used for a purchase.",
+    "waiting_room_paused": "The waiting room is paused for a moment. Your page will retry by itself.",
+    "no_waiting_room": "This drop has no waiting room: you can buy directly.",
+    # collections: proving a contract is yours
+    "challenge_invalid": "That signing challenge is unknown, expired or already used. Ask for a new one.",
+    "ownership_not_proven": "The signature is not from the contract's on-chain owner or admin: nothing was registered.",
+    "keystore_locked": "The platform's signing keys are not available right now. Please try again later.",
     "invalid_catalog_data": "Some product details are not valid. Please check the form.",
     "username_taken": "This username is taken. Please pick another one.",
     "authentication_failed": "Wrong username or password.",
