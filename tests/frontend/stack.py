@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "artifacts" / "e2e-logs"
 CELERY_REDIS_DB = 11  # reserved for this stack's Celery broker
-START_TIMEOUT = float(os.environ.get("E2E_START_TIMEOUT", "60"))  # a loaded box may need longer
+# Bounded, generous: under CI three pytest processes share 2 cores and Django takes long to import.
+START_TIMEOUT = float(os.environ.get("E2E_START_TIMEOUT", "240"))
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from commerce.models import NftCollection, Order
 from commerce.services import catalog, drops
 from tests.frontend.stack import Stack
+from tests.frontend.waits import wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -108,9 +109,7 @@ def test_shopper_buys_phygital_and_sees_mint_while_merchant_and_second_shopper_w
     room.goto(f"{base}/console/{merchant.pk}/drops/{drop.pk}/live/")
     room.locator("#room [data-conn][data-state=live]").wait_for(timeout=WAIT_MS)
     sold_kpi = room.locator('[data-kpi="units_sold"]')
-    room.wait_for_function(
-        "document.querySelector('[data-kpi=units_sold]').textContent === '0'", timeout=WAIT_MS
-    )
+    wait_for_js(room, "document.querySelector('[data-kpi=units_sold]').textContent === '0'", timeout=WAIT_MS)
     room.evaluate("window.__sameDocument = 'still here'")  # gone if the page reloads
 
     # Shopper 2 signs up on a phone-sized screen and watches the drop.
@@ -165,9 +164,7 @@ def test_shopper_buys_phygital_and_sees_mint_while_merchant_and_second_shopper_w
     order = Order.objects.get(buyer__username="e2e-shopper1")
 
     # The merchant's sold counter moves without a reload.
-    room.wait_for_function(
-        "document.querySelector('[data-kpi=units_sold]').textContent === '1'", timeout=WAIT_MS
-    )
+    wait_for_js(room, "document.querySelector('[data-kpi=units_sold]').textContent === '1'", timeout=WAIT_MS)
     assert room.evaluate("window.__sameDocument") == "still here"
     assert sold_kpi.inner_text() == "1"
 
@@ -176,15 +173,16 @@ def test_shopper_buys_phygital_and_sees_mint_while_merchant_and_second_shopper_w
     line.locator("[data-mint-state=confirmed]").wait_for(timeout=WAIT_MS)
     tx = line.locator("[data-tx-hash]").get_attribute("data-tx-hash") or ""
     assert re.fullmatch(r"0x[0-9a-f]{64}", tx), tx
-    shop.wait_for_function(
+    wait_for_js(
+        shop,
         "() => /\\d+ confirmations?/.test(document.querySelector('tr[data-kind=phygital] [data-confirmations]').textContent)",
         timeout=WAIT_MS,
     )
     assert shop.locator("[data-step=paid]").get_attribute("class") == "done"
     assert shop.locator("[data-step=minted]").get_attribute("class") == "done"
     shop.screenshot(path=str(screenshots / "order-page.png"), full_page=True)
-    room.wait_for_function(
-        "document.querySelector('[data-kpi=mints_confirmed]').textContent === '1'", timeout=WAIT_MS
+    wait_for_js(
+        room, "document.querySelector('[data-kpi=mints_confirmed]').textContent === '1'", timeout=WAIT_MS
     )
     assert int(room.locator("[data-chart]").get_attribute("data-total") or "0") >= 1
     room.screenshot(path=str(screenshots / "merchant-live-room.png"), full_page=True)

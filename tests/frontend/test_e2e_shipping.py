@@ -24,6 +24,7 @@ from commerce.models import Order, OrderStatus, Shipment, ShipmentStatus
 from commerce.services import catalog, drops
 from realtime.models import OutboxEvent
 from tests.frontend.stack import Stack
+from tests.frontend.waits import wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(480)]
 
@@ -114,8 +115,8 @@ def test_physical_phygital_and_digital_in_one_order_are_fulfilled_after_mint_and
     shop.locator("[data-conn][data-state=live]").wait_for(timeout=WAIT_MS)
     for n, sku in enumerate(data["skus"], start=1):
         shop.locator(f'[data-sku="{sku.pk}"]').get_by_role("button", name="Reserve").click()
-        shop.wait_for_function(
-            f"document.querySelector('strong[data-held]').textContent === '{n}'", timeout=WAIT_MS
+        wait_for_js(
+            shop, f"document.querySelector('strong[data-held]').textContent === '{n}'", timeout=WAIT_MS
         )
 
     # ...checks out, and is asked for a shipping address first; a bad one is refused per field.
@@ -193,15 +194,15 @@ def test_physical_phygital_and_digital_in_one_order_are_fulfilled_after_mint_and
     console.get_by_text(re.compile(r"Shipment #\d+ marked shipped")).wait_for()
 
     # The shopper's page shows it live, with the tracking link; now the order is fulfilled.
-    shop.wait_for_function(
-        "document.querySelector('[data-shipment-status]').dataset.state === 'shipped'", timeout=WAIT_MS
+    wait_for_js(
+        shop, "document.querySelector('[data-shipment-status]').dataset.state === 'shipped'", timeout=WAIT_MS
     )
     assert shop.locator("[data-shipment-status]").inner_text() == "Shipped"
     link = shop.locator("[data-shipment] [data-tracking-link]")
     assert link.get_attribute("href") == f"https://www.dhl.com/track?tracking-id={TRACKING}"
     assert link.inner_text() == TRACKING
-    shop.wait_for_function(
-        "document.querySelector('[data-order-status]').textContent === 'Fulfilled'", timeout=WAIT_MS
+    wait_for_js(
+        shop, "document.querySelector('[data-order-status]').textContent === 'Fulfilled'", timeout=WAIT_MS
     )
     assert shop.evaluate("window.__sameDocument") == "still here"
     shop.screenshot(path=str(screenshots / "order-page-shipped.png"), full_page=True)
@@ -213,8 +214,10 @@ def test_physical_phygital_and_digital_in_one_order_are_fulfilled_after_mint_and
     console.goto(f"{base}/console/{merchant.pk}/shipments/?status=shipped")
     console.get_by_role("button", name="Mark delivered").click()
     console.get_by_text(re.compile(r"Shipment #\d+ marked delivered")).wait_for()
-    shop.wait_for_function(
-        "document.querySelector('[data-shipment-status]').dataset.state === 'delivered'", timeout=WAIT_MS
+    wait_for_js(
+        shop,
+        "document.querySelector('[data-shipment-status]').dataset.state === 'delivered'",
+        timeout=WAIT_MS,
     )
     assert Shipment.objects.get(order=order).status == ShipmentStatus.DELIVERED
     assert not errors, errors

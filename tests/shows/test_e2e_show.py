@@ -24,6 +24,7 @@ from commerce.services import catalog
 from commerce.shows.management.commands.seed_demo_show import make_demo_video
 from commerce.shows.services import lifecycle
 from tests.frontend.stack import ROOT, Stack
+from tests.frontend.waits import wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(420)]
 PASSWORD = "e2e-pass-1234"
@@ -103,9 +104,7 @@ def test_host_pins_and_launches_flash_drop_viewer_buys_in_place_with_moderated_c
     _login(viewer2, base, "show-viewer2")
     viewer2.goto(f"{base}/shows/{show.pk}/")
     viewer2.locator("#show [data-conn][data-state=live]").wait_for(timeout=WAIT_MS)
-    host.wait_for_function(
-        "document.querySelector('[data-kpi=viewers]').textContent === '3'", timeout=WAIT_MS
-    )
+    wait_for_js(host, "document.querySelector('[data-kpi=viewers]').textContent === '3'", timeout=WAIT_MS)
 
     # The host pins the wearable; the viewer sees the card appear (time measured in the page).
     viewer.evaluate("""window.__seen = {};
@@ -125,12 +124,12 @@ def test_host_pins_and_launches_flash_drop_viewer_buys_in_place_with_moderated_c
     flash_clicked = host.evaluate("Date.now()")
     host.get_by_role("button", name="Launch flash drop").click()
     viewer.locator("[data-flash]").wait_for(state="visible", timeout=WAIT_MS)
-    viewer.wait_for_function(
-        "document.querySelector('[data-flash-available]').textContent === '2'", timeout=WAIT_MS
+    wait_for_js(
+        viewer, "document.querySelector('[data-flash-available]').textContent === '2'", timeout=WAIT_MS
     )
     seen = viewer.evaluate("window.__seen")
-    host.wait_for_function(
-        "document.querySelector('[data-kpi=pinned_stock]').textContent === '2'", timeout=WAIT_MS
+    wait_for_js(
+        host, "document.querySelector('[data-kpi=pinned_stock]').textContent === '2'", timeout=WAIT_MS
     )
     assert host.locator('[data-kpi="units_sold"]').inner_text() == "0"
     viewer.screenshot(path=str(screenshots / "show-viewer-flash-drop.png"), full_page=True)
@@ -139,12 +138,10 @@ def test_host_pins_and_launches_flash_drop_viewer_buys_in_place_with_moderated_c
     viewer.get_by_role("button", name="Buy now").click()
     viewer.locator("[data-buy-status][data-order-id]").wait_for(timeout=WAIT_MS)
     order = Order.objects.get(buyer__username="show-viewer1")
-    viewer2.wait_for_function(
-        "document.querySelector('[data-flash-available]').textContent === '1'", timeout=WAIT_MS
+    wait_for_js(
+        viewer2, "document.querySelector('[data-flash-available]').textContent === '1'", timeout=WAIT_MS
     )
-    host.wait_for_function(
-        "document.querySelector('[data-kpi=units_sold]').textContent === '1'", timeout=WAIT_MS
-    )
+    wait_for_js(host, "document.querySelector('[data-kpi=units_sold]').textContent === '1'", timeout=WAIT_MS)
     assert "15.00" in host.locator('[data-kpi="revenue"]').inner_text()
     assert viewer.evaluate("window.__sameDocument") == "still here"
 
@@ -157,7 +154,7 @@ def test_host_pins_and_launches_flash_drop_viewer_buys_in_place_with_moderated_c
     host_line.wait_for(timeout=WAIT_MS)
     viewer.locator("[data-chat-list] li", has_text="buy more jackets").wait_for(timeout=WAIT_MS)
     host_line.get_by_role("button", name="Mute message from show-viewer2").click()
-    viewer2.wait_for_function("document.querySelector('#show').dataset.muted === 'true'", timeout=WAIT_MS)
+    wait_for_js(viewer2, "document.querySelector('#show').dataset.muted === 'true'", timeout=WAIT_MS)
     _chat(viewer2, "you can't mute me")
     viewer2.locator("[data-chat-error][data-code=chat_muted]").wait_for(timeout=WAIT_MS)
     host_line.get_by_role("button", name="Delete message from show-viewer2").click()
