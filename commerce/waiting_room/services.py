@@ -22,11 +22,12 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from commerce.errors import DropNotLive, InvalidCatalogData, NotFound
-from commerce.models import Drop, DropItem, DropState
+from commerce.models import Drop, DropItem, DropState, StockShard
 from commerce.waiting_room import store, tokens
 from commerce.waiting_room.errors import NoWaitingRoom, WaitingRoomUnavailable
 from commerce.waiting_room.models import RoomMode, WaitingRoom
@@ -64,28 +65,50 @@ def _queued(mode: str | None, offered: int) -> bool:
 
 
 def load_config(*, drop_id: int) -> RoomConfig | None:
-    """The drop's waiting-room configuration and free units; None if there is no such drop."""
+    """The drop's waiting-room configuration and free units; None if there is no such drop.
+
+    One query (it runs on the reserve path once per drop and cache window): the items' own counters
+    plus, for split hot items, their stock shards'.
+    """
     row = (
         Drop.objects.filter(pk=drop_id)
+        .annotate(
+            item_offered=Sum("items__offered"),
+            item_free=Sum(F("items__offered") - F("items__reserved") - F("items__sold")),
+            shard_offered=_shard_sum(F("offered")),
+            shard_free=_shard_sum(F("offered") - F("reserved") - F("sold")),
+        )
         .values(
-            "state", "starts_at", "waiting_room__mode",
-            "waiting_room__admit_per_second", "waiting_room__opened_at", "waiting_room__epoch",
+            "state", "starts_at", "item_offered", "item_free", "shard_offered", "shard_free",
+            "waiting_room__mode", "waiting_room__admit_per_second", "waiting_room__opened_at",
+            "waiting_room__epoch",
         )
         .first()
     )  # fmt: skip
     if row is None:
         return None
-    offered, free = _stock_totals([drop_id]).get(drop_id, (0, 0))
+    offered = (row["item_offered"] or 0) + row["shard_offered"]
     return RoomConfig(
         drop_id=drop_id,
         state=row["state"],
         starts_at=row["starts_at"],
         queued=_queued(row["waiting_room__mode"], offered),
         rate=row["waiting_room__admit_per_second"] or settings.COMMERCE_WAITING_ROOM_ADMIT_PER_SECOND,
-        free_units=max(0, free),
+        free_units=max(0, (row["item_free"] or 0) + row["shard_free"]),
         opened_at=row["waiting_room__opened_at"],
         epoch=row["waiting_room__epoch"] or 0,
     )
+
+
+def _shard_sum(expression: Any) -> Coalesce:
+    """Sum of `expression` over the drop's stock shards (0 when no item is split), as a subquery."""
+    per_drop = (
+        StockShard.objects.filter(item__drop_id=OuterRef("pk"))
+        .values("item__drop_id")
+        .annotate(n=Sum(expression))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_drop), 0, output_field=IntegerField())
 
 
 # --- is a token needed? (on the reserve path: cached per process) -----------------------------------

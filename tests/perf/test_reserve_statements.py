@@ -17,6 +17,7 @@ from commerce.abuse import blocklist
 from commerce.api import auth
 from commerce.models import DropBuyer, DropItem, IdempotencyKey, Reservation
 from commerce.services import soldout_memo
+from commerce.waiting_room import services as rooms
 from realtime.models import OutboxEvent
 from tests.commerce.conftest import client_for
 
@@ -37,13 +38,17 @@ def _warm(client: Any, drop: Any, sku: Any) -> None:
     bad = client.post(URL, {"drop_id": drop.pk, "sku_id": sku.pk, "quantity": 0}, format="json")
     assert bad.status_code == 400
     blocklist.blocked_buyers(drop.pk)  # the drop's blocked set: one query per process and cache window
+    rooms.requires_admission(drop_id=drop.pk)  # the drop's waiting-room flag: likewise
 
 
 @pytest.fixture(autouse=True)
 def _fresh_auth_cache(settings: Any) -> None:
     auth.forget()
     blocklist.forget()
-    settings.ABUSE_BLOCKLIST_CACHE_SECONDS = 600  # a slow box must not reload it between warm and count
+    rooms.forget_cached()
+    # A slow box must not reload these between warm and count.
+    settings.ABUSE_BLOCKLIST_CACHE_SECONDS = 600
+    settings.COMMERCE_WAITING_ROOM_CACHE_SECONDS = 600
 
 
 def test_reserve_is_one_statement_between_begin_and_commit(make_user, make_drop, shop):
