@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 from commerce.waiting_room import services as rooms
 from config.asgi import application
 from tests.commerce.waiting_room.conftest import private_redis  # noqa: F401 (fixture)
+from tests.tokens import ws_ticket
 from tests.ws.conftest import make_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -31,20 +32,21 @@ def test_position_then_admission_pushed_and_kept_across_reconnects(private_redis
     drop = shop["drop"]
     rooms.configure(drop_id=drop.pk, merchant_id=shop["merchant"].pk, mode="on", admit_per_second=1)
     first, _ = make_user("first")
-    buyer, token = make_user("buyer")
+    buyer, _ = make_user("buyer")
     rooms.join(drop_id=drop.pk, buyer_id=first.pk)
     rooms.join(drop_id=drop.pk, buyer_id=buyer.pk)
-    path = f"/ws/drops/{drop.pk}/?token={token}"
+    # A single-use ticket per connection (tokens are refused in socket URLs).
+    first_path, second_path = (f"/ws/drops/{drop.pk}/?ticket={ws_ticket(buyer)}" for _ in range(2))
 
     async def scenario() -> None:
-        comm = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        comm = WebsocketCommunicator(application, first_path, headers=[ORIGIN])
         assert (await comm.connect(timeout=10))[0]
         frame = await _next_queue_frame(comm)
         assert (frame["status"], frame["position"], frame["stream"]) == ("queued", 2, f"drop.{drop.pk}")
         assert frame["eta_seconds"] == 2 and "lottery" in frame["rule"]
         await comm.disconnect()
         # Reconnect: same place (identity is the user, not the socket).
-        comm = WebsocketCommunicator(application, path, headers=[ORIGIN])
+        comm = WebsocketCommunicator(application, second_path, headers=[ORIGIN])
         assert (await comm.connect(timeout=10))[0]
         assert (await _next_queue_frame(comm))["position"] == 2
         # The admitter lets `first` in (burst 1): our buyer moves up, and is pushed the change.
