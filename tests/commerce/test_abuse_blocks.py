@@ -124,9 +124,9 @@ def test_block_api_bad_input_gets_4xx_with_the_error_shape(make_user, make_drop,
         (client_for(stranger).post(url, {}, format="json"), 404, "not_found"),
         (
             client_for(None).post(url, {}, format="json"),
-            403,
+            401,
             "not_authenticated",
-        ),  # as every session+token view
+        ),  # as every API view: token authentication is listed first, so 401 with WWW-Authenticate
         (client_for(stranger).get(base(shop, drop.pk) + "flagged-buyers/"), 404, "not_found"),
     ]
     for response, status, code in cases:

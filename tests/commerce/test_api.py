@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
 from commerce.models import IdempotencyKey, Order, Product, Reservation
 from realtime.models import OutboxEvent
@@ -23,7 +24,12 @@ def test_signup_then_token_login():
     login = anonymous.post(
         "/api/v1/auth/token/", {"username": "alice", "password": "s3cret-pass"}, format="json"
     )
-    assert login.status_code == 200 and login.json()["token"] == token
+    # Each sign-in issues its own expiring token (knox); both work until they expire or are revoked.
+    assert login.status_code == 200 and login.json()["token"] != token
+    for key in (token, login.json()["token"]):
+        me = APIClient()
+        me.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert me.get("/api/v1/tokens/").status_code == 200
     bad = anonymous.post("/api/v1/auth/token/", {"username": "alice", "password": "nope-nope"}, format="json")
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "authentication_failed"
     again = anonymous.post(
