@@ -2,8 +2,9 @@
 
 Runs the stampede `--rounds` times per mode, alternating off/on so drift on a shared box hits both,
 each run against its own fresh database and server (drop_stampede pins those). The figure compared
-is each run's own `ratio` (reserve req/s ÷ /healthz req/s of the same server in the same run), so
-the server's speed that day cancels out; `slowdown` = 1 - median(on) / median(off) (goal ≤ 0.05).
+is the reserve requests/s of each run: `slowdown` = 1 - median(on) / median(off) (goal ≤ 0.05). Each
+run's own `ratio` (reserve ÷ /healthz of the same server) is printed too, but it cannot be the figure:
+/healthz pays the telemetry as well, so with telemetry on the baseline drops and the ratio rises.
 
     .venv/bin/python bench/telemetry_cost.py [--rounds 2] [--buyers 2000] [--units 500]
 
@@ -60,6 +61,8 @@ def main() -> None:
         return {
             "ratios": [r["ratio"] for r in rows],
             "median_ratio": statistics.median(r["ratio"] for r in rows),
+            "median_reserve_requests_per_s": statistics.median(r["reservation_requests_per_s"] for r in rows),
+            "healthz_requests_per_s": [r["baseline_healthz"]["req_per_s"] for r in rows],
             "reserve_requests_per_s": [r["reservation_requests_per_s"] for r in rows],
             "p99_ms": [r["p99_ms"] for r in rows],
             "oversold": [r["oversold"] for r in rows],
@@ -80,7 +83,9 @@ def main() -> None:
                 },
                 "off": off,
                 "on": on,
-                "slowdown": round(1 - on["median_ratio"] / off["median_ratio"], 4),
+                "slowdown": round(
+                    1 - on["median_reserve_requests_per_s"] / off["median_reserve_requests_per_s"], 4
+                ),
                 "goal": "slowdown <= 0.05",
             },
             indent=2,
