@@ -171,11 +171,12 @@ def read_counters(drop_id: int) -> dict[str, int]:
     from commerce.models import DropItem, Reservation
 
     connection.close()  # fresh connection: see what the server committed
-    item = DropItem.objects.get(drop_id=drop_id)
+    item = DropItem.objects.with_stock_totals().get(drop_id=drop_id)  # the row plus its stock shards
     return {
-        "offered": item.offered,
-        "reserved": item.reserved,
-        "sold": item.sold,
+        "offered": item.stock_offered,
+        "reserved": item.stock_reserved,
+        "sold": item.stock_sold,
+        "stock_rows": 1 + item.shards.count(),
         "reservation_rows": Reservation.objects.filter(drop_id=drop_id).count(),
     }
 
