@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from commerce.errors import DropNotLive, InvalidCatalogData, NotFound
-from commerce.models import Drop, DropItem, DropState, StockShard
+from commerce.models import Drop, DropState, StockShard
 from commerce.waiting_room import store, tokens
 from commerce.waiting_room.errors import NoWaitingRoom, WaitingRoomUnavailable
 from commerce.waiting_room.models import RoomMode, WaitingRoom
@@ -72,29 +72,22 @@ def load_config(*, drop_id: int) -> RoomConfig | None:
     """
     row = (
         Drop.objects.filter(pk=drop_id)
-        .annotate(
-            item_offered=Sum("items__offered"),
-            item_free=Sum(F("items__offered") - F("items__reserved") - F("items__sold")),
-            shard_offered=_shard_sum(F("offered")),
-            shard_free=_shard_sum(F("offered") - F("reserved") - F("sold")),
-        )
+        .annotate(offered_units=OFFERED_UNITS, free_units=FREE_UNITS)
         .values(
-            "state", "starts_at", "item_offered", "item_free", "shard_offered", "shard_free",
-            "waiting_room__mode", "waiting_room__admit_per_second", "waiting_room__opened_at",
-            "waiting_room__epoch",
+            "state", "starts_at", "offered_units", "free_units", "waiting_room__mode",
+            "waiting_room__admit_per_second", "waiting_room__opened_at", "waiting_room__epoch",
         )
         .first()
     )  # fmt: skip
     if row is None:
         return None
-    offered = (row["item_offered"] or 0) + row["shard_offered"]
     return RoomConfig(
         drop_id=drop_id,
         state=row["state"],
         starts_at=row["starts_at"],
-        queued=_queued(row["waiting_room__mode"], offered),
+        queued=_queued(row["waiting_room__mode"], row["offered_units"]),
         rate=row["waiting_room__admit_per_second"] or settings.COMMERCE_WAITING_ROOM_ADMIT_PER_SECOND,
-        free_units=max(0, (row["item_free"] or 0) + row["shard_free"]),
+        free_units=max(0, row["free_units"]),
         opened_at=row["waiting_room__opened_at"],
         epoch=row["waiting_room__epoch"] or 0,
     )
@@ -109,6 +102,13 @@ def _shard_sum(expression: Any) -> Coalesce:
         .values("n")
     )
     return Coalesce(Subquery(per_drop), 0, output_field=IntegerField())
+
+
+# A drop's units over its items' own counters plus their stock shards' (split hot items), as annotations.
+OFFERED_UNITS = Coalesce(Sum("items__offered"), 0) + _shard_sum(F("offered"))
+FREE_UNITS = Coalesce(Sum(F("items__offered") - F("items__reserved") - F("items__sold")), 0) + _shard_sum(
+    F("offered") - F("reserved") - F("sold")
+)
 
 
 # --- is a token needed? (on the reserve path: cached per process) -----------------------------------
@@ -321,20 +321,11 @@ def tick(*, drop_id: int, now_ms: int | None = None) -> TickResult:
 def queued_drop_ids(*, now: datetime | None = None) -> list[int]:
     """Drops whose waiting room the admitter must run: started (or due) and queued."""
     now = now or timezone.now()
-    rows = Drop.objects.filter(
-        Q(state__in=_STARTED) | Q(state=DropState.SCHEDULED, starts_at__lte=now)
-    ).values_list("pk", "waiting_room__mode")
-    totals = _stock_totals([pk for pk, _ in rows])
-    return [pk for pk, mode in rows if _queued(mode, totals.get(pk, (0, 0))[0])]
-
-
-def _stock_totals(drop_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """(offered, free) units per drop, over each item's row and its stock shards (split hot items)."""
-    totals: dict[int, tuple[int, int]] = {}
-    for item in DropItem.objects.filter(drop_id__in=drop_ids).with_stock_totals():
-        offered, free = totals.get(item.drop_id, (0, 0))
-        totals[item.drop_id] = (offered + item.stock_offered, free + item.available)
-    return totals
+    started = Drop.objects.filter(Q(state__in=_STARTED) | Q(state=DropState.SCHEDULED, starts_at__lte=now))
+    rows = started.annotate(offered_units=OFFERED_UNITS, free_units=FREE_UNITS).values_list(
+        "pk", "waiting_room__mode", "offered_units"
+    )
+    return [pk for pk, mode, offered in rows if _queued(mode, offered)]
 
 
 def tick_all(*, now_ms: int | None = None) -> list[TickResult]:
