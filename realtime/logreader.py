@@ -7,10 +7,12 @@ consumer group.
 
 import uuid
 from collections.abc import Iterator
+from functools import partial
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from realtime.kafka_config import reader_config
+from realtime.kafka_retry import retry_transient
 
 METADATA_TIMEOUT_S = 10.0
 
@@ -29,8 +31,13 @@ def read_log(topics: list[str], *, reader: str, idle_timeout_s: float = 10.0) ->
             if metadata.topics[topic].error is not None:
                 raise KafkaException(metadata.topics[topic].error)
             for partition in metadata.topics[topic].partitions:
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=METADATA_TIMEOUT_S
+                # Just after the topic is created its leader may still be elected: retried.
+                low, high = retry_transient(
+                    partial(
+                        consumer.get_watermark_offsets,
+                        TopicPartition(topic, partition),
+                        timeout=METADATA_TIMEOUT_S,
+                    )
                 )
                 if high > low:
                     ends[(topic, partition)] = high

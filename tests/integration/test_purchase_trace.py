@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from eth_account import Account
@@ -53,7 +52,7 @@ def _jaeger_up() -> bool:
 
 
 @pytest.fixture
-def traced_stack(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def traced_stack(transactional_db: None, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Stack]:
     if not _jaeger_up():
         pytest.fail(f"Jaeger does not answer at {JAEGER_QUERY_URL}: run `ops/start jaeger`")
     # Stack.env() copies os.environ into every process it starts.
@@ -64,6 +63,7 @@ def traced_stack(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> Ite
     running = Stack()
     try:
         running.start()
+        # pytest-django's `settings` restores the URL afterwards; the stack's chain dies with it.
         settings.CHAIN_RPC_URL = running.chain_url
         yield running
     finally:
