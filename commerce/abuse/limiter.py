@@ -59,7 +59,7 @@ def hit(counters: list[tuple[str, str, Rate]]) -> list[Hit]:
     windows = []
     for scope, ident, rate in counters:
         window = int(now // rate.seconds)
-        key = cache.make_key(f"{settings.KAFKA_TOPIC_PREFIX}abuse:rl:{scope}:{ident}:{window}")
+        key = cache.make_key(f"{settings.KAFKA_TOPIC_PREFIX}abuse:rl:{scope}:{ident}:{rate.limit}/{rate.seconds}:{window}")
         pipe.incr(key)
         pipe.expire(key, rate.seconds + 1, nx=True)
         windows.append(window)
@@ -75,10 +75,25 @@ def hit(counters: list[tuple[str, str, Rate]]) -> list[Hit]:
     return hits
 
 
+# key -> monotonic time until which this process knows the Redis key of `first_time` is taken. A
+# script hammering reserve is throttled on every request and each refusal would ask Redis again
+# whether its flag was written this minute; the answer "taken" can only stay true, so it is kept.
+_taken: dict[str, float] = {}
+_TAKEN_MAX = 50_000
+_TAKEN_UNKNOWN_TTL = 5.0  # seconds to trust a "taken" whose remaining lifetime we did not see
+
+
 def first_time(key: str, *, seconds: int) -> bool:
     """True once per `seconds` for `key` (used to write a flag at most once a minute per buyer)."""
+    now = time.monotonic()
+    if _taken.get(key, 0.0) > now:
+        return False
     try:
-        return bool(cache.add(f"{settings.KAFKA_TOPIC_PREFIX}abuse:once:{key}", 1, timeout=seconds))
+        added = bool(cache.add(f"{settings.KAFKA_TOPIC_PREFIX}abuse:once:{key}", 1, timeout=seconds))
     except redis.RedisError as exc:
         _warn(exc)
         return False
+    if len(_taken) >= _TAKEN_MAX:
+        _taken.clear()
+    _taken[key] = now + (seconds if added else min(seconds, _TAKEN_UNKNOWN_TTL))
+    return added
