@@ -16,8 +16,10 @@ and the ratio. Bounded: every phase has a timeout; the database is dropped at th
 With `--queue on|off` (and `--bots 0.2`) the stampede is the waiting-room scenario of
 bench/stampede_queue.py instead: honest buyers arriving over `--arrival-window` s (joining the
 waiting room with `on`), bots hammering reserve from `--bot-ips` addresses; the admitter
-(`manage.py run_waiting_room`) runs beside the server. Adds `bot_unit_share`, `bot_buyer_share`,
-`admission_kendall_tau` and the conditions the run pinned.
+(`manage.py run_waiting_room`) runs beside the server. The abuse throttles are on (production
+rates, printed) and honest buyers come from `--honest-ips` addresses, bots from `--bot-ips`. Adds
+`bot_unit_share`, `bot_buyer_share`, `admission_kendall_tau` (how it is measured:
+bench/stampede_queue.py, bench/README.md), `completed` and the conditions the run pinned.
 
     .venv/bin/python bench/drop_stampede.py --buyers 10000 --units 1000 --bots 0.2 --queue on
 """
