@@ -21,11 +21,14 @@ class PooledClientRedisCacheClient(RedisCacheClient):
         self._clients_lock = threading.Lock()
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # not in the stubs
         client = self._clients.get(id(pool))
         if client is None:
             with self._clients_lock:
-                client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+                client = self._clients.setdefault(
+                    id(pool),
+                    self._client(connection_pool=pool),  # type: ignore[attr-defined]
+                )
         return client
 
 
