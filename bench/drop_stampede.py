@@ -267,8 +267,15 @@ async def _client(requests: Sequence[Request], concurrency: int, timeout: float)
                 statuses[code] = statuses.get(code, 0) + 1
 
         start = time.time()
-        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout)
+        # Bounded: requests still unsent at the deadline are dropped and counted, not waited for.
+        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        _, late = await asyncio.wait(workers, timeout=timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
         end = time.time()
+    if late:
+        statuses["unsent_at_deadline"] = queue.qsize() + len(late)
     return {"start": start, "end": end, "latencies": latencies, "statuses": statuses}
 
 
@@ -450,7 +457,11 @@ def main() -> None:
     finally:
         if admitter is not None:
             admitter.terminate()
-            admitter.wait(timeout=15)
+            try:
+                admitter.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                admitter.kill()
+                admitter.wait(timeout=15)
         if server is not None:
             server.terminate()
             try:
