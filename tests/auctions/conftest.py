@@ -26,7 +26,7 @@ from tests.shows.conftest import (  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def start_auction(live_show: Show, shop: dict[str, Any]) -> Callable[..., Auction]:
+def start_auction(live_show: Show, shop: dict[str, Any]) -> Callable[..., Auction]:  # noqa: F811
     pins.pin_product(show_id=live_show.pk, merchant_id=shop["merchant"].pk, product_id=shop["wearable"].pk)
 
     def start(**kw: Any) -> Auction:

@@ -1,6 +1,7 @@
 """Auction services on the real PostgreSQL: bidding rules, max bids, anti-snipe, close, second chance, giveaways."""
 
 import hashlib
+import itertools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _events(auction: Auction) -> list[tuple[str, dict[str, Any]]]:
-    rows = OutboxEvent.objects.filter(aggregateid=str(auction.pk), type__startswith="auction.").order_by("id")
+    rows = OutboxEvent.objects.filter(aggregateid=str(auction.pk), type__startswith="auction.").order_by(
+        "sequence"
+    )
     return [(r.type, r.payload) for r in rows]
 
 
@@ -70,7 +73,7 @@ def test_max_bids_bid_for_their_owner_and_ties_go_to_the_earlier(
     assert out.leading and (auction.current_bid, auction.leader_id) == (1600, c.pk)
     rows = list(Bid.objects.filter(auction=auction).values_list("seq", "amount"))
     assert [s for s, _ in rows] == list(range(1, len(rows) + 1))
-    assert all(x <= y for (_, x), (_, y) in zip(rows, rows[1:], strict=False))  # never goes down
+    assert all(x <= y for (_, x), (_, y) in itertools.pairwise(rows))  # never goes down
 
 
 def test_anti_snipe_extends_only_in_the_last_seconds(
@@ -102,14 +105,19 @@ def test_sudden_death_never_extends_and_no_bid_lands_after_the_end(
         _bid(auction, b, 5000)
     closing.close_auction(auction_id=auction.pk)
     auction.refresh_from_db()
-    assert auction.state == AuctionState.CLOSED and auction.current_bid == 1000 and auction.offer_to_id == a.pk
+    assert (
+        auction.state == AuctionState.CLOSED and auction.current_bid == 1000 and auction.offer_to_id == a.pk
+    )
     with pytest.raises(errors.AuctionNotOpen):
         _bid(auction, b, 5000)
     assert Bid.objects.filter(auction=auction).count() == 1
 
 
 def test_who_may_bid(
-    start_auction: Callable[..., Auction], make_user: Callable[..., User], live_show: Show, shop: dict[str, Any]
+    start_auction: Callable[..., Auction],
+    make_user: Callable[..., User],
+    live_show: Show,
+    shop: dict[str, Any],
 ) -> None:
     auction = start_auction()
     muted, blocked, fine = make_user("m"), make_user("x"), make_user("ok")
@@ -165,7 +173,7 @@ def test_close_sells_to_the_winner_then_second_chance_then_pass(
     move_end(auction, -1)
     closing.close_auction(auction_id=auction.pk)
     auction.refresh_from_db()
-    order = Order.objects.get(pk=auction.order_id)
+    order = Order.objects.get(pk=auction.order_id or 0)
     assert (auction.state, auction.offer_to_id, order.buyer_id, order.total) == ("closed", c.pk, c.pk, 1500)
     assert order.status == OrderStatus.PENDING_PAYMENT and order.lines.get().unit_price == 1500
     closing.expire_offer(auction_id=auction.pk, order_id=order.pk)  # window still open: no-op
@@ -174,7 +182,7 @@ def test_close_sells_to_the_winner_then_second_chance_then_pass(
     closing.expire_offer(auction_id=auction.pk, order_id=order.pk)
     auction.refresh_from_db()
     order.refresh_from_db()
-    second = Order.objects.get(pk=auction.order_id)
+    second = Order.objects.get(pk=auction.order_id or 0)
     assert order.status == OrderStatus.CANCELLED
     assert (auction.offer_round, second.buyer_id, second.total) == (2, b.pk, 1100)  # b's own best bid
     Auction.objects.filter(pk=auction.pk).update(pay_by=timezone.now() - timedelta(seconds=1))
@@ -203,7 +211,9 @@ def test_paying_the_order_makes_the_auction_paid(
     assert sum(1 for t, p in _events(auction) if p.get("to_state") == "paid") == 1
 
 
-def test_reserve_not_met_passes(start_auction: Callable[..., Auction], make_user: Callable[..., User]) -> None:
+def test_reserve_not_met_passes(
+    start_auction: Callable[..., Auction], make_user: Callable[..., User]
+) -> None:
     auction = start_auction(reserve_price=5000)
     _bid(auction, make_user("a"), 1000)
     assert auction_state(Auction.objects.get(pk=auction.pk))["reserve_met"] is False
