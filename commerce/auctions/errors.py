@@ -78,11 +78,6 @@ class BidRateLimited(AuctionError):
     retriable = True
 
 
-class OfferNotYours(AuctionError):
-    code = "offer_not_yours"
-    http_status = 404
-
-
 class GiveawayNotFound(AuctionError):
     code = "giveaway_not_found"
     http_status = 404
