@@ -19,7 +19,7 @@ def main() -> None:
     auction_id = int(sys.argv[1])
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        if close_auction(auction_id=auction_id).state != "open":
+        if close_auction(auction_id=auction_id).state not in ("open", "scheduled"):
             return
         time.sleep(0.02)
 

@@ -33,6 +33,11 @@ def main() -> None:
     rng = random.Random(seed)
     users = list(User.objects.filter(pk__gte=first).order_by("pk")[:count])
     attempts: list[dict[str, object]] = []
+    with open(out + ".ready", "w") as f:  # set up: the test opens the auction once every process is
+        f.write("ready")
+    deadline = time.monotonic() + 600
+    while Auction.objects.get(pk=auction_id).state == "scheduled" and time.monotonic() < deadline:
+        time.sleep(0.01)
 
     def attempt(user: User, phase: int) -> None:
         a = Auction.objects.get(pk=auction_id)

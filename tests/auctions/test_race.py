@@ -44,7 +44,9 @@ def _setup() -> tuple[Auction, list[User]]:
     tag = uuid.uuid4().hex[:6]
     users = User.objects.bulk_create([User(username=f"bidder-{tag}-{i:03d}") for i in range(BIDDERS)])
     users = list(User.objects.filter(username__startswith=f"bidder-{tag}-").order_by("pk"))
-    spec = setup.AuctionSpec(starting_price=1000, duration_seconds=8, anti_snipe_seconds=ANTI_SNIPE_S)
+    spec = setup.AuctionSpec(
+        starting_price=1000, duration_seconds=8, anti_snipe_seconds=ANTI_SNIPE_S, start_now=False
+    )  # opened once every bidder process is ready
     return setup.create_auction(show_id=show.pk, merchant_id=merchant.pk, spec=spec), users
 
 
@@ -69,6 +71,9 @@ def test_500_bidders_5000_bids_one_winner_log_in_order_no_late_bid(kafka_prefix:
             procs.start(f"bidder{i}", sys.executable, "-m", "tests.auctions.race_bidder", str(auction.pk),
                         str(chunk[0].pk), str(len(chunk)), str(BIDS_EACH), str(i), str(out))  # fmt: skip
         procs.start("closer", sys.executable, "-m", "tests.auctions.closer", str(auction.pk))
+        ready = [Path(f"{o}.ready") for o in outs]
+        wait_for(lambda: all(r.exists() for r in ready), timeout=300, what="the bidder processes to start")
+        setup.open_auction(auction_id=auction.pk, merchant_id=auction.merchant_id)
         wait_for(lambda: all(o.exists() for o in outs), timeout=900, what="the bidders to finish")
         wait_for(lambda: Auction.objects.get(pk=auction.pk).state != "open", timeout=60, what="the close")
         wait_for(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), timeout=120,
