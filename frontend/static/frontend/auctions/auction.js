@@ -160,7 +160,7 @@
       const done = await M.api.withBusy(btn, $(this.root, "[data-auction-error]"), async () => {
         const detail = await M.api.request("GET", "/api/v1/auctions/" + a.id + "/");
         const orderId = detail.you && detail.you.order_id;
-        if (!orderId) throw new M.api.ApiError({ code: "not_found", message: "No order to pay." });
+        if (!orderId) throw new M.api.ApiError("not_found", "No order to pay.");
         await M.api.request("POST", "/api/v1/orders/" + orderId + "/pay/");
         await M.api.request("POST", "/api/v1/orders/" + orderId + "/pay/demo-confirm/", { outcome: "succeeded" });
         return orderId;
