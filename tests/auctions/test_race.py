@@ -54,6 +54,8 @@ def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 @pytest.mark.django_db(transaction=True)
 def test_500_bidders_5000_bids_one_winner_log_in_order_no_late_bid(kafka_prefix: str, tmp_path: Path) -> None:
     auction, users = _setup()
@@ -72,7 +74,7 @@ def test_500_bidders_5000_bids_one_winner_log_in_order_no_late_bid(kafka_prefix:
                         str(chunk[0].pk), str(len(chunk)), str(BIDS_EACH), str(i), str(out))  # fmt: skip
         procs.start("closer", sys.executable, "-m", "tests.auctions.closer", str(auction.pk))
         ready = [Path(f"{o}.ready") for o in outs]
-        wait_for(lambda: all(r.exists() for r in ready), timeout=300, what="the bidder processes to start")
+        wait_for(lambda: all(r.exists() for r in ready), timeout=900, what="the bidder processes to start")
         setup.open_auction(auction_id=auction.pk, merchant_id=auction.merchant_id)
         wait_for(lambda: all(o.exists() for o in outs), timeout=900, what="the bidders to finish")
         wait_for(lambda: Auction.objects.get(pk=auction.pk).state != "open", timeout=60, what="the close")

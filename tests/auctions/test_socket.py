@@ -15,7 +15,7 @@ from tests.tokens import ws_ticket
 from tests.ws.conftest import Processes
 from tests.ws.live_client import LiveClient
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
 WAIT = 15.0  # a bound for one frame to arrive, not a measurement
 CONTRACT_KEYS = {"id", "state", "product_id", "title", "current_bid", "next_bid", "currency", "ends_at",
                  "server_time", "leader", "bids"}  # fmt: skip
