@@ -29,7 +29,11 @@ from tests.ws.conftest import Processes, wait_for
 BIDDERS = 500
 BIDS_EACH = 10
 PROCESSES = 8
-ANTI_SNIPE_S = 2
+# The first end falls inside the bidding on any machine (5,000 bids take longer than 30 s here); from
+# then on every bid accepted within 10 s of the end extends it, so the auction ends 10 s after the
+# last accepted bid -- the wide window keeps it alive even when a loaded box bids slowly.
+DURATION_S = 30
+ANTI_SNIPE_S = 10
 
 
 def _setup() -> tuple[Auction, list[User]]:
