@@ -49,7 +49,7 @@ def _setup() -> tuple[Auction, list[User]]:
     users = User.objects.bulk_create([User(username=f"bidder-{tag}-{i:03d}") for i in range(BIDDERS)])
     users = list(User.objects.filter(username__startswith=f"bidder-{tag}-").order_by("pk"))
     spec = setup.AuctionSpec(
-        starting_price=1000, duration_seconds=8, anti_snipe_seconds=ANTI_SNIPE_S, start_now=False
+        starting_price=1000, duration_seconds=DURATION_S, anti_snipe_seconds=ANTI_SNIPE_S, start_now=False
     )  # opened once every bidder process is ready
     return setup.create_auction(show_id=show.pk, merchant_id=merchant.pk, spec=spec), users
 
