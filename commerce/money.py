@@ -15,8 +15,23 @@ _EXPONENT_OVERRIDES: dict[str, int] = {
     **{
         code: 0
         for code in (
-            "bif", "clp", "djf", "gnf", "isk", "jpy", "kmf", "krw", "pyg", "rwf",
-            "ugx", "uyi", "vnd", "vuv", "xaf", "xof", "xpf",
+            "bif",
+            "clp",
+            "djf",
+            "gnf",
+            "isk",
+            "jpy",
+            "kmf",
+            "krw",
+            "pyg",
+            "rwf",
+            "ugx",
+            "uyi",
+            "vnd",
+            "vuv",
+            "xaf",
+            "xof",
+            "xpf",
         )
     },
     **{code: 3 for code in ("bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd")},

@@ -5,8 +5,8 @@ from typing import Any
 
 from django import forms
 
-from commerce.addresses import MAX_CITY, MAX_LINE, MAX_NAME, MAX_PHONE, MAX_POSTAL_CODE, MAX_REGION
 from commerce import money
+from commerce.addresses import MAX_CITY, MAX_LINE, MAX_NAME, MAX_PHONE, MAX_POSTAL_CODE, MAX_REGION
 from commerce.carriers import CARRIERS
 from commerce.models import PhygitalDelivery, ProductKind, Sku
 
@@ -108,7 +108,9 @@ class ProductForm(forms.Form):
                     money.to_minor(price, currency)
                 except ValueError:
                     places = money.exponent(currency)
-                    self.add_error(f"sku{i}_price", f"{currency.upper()} prices have {places} decimal places.")
+                    self.add_error(
+                        f"sku{i}_price", f"{currency.upper()} prices have {places} decimal places."
+                    )
         return data
 
     def skus(self) -> list[dict[str, Any]]:
@@ -120,7 +122,9 @@ class ProductForm(forms.Form):
                     {
                         "code": code,
                         "name": self.cleaned_data.get(f"sku{i}_name") or "",
-                        "price": to_minor(self.cleaned_data.get(f"sku{i}_price"), self.cleaned_data["currency"])
+                        "price": to_minor(
+                            self.cleaned_data.get(f"sku{i}_price"), self.cleaned_data["currency"]
+                        )
                         or 0,
                         "currency": self.cleaned_data["currency"],
                         "edition_size": self.cleaned_data.get(f"sku{i}_edition"),

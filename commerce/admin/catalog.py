@@ -22,8 +22,13 @@ class MerchantAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     # Stripe's view of the connected account: only signed account.updated webhooks change it.
     readonly_fields = [
-        "created_at", "updated_at", "stripe_account_id", "charges_enabled", "payouts_enabled",
-        "details_submitted", "stripe_account_synced_at",
+        "created_at",
+        "updated_at",
+        "stripe_account_id",
+        "charges_enabled",
+        "payouts_enabled",
+        "details_submitted",
+        "stripe_account_synced_at",
     ]
     inlines = [MembershipInline]
 

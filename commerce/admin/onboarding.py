@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -18,7 +19,9 @@ from commerce.services import fees, onboarding
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="The applicant is told this reason."
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The applicant is told this reason.",
     )
 
 
@@ -28,8 +31,18 @@ class SellerApplicationAdmin(admin.ModelAdmin):
     list_filter = ["status", "country"]
     search_fields = ["store_name", "contact_email", "contact_name", "applicant__username"]
     readonly_fields = [
-        "applicant", "store_name", "contact_name", "contact_email", "what_they_sell", "country", "status",
-        "reject_reason", "reviewed_by", "reviewed_at", "merchant", "created_at",
+        "applicant",
+        "store_name",
+        "contact_name",
+        "contact_email",
+        "what_they_sell",
+        "country",
+        "status",
+        "reject_reason",
+        "reviewed_by",
+        "reviewed_at",
+        "merchant",
+        "created_at",
     ]
     actions = ["approve", "reject"]
 
@@ -65,7 +78,9 @@ class SellerApplicationAdmin(admin.ModelAdmin):
                     queryset,
                     "Rejected",
                     lambda a: onboarding.reject_application(
-                        application_id=a.pk, reviewer=request.user, reason=reason  # type: ignore[arg-type]
+                        application_id=a.pk,
+                        reviewer=request.user,  # type: ignore[arg-type]
+                        reason=reason,
                     ),
                     refused=CommerceError,
                 )
@@ -77,7 +92,7 @@ class SellerApplicationAdmin(admin.ModelAdmin):
             "title": "Reject seller applications",
             "form": form,
             "applications": queryset.filter(status=ApplicationStatus.PENDING),
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/commerce/reject_applications.html", context)

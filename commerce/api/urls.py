@@ -4,8 +4,8 @@ from django.urls import URLPattern, URLResolver, path
 
 from commerce.api import views_buyer as buyer
 from commerce.api import views_collection_proofs as collection_proofs
-from commerce.api import views_members as members
 from commerce.api import views_marketplace as marketplace
+from commerce.api import views_members as members
 from commerce.api import views_merchant as merchant
 from commerce.api import views_public as public
 from commerce.api import views_shipping as shipping

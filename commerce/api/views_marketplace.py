@@ -34,8 +34,17 @@ class SellerApplicationSerializer(serializers.ModelSerializer):
     class Meta:
         model = SellerApplication
         fields = [
-            "id", "store_name", "contact_name", "contact_email", "what_they_sell", "country",
-            "status", "reject_reason", "merchant", "created_at", "reviewed_at",
+            "id",
+            "store_name",
+            "contact_name",
+            "contact_email",
+            "what_they_sell",
+            "country",
+            "status",
+            "reject_reason",
+            "merchant",
+            "created_at",
+            "reviewed_at",
         ]
 
 
@@ -53,9 +62,11 @@ class SellerApplicationsView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["marketplace"], responses={200: SellerApplicationSerializer(many=True), **errors(401)})
+    @extend_schema(
+        tags=["marketplace"], responses={200: SellerApplicationSerializer(many=True), **errors(401)}
+    )
     def get(self, request: Request) -> Response:
-        rows = SellerApplication.objects.filter(applicant=request.user)[:50]
+        rows = SellerApplication.objects.filter(applicant_id=request.user.pk)[:50]
         return Response(SellerApplicationSerializer(rows, many=True).data)
 
     @extend_schema(
@@ -145,7 +156,7 @@ class MoneySerializer(serializers.Serializer):
     available = MoneyAmountSerializer(many=True)
     pending = MoneyAmountSerializer(many=True)
     payouts = PayoutSerializer(many=True)
-    source = serializers.ChoiceField(choices=["stripe", "cache", "none", "unavailable"])
+    source = serializers.ChoiceField(choices=["stripe", "cache", "none", "unavailable"])  # type: ignore[assignment]
     orders = OrderMoneySerializer(many=True)
 
 
@@ -177,7 +188,9 @@ class MoneyCsvView(MerchantView):
         },
     )
     def get(self, request: Request, merchant_id: int) -> HttpResponse:
-        response = HttpResponse(merchant_money.orders_csv(merchant_id=self.merchant.pk), content_type="text/csv")
+        response = HttpResponse(
+            merchant_money.orders_csv(merchant_id=self.merchant.pk), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="orders-{self.merchant.slug}.csv"'
         return response
 
@@ -219,6 +232,8 @@ class FeePlansView(APIView):
         if not isinstance(data.get("name"), str):
             raise InvalidFeePlan("A plan needs a name.", details={"field": "name"})
         plan = fees.save_fee_plan(
-            name=data["name"], percent_bps=data.get("percent_bps"), fixed_fees=data.get("fixed_fees", {})  # type: ignore[arg-type]
+            name=data["name"],
+            percent_bps=data.get("percent_bps"),  # type: ignore[arg-type]
+            fixed_fees=data.get("fixed_fees", {}),
         )
         return Response(FeePlanSerializer(plan).data)

@@ -22,7 +22,9 @@ class SellerApplication(models.Model):
     contact_email = models.EmailField(max_length=254)
     what_they_sell = models.TextField(max_length=2000)
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, where the business is based.")
-    status = models.CharField(max_length=10, choices=ApplicationStatus.choices, default=ApplicationStatus.PENDING)
+    status = models.CharField(
+        max_length=10, choices=ApplicationStatus.choices, default=ApplicationStatus.PENDING
+    )
     reject_reason = models.CharField(max_length=500, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -41,7 +43,8 @@ class SellerApplication(models.Model):
                 fields=["applicant"], condition=Q(status="pending"), name="seller_application_one_pending"
             ),
             models.CheckConstraint(
-                condition=~Q(status="rejected") | ~Q(reject_reason=""), name="seller_application_reject_reason"
+                condition=~Q(status="rejected") | ~Q(reject_reason=""),
+                name="seller_application_reject_reason",
             ),
         ]
 

@@ -20,6 +20,7 @@ from commerce.payments.errors import StripeUnavailable
 from commerce.payments.gateway import StripeGateway, get_gateway
 from commerce.payments.models import PaymentAttempt, Refund, RefundStatus
 
+
 @dataclass(frozen=True)
 class OrderMoney:
     order_id: int
@@ -46,9 +47,9 @@ def order_money(*, merchant_id: int, limit: int = 1000) -> list[OrderMoney]:
         for a in PaymentAttempt.objects.filter(order_id__in=ids).exclude(payment_intent_id="")
     }
     refunds: dict[int, list[int]] = {}
-    for order_id, amount in Refund.objects.filter(order_id__in=ids, status=RefundStatus.SUCCEEDED).values_list(
-        "order_id", "amount"
-    ):
+    for order_id, amount in Refund.objects.filter(
+        order_id__in=ids, status=RefundStatus.SUCCEEDED
+    ).values_list("order_id", "amount"):
         refunds.setdefault(order_id, []).append(amount)
     rows = []
     for order in orders:

@@ -23,12 +23,16 @@ def check_fee_plan(*, percent_bps: Any, fixed_fees: Any) -> dict[str, int]:
             details={"field": "percent_bps", "value": percent_bps},
         )
     if not isinstance(fixed_fees, dict):
-        raise InvalidFeePlan("fixed_fees must map currency codes to amounts.", details={"field": "fixed_fees"})
+        raise InvalidFeePlan(
+            "fixed_fees must map currency codes to amounts.", details={"field": "fixed_fees"}
+        )
     normalised: dict[str, int] = {}
     for code, amount in fixed_fees.items():
         key = str(code).lower()
         if not _ISO.match(key):
-            raise InvalidFeePlan("Not an ISO 4217 currency code.", details={"field": "fixed_fees", "code": code})
+            raise InvalidFeePlan(
+                "Not an ISO 4217 currency code.", details={"field": "fixed_fees", "code": code}
+            )
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_FIXED_FEE:
             raise InvalidFeePlan(
                 "A fixed fee is a whole, non-negative number of minor units.",

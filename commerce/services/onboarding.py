@@ -102,7 +102,9 @@ def submit_application(*, applicant: User, data: dict[str, Any]) -> SellerApplic
 def _locked_pending(application_id: int) -> SellerApplication:
     application = SellerApplication.objects.select_for_update().filter(pk=application_id).first()
     if application is None:
-        raise NotFound("Application not found.", details={"resource": "seller_application", "id": application_id})
+        raise NotFound(
+            "Application not found.", details={"resource": "seller_application", "id": application_id}
+        )
     if application.status != ApplicationStatus.PENDING:
         raise ApplicationNotPending(
             f"This application was already {application.status}.", details={"status": application.status}
@@ -124,9 +126,13 @@ def approve_application(*, application_id: int, reviewer: User) -> SellerApplica
     with transaction.atomic():
         application = _locked_pending(application_id)
         merchant = Merchant.objects.create(
-            name=application.store_name, slug=_free_slug(application.store_name), settlement=Settlement.CONNECT
+            name=application.store_name,
+            slug=_free_slug(application.store_name),
+            settlement=Settlement.CONNECT,
         )
-        MerchantMembership.objects.create(user=application.applicant, merchant=merchant, role=MerchantRole.OWNER)
+        MerchantMembership.objects.create(
+            user=application.applicant, merchant=merchant, role=MerchantRole.OWNER
+        )
         application.status = ApplicationStatus.APPROVED
         application.reviewed_by = reviewer
         application.reviewed_at = timezone.now()

@@ -115,7 +115,9 @@ def set_royalty_receiver(
     receipt = _wait_for_receipt(tx, timeout)
     if int(receipt["status"]) != 1:
         raise ChainRejected(f"setDefaultRoyalty {tx.tx_hash} reverted", details={"tx_hash": tx.tx_hash})
-    Collection.objects.filter(pk=collection.pk).update(royalty_receiver=royalty_receiver, royalty_bps=royalty_bps)
+    Collection.objects.filter(pk=collection.pk).update(
+        royalty_receiver=royalty_receiver, royalty_bps=royalty_bps
+    )
     return tx.tx_hash
 
 

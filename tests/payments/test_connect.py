@@ -54,7 +54,9 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> RecordingHttpClient:
     return client
 
 
-def _enable_charges(merchant: Merchant, *, charges: bool = True, created: int | None = None) -> tuple[int, dict]:
+def _enable_charges(
+    merchant: Merchant, *, charges: bool = True, created: int | None = None
+) -> tuple[int, dict]:
     return post_webhook(
         account_updated_event(
             account_id=merchant.stripe_account_id,
@@ -126,14 +128,20 @@ def test_application_approved_in_admin_creates_the_account_and_an_onboarding_lin
     assert len(wire.to("POST", "/v1/accounts")) == 1  # the account is not created twice
 
 
-def test_rejection_needs_a_reason_and_is_recorded(make_user: Callable[..., User], wire: RecordingHttpClient) -> None:
+def test_rejection_needs_a_reason_and_is_recorded(
+    make_user: Callable[..., User], wire: RecordingHttpClient
+) -> None:
     applicant = make_user()
-    app_id = client_for(applicant).post("/api/v1/seller-applications/", APPLICATION, format="json").json()["id"]
+    app_id = (
+        client_for(applicant).post("/api/v1/seller-applications/", APPLICATION, format="json").json()["id"]
+    )
     admin = _admin()
     changelist = "/admin/commerce/sellerapplication/"
     form = admin.post(changelist, {"action": "reject", "_selected_action": [app_id]})
     assert form.status_code == 200 and b"applicant is told" in form.content  # the reason form
-    empty = admin.post(changelist, {"action": "reject", "_selected_action": [app_id], "apply": "1", "reason": ""})
+    empty = admin.post(
+        changelist, {"action": "reject", "_selected_action": [app_id], "apply": "1", "reason": ""}
+    )
     assert empty.status_code == 200
     assert SellerApplication.objects.get(pk=app_id).status == "pending"
     done = admin.post(
@@ -192,7 +200,9 @@ def test_drop_cannot_open_before_charges_are_enabled_then_can(
     assert not outbox("drop.state_changed", key=drop.pk)
 
     # A forged account.updated (wrong secret) is a 400 and changes nothing, not even the event log.
-    forged = account_updated_event(account_id=merchant.stripe_account_id, charges_enabled=True, payouts_enabled=True)
+    forged = account_updated_event(
+        account_id=merchant.stripe_account_id, charges_enabled=True, payouts_enabled=True
+    )
     status, body = post_webhook(forged, secret="whsec_someone_else")
     assert status == 400 and body["error"]["code"] == "invalid_signature"
     assert post_webhook(forged, signature="t=1,v1=deadbeef")[0] == 400
@@ -220,7 +230,9 @@ def test_drop_cannot_open_before_charges_are_enabled_then_can(
     assert Drop.objects.get(pk=drop.pk).state == DropState.LIVE
 
 
-def test_account_updated_for_an_unknown_account_is_acknowledged_and_ignored(wire: RecordingHttpClient) -> None:
+def test_account_updated_for_an_unknown_account_is_acknowledged_and_ignored(
+    wire: RecordingHttpClient,
+) -> None:
     status, body = post_webhook(
         account_updated_event(account_id="acct_nobody", charges_enabled=True, payouts_enabled=True)
     )
@@ -283,7 +295,11 @@ def test_full_and_partial_refunds_reverse_transfer_and_fee_with_their_own_keys(
     with transaction.atomic():
         locked = lock_order(order.pk)
         partial, _ = request_refund(
-            order=locked, amount=1500, key=line_refund_key(jacket_line.pk), reason="mint failed", line=jacket_line
+            order=locked,
+            amount=1500,
+            key=line_refund_key(jacket_line.pk),
+            reason="mint failed",
+            line=jacket_line,
         )
         full, _ = request_refund(
             order=locked, amount=5000, key=order_refund_key(order.pk, "rest"), reason="cancelled by merchant"
@@ -315,11 +331,14 @@ def test_full_and_partial_refunds_reverse_transfer_and_fee_with_their_own_keys(
     assert csv_lines[1].endswith(f",USD,65.00,6.50,65.00,{row.fee_refunded / 100:.2f},{row.net / 100:.2f}")
 
 
-CHILD_START_PAYMENT = CHILD_PRELUDE + """
+CHILD_START_PAYMENT = (
+    CHILD_PRELUDE
+    + """
 from commerce.payments.services.intents import start_payment
 started = start_payment(order_id=%d)
 print("INTENT " + started.payment_intent_id, flush=True)
 """
+)
 
 
 def test_intent_create_repeated_after_a_crash_sends_the_same_key(
@@ -329,7 +348,9 @@ def test_intent_create_repeated_after_a_crash_sends_the_same_key(
     killed = run_python(CHILD_START_PAYMENT % order.pk, env={CRASH_AT_ENV: "intents.after_call"})
     assert killed.returncode == 137, killed.stdout + killed.stderr
     attempt = PaymentAttempt.objects.get(order=order)
-    assert attempt.status == "creating" and not attempt.payment_intent_id  # Stripe answered, we never recorded it
+    assert (
+        attempt.status == "creating" and not attempt.payment_intent_id
+    )  # Stripe answered, we never recorded it
     rerun = run_python(CHILD_START_PAYMENT % order.pk)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     sent = [r for r in child_requests(killed.stdout, rerun.stdout) if r["path"] == "/v1/payment_intents"]
@@ -341,11 +362,14 @@ def test_intent_create_repeated_after_a_crash_sends_the_same_key(
     assert attempt.status == "open" and PaymentAttempt.objects.filter(order=order).count() == 1
 
 
-CHILD_ACCOUNT = CHILD_PRELUDE + """
+CHILD_ACCOUNT = (
+    CHILD_PRELUDE
+    + """
 from commerce.payments.services.connect import ensure_connected_account
 merchant = ensure_connected_account(merchant_id=%d)
 print("ACCOUNT " + merchant.stripe_account_id, flush=True)
 """
+)
 
 
 def test_account_create_repeated_after_a_crash_sends_the_same_key(shop: dict[str, Any]) -> None:
@@ -356,7 +380,9 @@ def test_account_create_repeated_after_a_crash_sends_the_same_key(shop: dict[str
     assert merchant.stripe_account_id == ""
     reruns = [run_python(CHILD_ACCOUNT % merchant.pk) for _ in range(2)]
     assert all(r.returncode == 0 for r in reruns), [r.stdout + r.stderr for r in reruns]
-    sent = [r for r in child_requests(killed.stdout, *(r.stdout for r in reruns)) if r["path"] == "/v1/accounts"]
+    sent = [
+        r for r in child_requests(killed.stdout, *(r.stdout for r in reruns)) if r["path"] == "/v1/accounts"
+    ]
     assert len(sent) == 2  # the killed call and its repeat; the third run found the account recorded
     assert {r["key"] for r in sent} == {account_idempotency_key(merchant.pk)}
     merchant.refresh_from_db()

@@ -111,8 +111,14 @@ def test_a_product_is_shown_and_charged_in_its_currency_end_to_end(
     console.force_login(owner)
     form = console.post(
         f"/console/{merchant.pk}/products/new/",
-        {"kind": "physical", "title": f"Bowl {currency}", "currency": currency, "sku0_code": "B", "sku0_price": typed,
-         "is_active": "on"},
+        {
+            "kind": "physical",
+            "title": f"Bowl {currency}",
+            "currency": currency,
+            "sku0_code": "B",
+            "sku0_price": typed,
+            "is_active": "on",
+        },
     )
     assert form.status_code == 302, form.content.decode()[:2000]
     product = merchant.products.get()
@@ -123,8 +129,11 @@ def test_a_product_is_shown_and_charged_in_its_currency_end_to_end(
     assert (listed["skus"][0]["price"], listed["skus"][0]["currency"]) == (price, currency)
     drop = api.post(
         f"{base}/drops/",
-        {"title": "Drop", "starts_at": (timezone.now() + timedelta(hours=1)).isoformat(),
-         "items": [{"sku_id": sku.pk, "quantity": 3}]},
+        {
+            "title": "Drop",
+            "starts_at": (timezone.now() + timedelta(hours=1)).isoformat(),
+            "items": [{"sku_id": sku.pk, "quantity": 3}],
+        },
         format="json",
     )
     assert drop.status_code == 201, drop.content
@@ -137,7 +146,9 @@ def test_a_product_is_shown_and_charged_in_its_currency_end_to_end(
     assert shown in Client().get(f"/drops/{drop_id}/").content.decode()
 
     shopper = client_for(buyer)
-    reserved = shopper.post("/api/v1/reservations/", {"drop_id": drop_id, "sku_id": sku.pk, "quantity": 2}, format="json")
+    reserved = shopper.post(
+        "/api/v1/reservations/", {"drop_id": drop_id, "sku_id": sku.pk, "quantity": 2}, format="json"
+    )
     assert reserved.status_code == 201, reserved.content
     order = shopper.post("/api/v1/checkout/", {"shipping_address": SHIP_TO_DATA}, format="json")
     assert order.status_code == 201, order.content
@@ -161,10 +172,16 @@ def test_a_drop_refuses_a_sku_priced_in_another_currency() -> None:
     owner = User.objects.create_user("owner")
     merchant = catalog.create_merchant(name="Shop", slug="shop", owner=owner)
     yen = catalog.create_product(
-        merchant_id=merchant.pk, kind="physical", title="Yen", skus=[catalog.SkuSpec(code="Y", price=1500, currency="jpy")]
+        merchant_id=merchant.pk,
+        kind="physical",
+        title="Yen",
+        skus=[catalog.SkuSpec(code="Y", price=1500, currency="jpy")],
     ).skus.get()
     dinar = catalog.create_product(
-        merchant_id=merchant.pk, kind="physical", title="Dinar", skus=[catalog.SkuSpec(code="K", price=1, currency="kwd")]
+        merchant_id=merchant.pk,
+        kind="physical",
+        title="Dinar",
+        skus=[catalog.SkuSpec(code="K", price=1, currency="kwd")],
     ).skus.get()
     body: dict[str, Any] = {
         "title": "Mixed",

@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _royalty(address: str, price: int = 10_000) -> tuple[str, int]:
-    receiver, amount = decode(["address", "uint256"], chain_client().call(address, contracts.royalty_info_call(1, price)))
+    receiver, amount = decode(
+        ["address", "uint256"], chain_client().call(address, contracts.royalty_info_call(1, price))
+    )
     return to_checksum_address(receiver), int(amount)
 
 
@@ -41,7 +43,9 @@ def test_owner_changes_the_royalty_receiver_on_chain(merchant_nft_shop: dict[str
     assert _royalty(onchain.address) == (shop["payout"], 750)
 
     owner = merchant.memberships.get(role=MerchantRole.OWNER).user
-    changed = client_for(owner).patch(url, {"payout_address": new_payout.lower(), "royalty_bps": 500}, format="json")
+    changed = client_for(owner).patch(
+        url, {"payout_address": new_payout.lower(), "royalty_bps": 500}, format="json"
+    )
     assert changed.status_code == 200, changed.content
     assert changed.json()["payout_address"] == new_payout
     assert _royalty(onchain.address) == (new_payout, 500)

@@ -16,7 +16,9 @@ class RecordingHttpClient(stripe.RequestsClient):
         super().__init__(timeout=10, **kwargs)
         self.sent: list[dict[str, Any]] = []
 
-    def request(self, method: str, url: str, headers: Any, post_data: Any = None) -> Any:
+    def request(  # type: ignore[override]
+        self, method: str, url: str, headers: Any, post_data: Any = None, **kwargs: Any
+    ) -> Any:
         body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
         self.sent.append(
             {
@@ -27,7 +29,7 @@ class RecordingHttpClient(stripe.RequestsClient):
                 "form": dict(parse_qsl(body, keep_blank_values=True)),
             }
         )
-        return super().request(method, url, headers, post_data)
+        return super().request(method, url, headers, post_data, **kwargs)
 
     def to(self, method: str, path: str) -> list[dict[str, Any]]:
         return [r for r in self.sent if r["method"] == method and r["path"] == path]

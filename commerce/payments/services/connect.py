@@ -108,7 +108,11 @@ def apply_account_updated(*, account: dict[str, Any], created: int, stripe_event
     merchant.stripe_account_synced_at = at
     merchant.save(
         update_fields=[
-            "charges_enabled", "payouts_enabled", "details_submitted", "stripe_account_synced_at", "updated_at",
+            "charges_enabled",
+            "payouts_enabled",
+            "details_submitted",
+            "stripe_account_synced_at",
+            "updated_at",
         ]
     )
     after = (merchant.charges_enabled, merchant.payouts_enabled, merchant.details_submitted)
