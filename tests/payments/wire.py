@@ -16,9 +16,7 @@ class RecordingHttpClient(stripe.RequestsClient):
         super().__init__(timeout=10, **kwargs)
         self.sent: list[dict[str, Any]] = []
 
-    def request(  # type: ignore[override]
-        self, method: str, url: str, headers: Any, post_data: Any = None, **kwargs: Any
-    ) -> Any:
+    def request(self, method: str, url: str, headers: Any, post_data: Any = None, **kwargs: Any) -> Any:
         body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
         self.sent.append(
             {
