@@ -127,6 +127,9 @@ def test_a_product_is_shown_and_charged_in_its_currency_end_to_end(
 
     listed = api.get(f"{base}/products/{product.pk}/").json()
     assert (listed["skus"][0]["price"], listed["skus"][0]["currency"]) == (price, currency)
+    assert (
+        listed["skus"][0]["currency_exponent"] == money.exponent(currency) == {"jpy": 0, "kwd": 3}[currency]
+    )
     drop = api.post(
         f"{base}/drops/",
         {
@@ -138,6 +141,10 @@ def test_a_product_is_shown_and_charged_in_its_currency_end_to_end(
     )
     assert drop.status_code == 201, drop.content
     drop_id = drop.json()["id"]
+    assert drop.json()["currency"] == currency and drop.json()["currency_exponent"] == money.exponent(
+        currency
+    )
+    assert drop.json()["items"][0]["currency_exponent"] == money.exponent(currency)
     assert Drop.objects.get(pk=drop_id).currency == currency
     assert api.post(f"{base}/drops/{drop_id}/start/").status_code == 200
 
@@ -153,7 +160,11 @@ def test_a_product_is_shown_and_charged_in_its_currency_end_to_end(
     order = shopper.post("/api/v1/checkout/", {"shipping_address": SHIP_TO_DATA}, format="json")
     assert order.status_code == 201, order.content
     body = order.json()
-    assert (body["total"], body["currency"]) == (2 * price, currency)
+    assert (body["total"], body["currency"], body["currency_exponent"]) == (
+        2 * price,
+        currency,
+        money.exponent(currency),
+    )
     paid = shopper.post(f"/api/v1/orders/{body['id']}/pay/")
     assert paid.status_code == 200, paid.content
     assert (paid.json()["amount"], paid.json()["currency"]) == (2 * price, currency)
