@@ -106,7 +106,9 @@ def measure(args: Any, *, required: bool) -> dict[str, Any]:
             result = run_clients(f"ws://127.0.0.1:{port}/connection/websocket", args.sockets,
                                  args.client_workers, args.timeout, start, "go", mode="centrifugo")  # fmt: skip
             result["server_cpu_s"] = round(cpu_seconds(server.pid) - marks.get("cpu", 0.0), 2)
-            result["server_cpu_per_frame_us"] = per_frame_us(result["server_cpu_s"], result["frames_delivered"])
+            result["server_cpu_per_frame_us"] = per_frame_us(
+                result["server_cpu_s"], result["frames_delivered"]
+            )
         finally:
             server.terminate()
             try:

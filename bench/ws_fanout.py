@@ -129,9 +129,9 @@ def run_clients(
     results = [json.loads(p.stdout.readline() or "{}") for p in procs]  # type: ignore[union-attr]
     for p in procs:
         p.wait(30)
-    latencies = [x for r in results for x in r.get("latencies", [])]
-    fanout = [x for r in results for x in r.get("fanout", [])]
-    frames = [x for r in results for x in r.get("frames", [])]
+    latencies = [x for r in results for x in r.get("latencies") or []]
+    fanout = [x for r in results for x in r.get("fanout") or []]
+    frames = [x for r in results for x in r.get("frames") or []]
     return {
         "connected": ready,
         "connect_s": round(connect_s, 1),
@@ -199,7 +199,9 @@ def parse_args() -> argparse.Namespace:
                         help="ws processes sharing one port (SO_REUSEPORT, realtime/ws/serve.py)")  # fmt: skip
     parser.add_argument("--raw-frames", type=int, default=50, help="baseline broadcasts, one per 100 ms")
     parser.add_argument("--timeout", type=float, default=240.0, help="bound per phase, seconds")
-    parser.add_argument("--server-profile", metavar="DIR", help="cProfile each ws process into DIR/ws-<i>.prof")
+    parser.add_argument(
+        "--server-profile", metavar="DIR", help="cProfile each ws process into DIR/ws-<i>.prof"
+    )
     parser.add_argument("--centrifugo", choices=("auto", "on", "off"), default="auto",
                         help="also measure Centrifugo (built with go install; auto: when Go is there)")  # fmt: skip
     # Show mode (bench/ws_fanout_show.py): viewers on a live show, chat at a steady rate, a flash drop selling out.
@@ -213,7 +215,9 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def start_ws_processes(n: int, port: int, env: dict[str, str], logs: Any, profile_dir: str | None) -> list[Any]:
+def start_ws_processes(
+    n: int, port: int, env: dict[str, str], logs: Any, profile_dir: str | None
+) -> list[Any]:
     """`n` ws processes on one port (realtime/ws/serve.py: SO_REUSEPORT), as the Procfile's `ws` x n."""
     procs = []
     for i in range(n):
@@ -308,7 +312,9 @@ def main() -> None:
                                                             args.client_workers, args.timeout, raw_ready,
                                                             args.client_impl)  # fmt: skip
         raw_result["server_cpu_s"] = round(cpu_seconds(raw.pid) - raw_marks.get("cpu", 0.0), 2)
-        raw_result["server_cpu_per_frame_us"] = per_frame_us(raw_result["server_cpu_s"], raw_result["frames_delivered"])
+        raw_result["server_cpu_per_frame_us"] = per_frame_us(
+            raw_result["server_cpu_s"], raw_result["frames_delivered"]
+        )
         raw.kill()
 
         port = free_port()
@@ -323,6 +329,7 @@ def main() -> None:
         marks: dict[str, float] = {}
 
         if module is not None:
+
             def on_ready() -> None:
                 marks["cpu_ws"], marks["t0"] = total_cpu(ws), time.monotonic()
 
@@ -331,6 +338,7 @@ def main() -> None:
             marks["cpu_ws"], marks["t0"] = total_cpu(ws), time.monotonic()
             result = run(args, env, port, pct, **kwargs)
         else:
+
             def reserve_all() -> None:
                 def run(buyer_id: int, count: int) -> None:
                     for _ in range(count):
@@ -338,10 +346,17 @@ def main() -> None:
 
                 per = args.reservations // args.threads
                 counts = [
-                    per + (args.reservations - per * args.threads if i == 0 else 0) for i in range(args.threads)
+                    per + (args.reservations - per * args.threads if i == 0 else 0)
+                    for i in range(args.threads)
                 ]
-                threads = [threading.Thread(target=run, args=(b, n)) for b, n in zip(buyers, counts, strict=True)]
-                marks["cpu_ws"], marks["cpu_proj"], marks["t0"] = total_cpu(ws), cpu_seconds(projector.pid), time.monotonic()
+                threads = [
+                    threading.Thread(target=run, args=(b, n)) for b, n in zip(buyers, counts, strict=True)
+                ]
+                marks["cpu_ws"], marks["cpu_proj"], marks["t0"] = (
+                    total_cpu(ws),
+                    cpu_seconds(projector.pid),
+                    time.monotonic(),
+                )
                 for t in threads:
                     t.start()
                 for t in threads:
@@ -359,7 +374,9 @@ def main() -> None:
         wall = time.monotonic() - marks["t0"]
         result["server_cpu_s"] = round(total_cpu(ws) - marks["cpu_ws"], 2)
         result["server_cpu_pct"] = round(100 * result["server_cpu_s"] / wall, 1)
-        result["server_cpu_per_frame_us"] = per_frame_us(result["server_cpu_s"], result.get("frames_delivered"))
+        result["server_cpu_per_frame_us"] = per_frame_us(
+            result["server_cpu_s"], result.get("frames_delivered")
+        )
         report["mintdrop"] = result
         report.update(ratios(raw_result, result))
     finally:

@@ -128,6 +128,6 @@ class SessionAuthMiddleware(AuthMiddleware):
         await super().resolve_scope(scope)
 
 
-def SessionAuthMiddlewareStack(inner: Any) -> Any:  # noqa: N802 - named like channels' AuthMiddlewareStack
+def SessionAuthMiddlewareStack(inner: Any) -> Any:
     """Cookies -> session -> user, as channels.auth.AuthMiddlewareStack, with `SessionAuthMiddleware`."""
     return CookieMiddleware(SessionMiddleware(SessionAuthMiddleware(inner)))

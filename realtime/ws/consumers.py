@@ -19,8 +19,8 @@ from commerce.errors import NotFound
 from monitoring.metrics import ws_connected
 from realtime.ws import protocol, queue_frames, snapshots, store
 from realtime.ws.auth import accepted_subprotocol, auth_error_message
-from realtime.ws.errors import StreamNotFound, Unauthenticated, Unauthorised, WsError
 from realtime.ws.dispatch import DirectDispatchMixin
+from realtime.ws.errors import StreamNotFound, Unauthenticated, Unauthorised, WsError
 from realtime.ws.hub import Subscriber, get_hub
 
 log = logging.getLogger(__name__)

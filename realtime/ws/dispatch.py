@@ -11,8 +11,8 @@ bench/README.md).
 
 from typing import Any
 
-from channels.exceptions import StopConsumer
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 
 
 class DirectDispatchMixin:

@@ -330,8 +330,10 @@ class Hub:
         finally:
             if self._snapshots.get(stream, (0, None))[1] is future:
                 del self._snapshots[stream]
-        if _reuse_window() > 0 and stream in self.streams and (
-            stream not in self._reusable or self._reusable[stream][0] < started
+        if (
+            _reuse_window() > 0
+            and stream in self.streams
+            and (stream not in self._reusable or self._reusable[stream][0] < started)
         ):
             self._reusable[stream] = (started, time.monotonic(), result)
         return result

@@ -52,7 +52,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("WS_PORT", "8001")))
     parser.add_argument("--backlog", type=int, default=4096, help="accept queue of this process's listener")
     parser.add_argument("--log-level", default=os.environ.get("WS_LOG_LEVEL", "info"))
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the event loop's thread; stats to FILE at exit")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the event loop's thread; stats to FILE at exit"
+    )
     return parser.parse_args(argv)
 
 

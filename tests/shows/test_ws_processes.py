@@ -20,7 +20,7 @@ from realtime.shows.presence import presence_key
 from tests.ws.conftest import Processes, listeners, wait_for
 from tests.ws.live_client import LiveClient
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
 VIEWERS = 24  # all on one process by chance: 2 ** -23
 WAIT = 60.0  # a bound for a frame to arrive on a busy box, not a measurement
 
@@ -71,7 +71,9 @@ def test_two_ws_processes_on_one_port_both_deliver(
             counts = _per_process_counts(live_show.pk)
             return len(counts) == 2 and sum(counts) == VIEWERS
 
-        await loop.run_in_executor(None, lambda: wait_for(spread, timeout=WAIT, what="viewers on both processes"))
+        await loop.run_in_executor(
+            None, lambda: wait_for(spread, timeout=WAIT, what="viewers on both processes")
+        )
         low, high = _per_process_counts(live_show.pk)
         assert low > 0 and low + high == VIEWERS
 
@@ -88,7 +90,9 @@ def test_two_ws_processes_on_one_port_both_deliver(
                                                           what="the killed process's listener to go"))  # fmt: skip
         late = [await LiveClient(url).open() for _ in range(6)]
         for viewer in late:
-            snap = await _until(viewer, lambda f: f["type"] == "snapshot" and f["stream"] == show_stream, "snapshot")
+            snap = await _until(
+                viewer, lambda f: f["type"] == "snapshot" and f["stream"] == show_stream, "snapshot"
+            )
             assert snap["pinned"]["product_id"] == shop["tee"].pk
         for viewer in viewers + late:
             await viewer.close()
