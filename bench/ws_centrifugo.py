@@ -91,7 +91,7 @@ def measure(args: Any, *, required: bool) -> dict[str, Any]:
         server = subprocess.Popen([str(binary), "--config", str(path)], cwd=tmp,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 300
             while not _answers(port):
                 if server.poll() is not None or time.monotonic() > deadline:
                     return skipped("the server did not start")

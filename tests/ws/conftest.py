@@ -125,7 +125,7 @@ class Processes:
                 self.check(f"ws-{i}")
             return listeners(self.port) == count
 
-        wait_for(all_listening, timeout=120, what=f"{count} ws processes to listen on one port")
+        wait_for(all_listening, timeout=300, what=f"{count} ws processes to listen on one port")
         return f"ws://127.0.0.1:{self.port}"
 
     def check(self, name: str) -> None:
