@@ -173,7 +173,8 @@ class ShowConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     async def _show_snapshot(self) -> None:
         sub = self.show_sub
         assert sub is not None
-        head, text, drop_id = await _hub().shared_snapshot(sub, self._load_show)
+        kind = "venue" if self.venue else ""  # a venue feed is another snapshot of the same stream
+        head, text, drop_id = await _hub().shared_snapshot(sub, self._load_show, kind)
         await sub.send_text(text)  # the same text for a burst of joiners: its frame is built once
         sub.finish_sync(head)
         if drop_id:

@@ -220,11 +220,11 @@ class Hub:
         self.streams: dict[str, set[Subscriber]] = {}
         self.last_seq: dict[str, int] = {}
         self._joining: dict[str, asyncio.Future[None]] = {}
-        self._snapshots: dict[str, tuple[int, asyncio.Future[Any]]] = {}
+        self._snapshots: dict[tuple[str, str], tuple[int, asyncio.Future[Any]]] = {}
         # The last snapshot loaded per stream (load start, load end, result) and the frames routed
         # lately: a joiner within WS_SNAPSHOT_REUSE_MS of the load's end takes that snapshot plus
         # the frames after its head instead of a database read of its own.
-        self._reusable: dict[str, tuple[float, float, Any]] = {}
+        self._reusable: dict[tuple[str, str], tuple[float, float, Any]] = {}
         self._recent: dict[str, collections.deque[StreamFrame]] = {}
         self._evicted: dict[str, float] = {}  # when a stream's newest frame fell out of `_recent`
         self._behind: dict[str, int] = {}
@@ -297,10 +297,13 @@ class Hub:
             assert self.layer is not None and self.channel is not None
             await self.layer.group_discard(store.group_name(sub.stream), self.channel)
 
-    async def shared_snapshot(self, sub: Subscriber, load: Callable[[], Awaitable[Any]]) -> Any:
+    async def shared_snapshot(
+        self, sub: Subscriber, load: Callable[[], Awaitable[Any]], kind: str = ""
+    ) -> Any:
         """Run `load` or share one already in flight that began after `sub` joined (so it is as fresh),
         or reuse one loaded less than `WS_SNAPSHOT_REUSE_MS` ago. `load` returns a tuple whose first
-        item is the stream's head seq the snapshot reflects (read before the data).
+        item is the stream's head seq the snapshot reflects (read before the data). Sockets of one
+        stream with different snapshots (a show's viewers and its venue clients) pass their `kind`.
 
         A burst of connects to one drop then costs one database read, not one per socket. A reused
         snapshot is older than the socket, so the frames the hub routed after its head are queued
@@ -310,7 +313,8 @@ class Hub:
         frames routed since (`_recent`, as long as none routed since the load began was evicted).
         """
         stream = sub.stream
-        reusable = self._reusable.get(stream)
+        key = (stream, kind)
+        reusable = self._reusable.get(key)
         if (
             reusable is not None
             and time.monotonic() - reusable[1] <= _reuse_window()
@@ -319,27 +323,28 @@ class Hub:
             head = int(reusable[2][0])
             sub.pending.extend(f for f in self._recent.get(stream, ()) if f.seq > head)
             return reusable[2]
-        current = self._snapshots.get(stream)
+        current = self._snapshots.get(key)
         if current is not None and current[0] >= sub.joined_ns and not current[1].done():
             return await asyncio.shield(current[1])
         started = time.monotonic()
         future: asyncio.Future[Any] = asyncio.ensure_future(load())
-        self._snapshots[stream] = (time.monotonic_ns(), future)
+        self._snapshots[key] = (time.monotonic_ns(), future)
         try:
             result = await asyncio.shield(future)
         finally:
-            if self._snapshots.get(stream, (0, None))[1] is future:
-                del self._snapshots[stream]
+            if self._snapshots.get(key, (0, None))[1] is future:
+                del self._snapshots[key]
         if (
             _reuse_window() > 0
             and stream in self.streams
-            and (stream not in self._reusable or self._reusable[stream][0] < started)
+            and (key not in self._reusable or self._reusable[key][0] < started)
         ):
-            self._reusable[stream] = (started, time.monotonic(), result)
+            self._reusable[key] = (started, time.monotonic(), result)
         return result
 
     def _forget_snapshot(self, stream: str) -> None:
-        self._reusable.pop(stream, None)
+        for key in [k for k in self._reusable if k[0] == stream]:
+            del self._reusable[key]
         self._recent.pop(stream, None)
         self._evicted.pop(stream, None)
 

@@ -122,3 +122,24 @@ def test_reuse_off_means_a_read_per_joiner(settings: Any) -> None:
         return loads.count
 
     assert asyncio.run(scenario()) == 3
+
+
+def test_sockets_with_another_kind_of_snapshot_never_share_one(settings: Any) -> None:
+    """A show's venue clients read another snapshot (no chat) of the same stream as its viewers."""
+    settings.WS_SNAPSHOT_REUSE_MS = 60_000
+
+    async def scenario() -> tuple[str, str, str]:
+        hub = Hub()
+
+        async def join(kind: str) -> str:
+            sub = Subscriber(stream=STREAM, send=FakeSocket().send, resync=_noop)
+            hub.attach(sub)
+
+            async def load() -> tuple[int, str]:
+                return 0, f"{kind or 'viewer'} snapshot"
+
+            return str((await hub.shared_snapshot(sub, load, kind))[1])
+
+        return await join(""), await join("venue"), await join("")
+
+    assert asyncio.run(scenario()) == ("viewer snapshot", "venue snapshot", "viewer snapshot")
