@@ -15,6 +15,8 @@ it never disturbs a running dev stack (the relay holds a per-database lock).
 
 import argparse
 import asyncio
+import importlib
+import inspect
 import json
 import os
 import resource
@@ -116,10 +118,10 @@ def free_port() -> int:
 
 
 def run_clients(
-    url: str, sockets: int, workers: int, timeout: float, start: Any, impl: str
+    url: str, sockets: int, workers: int, timeout: float, start: Any, impl: str, mode: str = "drop"
 ) -> dict[str, Any]:
     """Start client workers, wait until all are connected, call `start()`, then gather results."""
-    procs = start_client_pools("drop", url, sockets, workers, timeout, impl)
+    procs = start_client_pools(mode, url, sockets, workers, timeout, impl)
     t0 = time.monotonic()
     ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
     connect_s = time.monotonic() - t0
@@ -127,9 +129,9 @@ def run_clients(
     results = [json.loads(p.stdout.readline() or "{}") for p in procs]  # type: ignore[union-attr]
     for p in procs:
         p.wait(30)
-    latencies = [x for r in results for x in r.get("latencies", [])]
-    fanout = [x for r in results for x in r.get("fanout", [])]
-    frames = [x for r in results for x in r.get("frames", [])]
+    latencies = [x for r in results for x in r.get("latencies") or []]
+    fanout = [x for r in results for x in r.get("fanout") or []]
+    frames = [x for r in results for x in r.get("frames") or []]
     return {
         "connected": ready,
         "connect_s": round(connect_s, 1),
@@ -141,6 +143,7 @@ def run_clients(
             "samples": len(latencies),
         },
         "fanout_latency_ms": {"p50": pct(fanout, 0.5), "p99": pct(fanout, 0.99), "max": pct(fanout, 1.0)},
+        "frames_delivered": sum(frames),
         "frames_per_socket": {
             "mean": round(statistics.mean(frames), 1) if frames else None,
             "max": max(frames) if frames else None,
@@ -163,7 +166,28 @@ def setup_database(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 
-def main() -> None:
+# Modes other than "drop" live in modules of their own (bench/ is sys.path[0]). Each provides
+# `run(args, env, port, pct, *, on_ready=None) -> dict` (the mintdrop figures; call on_ready() once
+# every client is connected, so the ws server's CPU is counted from there, as in drop mode; the dict
+# should hold "frames_delivered", frames read by all clients, for the CPU per frame) and may provide
+# `add_arguments(parser)` for options of its own and `environ(args) -> dict` for settings the ws
+# processes need.
+MODES = {"drop": None, "show": "ws_fanout_show", "auction": "ws_fanout_auction"}
+
+
+def mode_module(name: str) -> Any:
+    module = MODES[name]
+    if module is None:
+        return None
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise SystemExit(f"--mode {name} needs bench/{module}.py") from None
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sockets", type=int, default=2000)
     parser.add_argument("--reservations", type=int, default=3000)
@@ -171,27 +195,87 @@ def main() -> None:
     parser.add_argument("--client-workers", type=int, default=2)
     parser.add_argument("--client-impl", choices=("go", "python"), default="go" if shutil.which("go") else "python",
                         help="client pool: Go (bench/wsclient, light on CPU) or the Python websockets pool")  # fmt: skip
-    parser.add_argument("--asgi-workers", type=int, default=1)
+    parser.add_argument("--ws-processes", "--asgi-workers", dest="ws_processes", type=int, default=1,
+                        help="ws processes sharing one port (SO_REUSEPORT, realtime/ws/serve.py)")  # fmt: skip
     parser.add_argument("--raw-frames", type=int, default=50, help="baseline broadcasts, one per 100 ms")
     parser.add_argument("--timeout", type=float, default=240.0, help="bound per phase, seconds")
+    parser.add_argument(
+        "--server-profile", metavar="DIR", help="cProfile each ws process into DIR/ws-<i>.prof"
+    )
+    parser.add_argument("--centrifugo", choices=("auto", "on", "off"), default="auto",
+                        help="also measure Centrifugo (built with go install; auto: when Go is there)")  # fmt: skip
     # Show mode (bench/ws_fanout_show.py): viewers on a live show, chat at a steady rate, a flash drop selling out.
-    parser.add_argument("--mode", choices=("drop", "show", "auction"), default="drop")
+    parser.add_argument("--mode", choices=tuple(MODES), default="drop")
     parser.add_argument("--chat-rate", type=float, default=20.0, help="show mode: chat messages per second")
     parser.add_argument("--flash-units", type=int, default=1000, help="show mode: units of the flash drop")
-    # Auction mode (bench/ws_fanout_auction.py): watchers on a show's auction while bids land at a steady rate.
-    parser.add_argument("--bid-rate", type=float, default=50.0, help="auction mode: bids per second")
-    parser.add_argument("--bid-seconds", type=float, default=20.0, help="auction mode: how long bids come")
-    args = parser.parse_args()
-    if args.mode == "auction":
-        from ws_fanout_auction import run as run_auction  # bench/ is sys.path[0] when run as a script
+    known, _rest = parser.parse_known_args()
+    module = mode_module(known.mode)
+    if module is not None and hasattr(module, "add_arguments"):
+        module.add_arguments(parser)
+    return parser.parse_args()
 
-        print(json.dumps(run_auction(args), indent=2))
+
+def start_ws_processes(
+    n: int, port: int, env: dict[str, str], logs: Any, profile_dir: str | None
+) -> list[Any]:
+    """`n` ws processes on one port (realtime/ws/serve.py: SO_REUSEPORT), as the Procfile's `ws` x n."""
+    procs = []
+    for i in range(n):
+        cmd = [
+            sys.executable,
+            "-m",
+            "realtime.ws.serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
+        if profile_dir:
+            Path(profile_dir).mkdir(parents=True, exist_ok=True)
+            cmd += ["--profile", str(Path(profile_dir) / f"ws-{i}.prof")]
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=logs, stderr=logs))
+    deadline = time.monotonic() + 600  # Django set-up on a box shared by a test suite can take minutes
+    while listeners(port) < n:
+        if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+            for p in procs:
+                p.kill()
+            raise SystemExit("the ws processes did not all listen; see .local/bench_ws.log")
+        time.sleep(0.2)
+    return procs
+
+
+def listeners(port: int) -> int:
+    """Sockets listening on 127.0.0.1:`port` (one per reuse-port ws process), from /proc/net/tcp."""
+    local = f"0100007F:{port:04X}"
+    rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == local and row[3] == "0A")
+
+
+def total_cpu(procs: list[Any]) -> float:
+    return sum(cpu_seconds(p.pid) for p in procs)
+
+
+def per_frame_us(cpu_s: float | None, frames: float | None) -> float | None:
+    return round(1e6 * cpu_s / frames, 1) if cpu_s is not None and frames else None
+
+
+def main() -> None:
+    args = parse_args()
+    module = mode_module(args.mode)
+    if args.mode == "auction":  # its own servers and clients (bench/ws_fanout_auction.py)
+        print(json.dumps(module.run(args), indent=2))
         return
     if args.mode == "show":
         # The chat driver posts from a handful of accounts: lift the per-user limit for the run.
         os.environ["SHOWS_CHAT_RATE_LIMIT"] = "1000000"
+    if module is not None and hasattr(module, "environ"):
+        os.environ.update(module.environ(args))
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by the clients and servers
+    if hard < args.sockets + 1000:
+        raise SystemExit(f"the open-file limit ({hard}) is below --sockets + 1000: raise `ulimit -Hn`")
 
     prefix = f"bench.{uuid.uuid4().hex[:8]}."
     env = {**os.environ, "KAFKA_TOPIC_PREFIX": prefix, "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false"}
@@ -219,9 +303,9 @@ def main() -> None:
     drops.start_drop(drop_id=drop.pk)
     buyers = [User.objects.create_user(username=f"bench-{tag}-{i}").pk for i in range(args.threads)]
 
-    report: dict[str, Any] = {"sockets": args.sockets, "reservations": args.reservations,
-                              "asgi_workers": args.asgi_workers, "client_workers": args.client_workers,
-                              "client_impl": args.client_impl}  # fmt: skip
+    report: dict[str, Any] = {"mode": args.mode, "sockets": args.sockets, "reservations": args.reservations,
+                              "ws_processes": args.ws_processes, "client_workers": args.client_workers,
+                              "client_impl": args.client_impl, "load_average_start": load_average()}  # fmt: skip
     children: list[subprocess.Popen[bytes]] = []
     try:
         # Raw floor first: same clients, frames of the same size, one per 100 ms.
@@ -231,10 +315,18 @@ def main() -> None:
         )
         children.append(raw)
         time.sleep(1.0)
-        cpu0 = cpu_seconds(raw.pid)
-        report["raw_websockets"] = run_clients(f"ws://127.0.0.1:{raw_port}/", args.sockets, args.client_workers,
-                                               args.timeout, lambda: None, args.client_impl)  # fmt: skip
-        report["raw_websockets"]["server_cpu_s"] = round(cpu_seconds(raw.pid) - cpu0, 2)
+        raw_marks: dict[str, float] = {}
+
+        def raw_ready() -> None:  # the broadcasts start a second after the last client connected
+            raw_marks["cpu"] = cpu_seconds(raw.pid)
+
+        report["raw_websockets"] = raw_result = run_clients(f"ws://127.0.0.1:{raw_port}/", args.sockets,
+                                                            args.client_workers, args.timeout, raw_ready,
+                                                            args.client_impl)  # fmt: skip
+        raw_result["server_cpu_s"] = round(cpu_seconds(raw.pid) - raw_marks.get("cpu", 0.0), 2)
+        raw_result["server_cpu_per_frame_us"] = per_frame_us(
+            raw_result["server_cpu_s"], raw_result["frames_delivered"]
+        )
         raw.kill()
 
         port = free_port()
@@ -243,70 +335,62 @@ def main() -> None:
             children.append(
                 subprocess.Popen([sys.executable, *cmd], cwd=ROOT, env=env, stdout=logs, stderr=logs)
             )
-        asgi = subprocess.Popen([str(ROOT / ".venv/bin/uvicorn"), "config.asgi:application", "--port", str(port),
-                                 "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--no-access-log",
-                                 "--log-level", "warning", "--workers", str(args.asgi_workers)],
-                                cwd=ROOT, env=env, stdout=logs, stderr=logs)  # fmt: skip
-        children.append(asgi)
-        deadline = time.monotonic() + 120
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        projector = children[1]
+        projector = children[-1]
+        ws = start_ws_processes(args.ws_processes, port, env, logs, args.server_profile)
+        children.extend(ws)
         marks: dict[str, float] = {}
 
-        def reserve_all() -> None:
-            def run(buyer_id: int, count: int) -> None:
-                for _ in range(count):
-                    reserve_stock(drop_id=drop.pk, sku_id=sku.pk, buyer_id=buyer_id, quantity=1)
+        if module is not None:
 
-            per = args.reservations // args.threads
-            counts = [
-                per + (args.reservations - per * args.threads if i == 0 else 0) for i in range(args.threads)
-            ]
-            threads = [threading.Thread(target=run, args=(b, n)) for b, n in zip(buyers, counts, strict=True)]
-            marks["cpu_asgi"], marks["cpu_proj"], marks["t0"] = (
-                cpu_seconds(asgi.pid),
-                cpu_seconds(projector.pid),
-                time.monotonic(),
-            )
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            marks["t1"] = time.monotonic()
+            def on_ready() -> None:
+                marks["cpu_ws"], marks["t0"] = total_cpu(ws), time.monotonic()
 
-        if args.mode == "show":
-            from ws_fanout_show import run as run_show  # bench/ is sys.path[0] when run as a script
+            run = module.run
+            kwargs = {"on_ready": on_ready} if "on_ready" in inspect.signature(run).parameters else {}
+            marks["cpu_ws"], marks["t0"] = total_cpu(ws), time.monotonic()
+            result = run(args, env, port, pct, **kwargs)
+        else:
 
-            cpu_asgi = cpu_seconds(asgi.pid)
-            report["mode"] = "show"
-            report["mintdrop"] = result = run_show(args, env, port, pct)
-            result["server_cpu_s"] = round(cpu_seconds(asgi.pid) - cpu_asgi, 2)
-            raw_p99 = report["raw_websockets"]["latency_ms"]["p99"]
-            for name in ("latency_ms", "chat_latency_ms", "fanout_latency_ms"):
-                p99 = result[name]["p99"]
-                report[f"{name.removesuffix('_ms')}_p99_ratio_vs_raw"] = (
-                    round(p99 / raw_p99, 2) if raw_p99 and p99 else None
+            def reserve_all() -> None:
+                def run(buyer_id: int, count: int) -> None:
+                    for _ in range(count):
+                        reserve_stock(drop_id=drop.pk, sku_id=sku.pk, buyer_id=buyer_id, quantity=1)
+
+                per = args.reservations // args.threads
+                counts = [
+                    per + (args.reservations - per * args.threads if i == 0 else 0)
+                    for i in range(args.threads)
+                ]
+                threads = [
+                    threading.Thread(target=run, args=(b, n)) for b, n in zip(buyers, counts, strict=True)
+                ]
+                marks["cpu_ws"], marks["cpu_proj"], marks["t0"] = (
+                    total_cpu(ws),
+                    cpu_seconds(projector.pid),
+                    time.monotonic(),
                 )
-            report["load_average"] = [round(x, 2) for x in os.getloadavg()]
-            print(json.dumps(report, indent=2))
-            return
-        url = f"ws://127.0.0.1:{port}/ws/drops/{drop.pk}/"
-        driver = threading.Thread(target=reserve_all)
-        result = run_clients(
-            url, args.sockets, args.client_workers, args.timeout, driver.start, args.client_impl
-        )
-        driver.join()
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                marks["t1"] = time.monotonic()
+
+            url = f"ws://127.0.0.1:{port}/ws/drops/{drop.pk}/"
+            driver = threading.Thread(target=reserve_all)
+            result = run_clients(
+                url, args.sockets, args.client_workers, args.timeout, driver.start, args.client_impl
+            )
+            driver.join()
+            result["reservation_rate_per_s"] = round(args.reservations / (marks["t1"] - marks["t0"]), 1)
+            result["projector_cpu_s"] = round(cpu_seconds(projector.pid) - marks["cpu_proj"], 2)
         wall = time.monotonic() - marks["t0"]
-        result["reservation_rate_per_s"] = round(args.reservations / (marks["t1"] - marks["t0"]), 1)
-        result["server_cpu_s"] = round(cpu_seconds(asgi.pid) - marks["cpu_asgi"], 2)
+        result["server_cpu_s"] = round(total_cpu(ws) - marks["cpu_ws"], 2)
         result["server_cpu_pct"] = round(100 * result["server_cpu_s"] / wall, 1)
-        result["projector_cpu_s"] = round(cpu_seconds(projector.pid) - marks["cpu_proj"], 2)
+        result["server_cpu_per_frame_us"] = per_frame_us(
+            result["server_cpu_s"], result.get("frames_delivered")
+        )
         report["mintdrop"] = result
-        raw_p99, p99 = report["raw_websockets"]["latency_ms"]["p99"], result["latency_ms"]["p99"]
-        report["p99_ratio_vs_raw"] = round(p99 / raw_p99, 2) if raw_p99 and p99 else None
-        fan_p99 = result["fanout_latency_ms"]["p99"]
-        report["fanout_p99_ratio_vs_raw"] = round(fan_p99 / raw_p99, 2) if raw_p99 and fan_p99 else None
+        report.update(ratios(raw_result, result))
     finally:
         for child in children:
             child.terminate()
@@ -315,8 +399,32 @@ def main() -> None:
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
-    report["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    if args.centrifugo != "off":
+        from ws_centrifugo import measure as centrifugo
+
+        report["centrifugo"] = centrifugo(args, required=args.centrifugo == "on")
+        if "latency_ms" in report["centrifugo"]:
+            report["centrifugo"].update(ratios(report["raw_websockets"], report["centrifugo"]))
+    report["load_average"] = load_average()
     print(json.dumps(report, indent=2))
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def ratios(raw: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """p99 and CPU per delivered frame against the raw broadcast of the same run (goal: <= 1.5x, <= 2x)."""
+    raw_p99 = raw["latency_ms"]["p99"]
+    out: dict[str, Any] = {}
+    for name in ("latency_ms", "fanout_latency_ms", "chat_latency_ms"):
+        p99 = (result.get(name) or {}).get("p99")
+        key = "p99_ratio_vs_raw" if name == "latency_ms" else f"{name.removesuffix('_ms')}_p99_ratio_vs_raw"
+        if name in result:
+            out[key] = round(p99 / raw_p99, 2) if raw_p99 and p99 else None
+    raw_cpu, cpu = raw.get("server_cpu_per_frame_us"), result.get("server_cpu_per_frame_us")
+    out["cpu_per_frame_ratio_vs_raw"] = round(cpu / raw_cpu, 2) if raw_cpu and cpu else None
+    return out
 
 
 if __name__ == "__main__":

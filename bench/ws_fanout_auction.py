@@ -180,6 +180,11 @@ def _gather(procs: list[subprocess.Popen[str]], start: Any) -> tuple[int, float,
     return ready, connect_s, results
 
 
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--bid-rate", type=float, default=50.0, help="auction mode: bids per second")
+    parser.add_argument("--bid-seconds", type=float, default=20.0, help="auction mode: how long bids come")
+
+
 def run(args: Any) -> dict[str, Any]:
     """The whole auction-mode run (called by bench/ws_fanout.py main); returns the report."""
     import resource
@@ -221,7 +226,7 @@ def run(args: Any) -> dict[str, Any]:
     sent_log = str(Path(ROOT_LOCAL()) / f"bench_auction_sent_{tag}.json")
     report: dict[str, Any] = {"mode": "auction", "sockets": args.sockets, "bid_rate": args.bid_rate,
                               "bid_seconds": args.bid_seconds, "client_workers": args.client_workers,
-                              "client_impl": "python", "asgi_workers": args.asgi_workers}  # fmt: skip
+                              "client_impl": "python", "asgi_workers": args.ws_processes}  # fmt: skip
     children: list[subprocess.Popen[Any]] = []
     try:
         raw_port = free_port()
@@ -243,7 +248,7 @@ def run(args: Any) -> dict[str, Any]:
         logs = open(Path(ROOT_LOCAL()) / "bench_ws.log", "ab")  # noqa: SIM115
         asgi = subprocess.Popen([str(HERE.parents[1] / ".venv/bin/uvicorn"), "config.asgi:application", "--port", str(port),
                                  "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--no-access-log",
-                                 "--log-level", "warning", "--workers", str(args.asgi_workers)],
+                                 "--log-level", "warning", "--workers", str(args.ws_processes)],
                                 cwd=HERE.parents[1], env=env, stdout=logs, stderr=logs)  # fmt: skip
         children.append(asgi)
         import socket

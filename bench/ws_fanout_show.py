@@ -83,8 +83,11 @@ async def worker(url: str, count: int, timeout: float) -> None:
     await run_client_pool(_viewer, url, out, count, timeout)
 
 
-def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
-    """Set up the show, run viewers + driver against the ws server on `port`; return the figures."""
+def run(args: Any, env: dict[str, str], port: int, pct: Any, *, on_ready: Any = None) -> dict[str, Any]:
+    """Set up the show, run viewers + driver against the ws server on `port`; return the figures.
+
+    `on_ready()` is called once every viewer is connected (the server's CPU is counted from there).
+    """
     from django.contrib.auth.models import User
     from django.utils import timezone
     from ws_clients import start_client_pools  # bench/ is sys.path[0] when run as a script
@@ -110,6 +113,8 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
     t0 = time.monotonic()
     ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
     connect_s = time.monotonic() - t0
+    if on_ready is not None:
+        on_ready()
     # Chat comes from a process of its own, as from a web process: as a thread of this one it
     # waited for the GIL behind the 4 reservation threads, and its `at` stamp with it.
     driver = [sys.executable, str(Path(__file__).with_name("ws_fanout.py")), "--chat-driver"]
@@ -181,6 +186,7 @@ def run(args: Any, env: dict[str, str], port: int, pct: Any) -> dict[str, Any]:
         "flash_launch_latency_ms": summary(joined("launch")),
         "latency_ms": summary(joined("stock")),
         "fanout_latency_ms": summary(joined("fanout")),
+        "frames_delivered": sum(r.get("frames", 0) for r in results),
         "frames_per_socket": round(sum(r.get("frames", 0) for r in results) / max(1, ready), 1),
         "chat_batch_frames_per_socket": round(
             sum(r.get("chat_batches", 0) for r in results) / max(1, ready), 1

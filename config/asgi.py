@@ -12,13 +12,13 @@ from config.tracing import configure_tracing
 configure_tracing("ws")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.ws_origin import OriginValidator  # noqa: E402
 from monitoring.exporter import start_process_exporter  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.ws import gcpolicy, wire  # noqa: E402
+from realtime.ws.auth import SessionAuthMiddlewareStack  # noqa: E402
 
 
 async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -42,7 +42,7 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         "lifespan": lifespan,
     }
 )

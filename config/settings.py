@@ -395,6 +395,9 @@ WS_DASHBOARD_INTERVAL_MS = env.int("WS_DASHBOARD_INTERVAL_MS", default=500)
 # heads and buffers of an idle stream live in Redis.
 WS_RESUME_BUFFER = env.int("WS_RESUME_BUFFER", default=256)
 WS_STREAM_TTL_SECONDS = env.int("WS_STREAM_TTL_SECONDS", default=7 * 24 * 3600)
+# A snapshot loaded this recently is reused by new sockets of the same stream in that process, with
+# the frames after its head (realtime/ws/hub.py): a burst of viewers costs one database read a window.
+WS_SNAPSHOT_REUSE_MS = env.int("WS_SNAPSHOT_REUSE_MS", default=1000)
 # How often each ASGI process checks that it has not missed a stream's frames.
 WS_HEAL_INTERVAL_SECONDS = env.float("WS_HEAL_INTERVAL_SECONDS", default=2.0)
 # The ws process's garbage collector (realtime/ws/gcpolicy.py): survivors frozen this often (0: off),

@@ -4,15 +4,23 @@
 // on the same 2 cores as the server it measures; this one spends a fraction of that, so the figures
 // say more about the server. Same protocol as the Python pool (bench/ws_fanout.py, run_client_pool):
 //
-//	wsclient <drop|show> <url> <count> <timeout-seconds>
+//	wsclient <drop|show|centrifugo> <url> <count> <timeout-seconds>
+//
+// centrifugo: each socket sends Centrifugo's JSON connect and subscribe commands (channel "bench")
+// and reads publications whose data is a drop-mode stock frame, measured as in drop mode.
+// WSCLIENT_SOURCES=n spreads the sockets over the source addresses 127.0.0.2 ... 127.0.0.(n+1)
+// (each source address has its own ephemeral ports: 10,000 sockets per run never run short).
 //
 // prints {"ready": n} once every socket is connected (or the timeout passed), then one JSON line of
 // measurements in the Python pool's shape, and exits.
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -45,6 +53,15 @@ type frame struct {
 		State string `json:"state"`
 		Skus  []sku  `json:"skus"`
 	} `json:"flash_drop"` // snapshot of a drop stream
+}
+
+// centrifugoReply is one reply of Centrifugo's JSON protocol; publications come as pushes.
+type centrifugoReply struct {
+	Push *struct {
+		Pub *struct {
+			Data frame `json:"data"`
+		} `json:"pub"`
+	} `json:"push"`
 }
 
 // result is one client process's measurements (latencies in seconds, as the Python pool reports them).
@@ -91,6 +108,25 @@ func watch(conn *websocket.Conn, mode string, deadline time.Time, mu *sync.Mutex
 			break
 		}
 		now := time.Now()
+		if mode == "centrifugo" {
+			done := false
+			for _, line := range bytes.Split(raw, []byte("\n")) {
+				var push centrifugoReply
+				if json.Unmarshal(line, &push) != nil || push.Push == nil || push.Push.Pub == nil {
+					continue
+				}
+				frames++
+				if local.addStock(now, &push.Push.Pub.Data) {
+					local.Final++
+					done = true
+					break
+				}
+			}
+			if done {
+				break
+			}
+			continue
+		}
 		var doc frame
 		if json.Unmarshal(raw, &doc) != nil {
 			continue
@@ -176,8 +212,8 @@ func earliest(a, b time.Time) time.Time {
 }
 
 func main() {
-	if len(os.Args) != 5 || (os.Args[1] != "drop" && os.Args[1] != "show") {
-		fmt.Fprintln(os.Stderr, "usage: wsclient <drop|show> <url> <count> <timeout-seconds>")
+	if len(os.Args) != 5 || (os.Args[1] != "drop" && os.Args[1] != "show" && os.Args[1] != "centrifugo") {
+		fmt.Fprintln(os.Stderr, "usage: wsclient <drop|show|centrifugo> <url> <count> <timeout-seconds>")
 		os.Exit(2)
 	}
 	mode, url := os.Args[1], os.Args[2]
@@ -189,6 +225,19 @@ func main() {
 	}
 	deadline := time.Now().Add(time.Duration(timeout * float64(time.Second)))
 	dialer := websocket.Dialer{HandshakeTimeout: 120 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024}
+	sources, _ := strconv.Atoi(os.Getenv("WSCLIENT_SOURCES"))
+	var dialed sync.Mutex
+	next := 0
+	if sources > 0 {
+		dialer.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialed.Lock()
+			ip := net.IPv4(127, 0, 0, byte(2+next%sources))
+			next++
+			dialed.Unlock()
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+			return d.DialContext(ctx, network, addr)
+		}
+	}
 	header := http.Header{"Origin": {"http://127.0.0.1"}}
 
 	var (
@@ -205,6 +254,10 @@ func main() {
 			defer done.Done()
 			gate <- struct{}{}
 			conn, _, err := dialer.Dial(url, header)
+			if err == nil && mode == "centrifugo" {
+				err = conn.WriteMessage(websocket.TextMessage,
+					[]byte(`{"id":1,"connect":{}}`+"\n"+`{"id":2,"subscribe":{"channel":"bench"}}`))
+			}
 			<-gate
 			mu.Lock()
 			if err != nil {
@@ -238,7 +291,7 @@ func main() {
 		"connected": out.Connected, "final": out.Final, "fanout": nonNil(out.Fanout),
 		"errors": out.Errors, "cpu_s": out.CPUSeconds,
 	}
-	if mode == "drop" {
+	if mode != "show" {
 		doc["latencies"], doc["frames"] = nonNil(out.Stock), out.FramesDrop
 	} else {
 		doc["stock"], doc["chat"], doc["launch"] = nonNil(out.Stock), nonNil(out.Chat), nonNil(out.Launch)

@@ -13,7 +13,6 @@ subscription per stream per process, not per socket.
 """
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from realtime.shows.presence import get_presence
 from realtime.shows.publish import stream_of
 from realtime.ws import protocol, store
 from realtime.ws.auth import accepted_subprotocol, auth_error_message
+from realtime.ws.dispatch import DirectDispatchMixin
 from realtime.ws.hub import Hub, Slot, Subscriber, get_hub
 from realtime.ws.protocol import StreamFrame
 
@@ -94,7 +94,7 @@ def _hub() -> Hub:
     return hub
 
 
-class ShowConsumer(AsyncWebsocketConsumer):
+class ShowConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     channel_layer_alias = "__no_channel_per_socket__"  # the hub subscribes once per process
     venue = False
     show_sub: ShowSubscriber | None = None
@@ -162,7 +162,8 @@ class ShowConsumer(AsyncWebsocketConsumer):
                "is_host": self.is_host, "muted": muted}  # fmt: skip
         await self.send(text_data=protocol.encode(you))
 
-    async def _load_show(self) -> tuple[int, str]:
+    async def _load_show(self) -> tuple[int, str, int | None]:
+        """(head, snapshot text, the flash drop's id): the id rides along so no joiner parses the text."""
         stream = stream_of(self.show_id)
         head = await store.head(stream)  # head before the read: later frames are at least as new
         if self.venue:
@@ -170,17 +171,19 @@ class ShowConsumer(AsyncWebsocketConsumer):
         else:
             data = await database_sync_to_async(selectors.show_snapshot)(show_id=self.show_id)
             data["viewers"] = get_presence().count(self.show_id)
-        return head, protocol.encode(protocol.frame("snapshot", seq=head, stream=stream, **data))
+        drop_id = (data.get("flash_drop") or {}).get("drop_id")
+        text = protocol.encode(protocol.frame("snapshot", seq=head, stream=stream, **data))
+        return head, text, int(drop_id) if drop_id else None
 
     async def _show_snapshot(self) -> None:
         sub = self.show_sub
         assert sub is not None
-        head, text = await _hub().shared_snapshot(sub, self._load_show)
-        await self.send(text_data=text)
+        kind = "venue" if self.venue else ""  # a venue feed is another snapshot of the same stream
+        head, text, drop_id = await _hub().shared_snapshot(sub, self._load_show, kind)
+        await sub.send_text(text)  # the same text for a burst of joiners: its frame is built once
         sub.finish_sync(head)
-        drop_id = json.loads(text).get("flash_drop") or {}
-        if drop_id.get("drop_id"):
-            await self.follow_drop(int(drop_id["drop_id"]))
+        if drop_id:
+            await self.follow_drop(drop_id)
 
     async def _resync_show(self) -> None:
         if self.show_sub is not None and not self.show_sub.closed and not self.show_sub.syncing:
@@ -241,7 +244,7 @@ class ShowConsumer(AsyncWebsocketConsumer):
             )
 
         head, text = await _hub().shared_snapshot(sub, load)
-        await self.send(text_data=text)
+        await sub.send_text(text)
         sub.finish_sync(head)
 
     async def _resync_drop(self) -> None:

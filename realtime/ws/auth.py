@@ -11,7 +11,9 @@ the scope (`auth_error`) so the consumer closes with 4401 rather than treating t
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.auth import AuthMiddleware
 from channels.db import database_sync_to_async
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.exceptions import AuthenticationFailed
@@ -108,3 +110,24 @@ class TokenAuthMiddleware:
 def accepted_subprotocol(scope: dict[str, Any]) -> str | None:
     """Answer `mintdrop.v1` when the client offered it (browsers require an answer then)."""
     return SUBPROTOCOL if SUBPROTOCOL in scope.get("subprotocols", []) else None
+
+
+class SessionAuthMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware without a database hop for a handshake that has no session cookie.
+
+    The stock one resolves the user on the thread-sensitive executor for every socket; with no
+    session key there is nobody to look up (it would return AnonymousUser). A burst of thousands
+    of anonymous viewers then queues nothing behind one thread.
+    """
+
+    async def resolve_scope(self, scope: dict[str, Any]) -> None:
+        session = scope.get("session")
+        if session is not None and session.session_key is None:
+            scope["user"]._wrapped = AnonymousUser()
+            return
+        await super().resolve_scope(scope)
+
+
+def SessionAuthMiddlewareStack(inner: Any) -> Any:
+    """Cookies -> session -> user, as channels.auth.AuthMiddlewareStack, with `SessionAuthMiddleware`."""
+    return CookieMiddleware(SessionMiddleware(SessionAuthMiddleware(inner)))

@@ -19,6 +19,7 @@ from commerce.errors import NotFound
 from monitoring.metrics import ws_connected
 from realtime.ws import protocol, queue_frames, snapshots, store
 from realtime.ws.auth import accepted_subprotocol, auth_error_message
+from realtime.ws.dispatch import DirectDispatchMixin
 from realtime.ws.errors import StreamNotFound, Unauthenticated, Unauthorised, WsError
 from realtime.ws.hub import Subscriber, get_hub
 
@@ -31,7 +32,7 @@ _CLOSE_CODES: dict[type[WsError], int] = {
 }
 
 
-class LiveConsumer(AsyncWebsocketConsumer):
+class LiveConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     """Snapshot + resume + live frames for one stream; subclasses say which stream and who may watch."""
 
     channel_layer_alias = "__no_channel_per_socket__"
@@ -104,11 +105,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             since = await store.since(sub.stream, last_seq)
             if since.covered:
                 for _, text in since.frames:
-                    await self.send(text_data=text)
+                    await sub.send_text(text)
                 sub.finish_sync(since.frames[-1][0] if since.frames else last_seq)
                 return
         head, text = await get_hub().shared_snapshot(sub, self._load_snapshot)
-        await self.send(text_data=text)
+        await sub.send_text(text)  # the same text for a burst of joiners: its frame is built once
         sub.finish_sync(head)
 
     async def _load_snapshot(self) -> tuple[int, str]:

@@ -22,6 +22,7 @@ publishing) it replays the missing frames from the resume buffer, or re-snapshot
 """
 
 import asyncio
+import collections
 import logging
 import time
 import weakref
@@ -136,6 +137,13 @@ class Subscriber:
         log.info("ws: closing a socket too slow to keep up on %s", self.stream)
         _spawn(_quiet(self.send({"type": "websocket.close", "code": CLOSE_TOO_SLOW})))
 
+    async def send_text(self, text: str) -> None:
+        """Write one frame outside the fan-out (a snapshot, a replay): straight to the transport when
+        that is what the ASGI send would do and nothing is queued, else through the ASGI send."""
+        if self.inflight is None and not self.backlog and self.raw is not None and self.raw.write(text):
+            return
+        await self.send({"type": "websocket.send", "text": text})
+
     def finish_sync(self, seq: int) -> None:
         """The snapshot/replay up to `seq` was sent: go live, flushing frames queued meanwhile."""
         self.last_sent = max(self.last_sent, seq) if not self.syncing else seq
@@ -212,7 +220,13 @@ class Hub:
         self.streams: dict[str, set[Subscriber]] = {}
         self.last_seq: dict[str, int] = {}
         self._joining: dict[str, asyncio.Future[None]] = {}
-        self._snapshots: dict[str, tuple[int, asyncio.Future[Any]]] = {}
+        self._snapshots: dict[tuple[str, str], tuple[int, asyncio.Future[Any]]] = {}
+        # The last snapshot loaded per stream (load start, load end, result) and the frames routed
+        # lately: a joiner within WS_SNAPSHOT_REUSE_MS of the load's end takes that snapshot plus
+        # the frames after its head instead of a database read of its own.
+        self._reusable: dict[tuple[str, str], tuple[float, float, Any]] = {}
+        self._recent: dict[str, collections.deque[StreamFrame]] = {}
+        self._evicted: dict[str, float] = {}  # when a stream's newest frame fell out of `_recent`
         self._behind: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._start_lock = asyncio.Lock()
@@ -276,27 +290,75 @@ class Hub:
             self.last_seq.pop(sub.stream, None)
             self._behind.pop(sub.stream, None)
             self._held.pop(sub.stream, None)
+            self._forget_snapshot(sub.stream)
             for prefix, batcher in self.batchers.items():
                 if sub.stream.startswith(prefix):
                     batcher.forget(sub.stream)
             assert self.layer is not None and self.channel is not None
             await self.layer.group_discard(store.group_name(sub.stream), self.channel)
 
-    async def shared_snapshot(self, sub: Subscriber, load: Callable[[], Awaitable[Any]]) -> Any:
-        """Run `load` or share one already in flight that began after `sub` joined (so it is as fresh).
+    async def shared_snapshot(
+        self, sub: Subscriber, load: Callable[[], Awaitable[Any]], kind: str = ""
+    ) -> Any:
+        """Run `load` or share one already in flight that began after `sub` joined (so it is as fresh),
+        or reuse one loaded less than `WS_SNAPSHOT_REUSE_MS` ago. `load` returns a tuple whose first
+        item is the stream's head seq the snapshot reflects (read before the data). Sockets of one
+        stream with different snapshots (a show's viewers and its venue clients) pass their `kind`.
 
-        A burst of connects to one drop then costs one database read, not one per socket.
+        A burst of connects to one drop then costs one database read, not one per socket. A reused
+        snapshot is older than the socket, so the frames the hub routed after its head are queued
+        on the socket (`pending`, flushed by `finish_sync` after the snapshot): the socket ends up
+        exactly where a fresh snapshot would have put it. The hub has seen every one of those
+        frames: it was in the stream's group before the snapshot read the head, and it keeps the
+        frames routed since (`_recent`, as long as none routed since the load began was evicted).
         """
-        current = self._snapshots.get(sub.stream)
+        stream = sub.stream
+        key = (stream, kind)
+        reusable = self._reusable.get(key)
+        if (
+            reusable is not None
+            and time.monotonic() - reusable[1] <= _reuse_window()
+            and self._evicted.get(stream, float("-inf")) < reusable[0]
+        ):
+            head = int(reusable[2][0])
+            sub.pending.extend(f for f in self._recent.get(stream, ()) if f.seq > head)
+            return reusable[2]
+        current = self._snapshots.get(key)
         if current is not None and current[0] >= sub.joined_ns and not current[1].done():
             return await asyncio.shield(current[1])
+        started = time.monotonic()
         future: asyncio.Future[Any] = asyncio.ensure_future(load())
-        self._snapshots[sub.stream] = (time.monotonic_ns(), future)
+        self._snapshots[key] = (time.monotonic_ns(), future)
         try:
-            return await asyncio.shield(future)
+            result = await asyncio.shield(future)
         finally:
-            if self._snapshots.get(sub.stream, (0, None))[1] is future:
-                del self._snapshots[sub.stream]
+            if self._snapshots.get(key, (0, None))[1] is future:
+                del self._snapshots[key]
+        if (
+            _reuse_window() > 0
+            and stream in self.streams
+            and (key not in self._reusable or self._reusable[key][0] < started)
+        ):
+            self._reusable[key] = (started, time.monotonic(), result)
+        return result
+
+    def _forget_snapshot(self, stream: str) -> None:
+        for key in [k for k in self._reusable if k[0] == stream]:
+            del self._reusable[key]
+        self._recent.pop(stream, None)
+        self._evicted.pop(stream, None)
+
+    def _remember(self, frame: StreamFrame) -> None:
+        """Keep a routed frame for joiners that reuse a snapshot (the last `_RECENT_FRAMES`)."""
+        if _reuse_window() <= 0:
+            return
+        recent = self._recent.get(frame.stream)
+        if recent is None:
+            recent = self._recent[frame.stream] = collections.deque()
+        elif len(recent) >= _RECENT_FRAMES:
+            recent.popleft()
+            self._evicted[frame.stream] = time.monotonic()
+        recent.append(frame)
 
     def set_batcher(self, prefix: str, batcher: Batcher) -> None:
         """Route frames of streams starting with `prefix` through `batcher` (which calls `fanout`)."""
@@ -350,6 +412,7 @@ class Hub:
 
     def _resync_sockets(self, stream: str) -> None:
         """Every local socket of `stream` takes a fresh snapshot (it may have missed frames)."""
+        self._forget_snapshot(stream)  # the hub missed frames: no snapshot of before may be reused
         subs = tuple(self.streams.get(stream, ()))
         count_ws_resync(len(subs))
         for sub in subs:
@@ -359,6 +422,7 @@ class Hub:
         """Through the stream's batcher, if any, to every local socket."""
         if frame.seq > self.last_seq.get(frame.stream, 0):
             self.last_seq[frame.stream] = frame.seq
+        self._remember(frame)
         for prefix, batcher in self.batchers.items():
             if frame.stream.startswith(prefix):
                 batcher.offer(frame)
@@ -416,6 +480,14 @@ class Hub:
                 self.last_seq[stream] = head
                 self._resync_sockets(stream)
             self._behind.pop(stream, None)
+
+
+_RECENT_FRAMES = 512  # per stream: more than a reuse window's frames at any rate the hub keeps up with
+
+
+def _reuse_window() -> float:
+    """`WS_SNAPSHOT_REUSE_MS` in seconds (0: every joiner outside a load in flight reads its own)."""
+    return float(getattr(settings, "WS_SNAPSHOT_REUSE_MS", 1000)) / 1000
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

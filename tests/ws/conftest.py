@@ -58,6 +58,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def listeners(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port` (one per reuse-port process), from /proc/net/tcp."""
+    local = f"0100007F:{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1] == local and row.split()[3] == "0A")
+
+
 def wait_for(predicate: Callable[[], bool], *, timeout: float = 60.0, what: str = "condition") -> None:
     """Poll until true; fail after `timeout` (a bound, not a measurement)."""
     deadline = time.monotonic() + timeout
@@ -101,6 +108,24 @@ class Processes:
                 return s.connect_ex(("127.0.0.1", self.port)) == 0
 
         wait_for(listening, timeout=120, what="uvicorn to listen")
+        return f"ws://127.0.0.1:{self.port}"
+
+    def ws_processes(self, count: int) -> str:
+        """`count` ws processes on one port, as `honcho start -c ws=<count>` runs the Procfile's `ws`
+        (realtime/ws/serve.py: each binds its own SO_REUSEPORT listener); returns the ws:// base URL."""
+        self.port = free_port()
+        for i in range(count):
+            self.start(
+                f"ws-{i}", sys.executable, "-m", "realtime.ws.serve",
+                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+            )  # fmt: skip
+
+        def all_listening() -> bool:
+            for i in range(count):
+                self.check(f"ws-{i}")
+            return listeners(self.port) == count
+
+        wait_for(all_listening, timeout=300, what=f"{count} ws processes to listen on one port")
         return f"ws://127.0.0.1:{self.port}"
 
     def check(self, name: str) -> None:

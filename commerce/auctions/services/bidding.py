@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from commerce.abuse import limiter
 from commerce.abuse.models import BuyerBlock
-from commerce.abuse.rates import rate_for
+from commerce.abuse.rates import rates_for
 from commerce.auctions.errors import (
     AlreadyLeading,
     AuctionNotOpen,
@@ -72,16 +72,17 @@ def check_bidder(*, auction: Auction, user: User | None) -> User:
         raise BidderMuted("The host muted you in this show.", details={"show_id": show_id})
     if BuyerBlock.objects.filter(merchant_id=merchant_id, buyer_id=user.pk, drop__isnull=True).exists():
         raise BidderBlocked("The shop has blocked this account.", details={"auction_id": auction.pk})
-    rate = rate_for("bid.user")
-    if rate is not None and settings.ABUSE_THROTTLE_ENABLED:
-        hits = limiter.hit([("bid.user", str(user.pk), rate)])
-        if hits and hits[0].over:
+    rates = rates_for("bid.user")
+    if rates and settings.ABUSE_THROTTLE_ENABLED:
+        over = [h for h in limiter.hit([("bid.user", str(user.pk), rate) for rate in rates]) if h.over]
+        if over:
+            worst = max(over, key=lambda h: h.retry_after)
             raise BidRateLimited(
                 "You are bidding too fast.",
                 details={
-                    "retry_after": hits[0].retry_after,
-                    "limit": rate.limit,
-                    "window_seconds": rate.seconds,
+                    "retry_after": worst.retry_after,
+                    "limit": worst.rate.limit,
+                    "window_seconds": worst.rate.seconds,
                 },
             )
     return user
