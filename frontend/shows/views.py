@@ -31,6 +31,11 @@ def watch(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "frontend/shows/watch.html", {"show": _show(pk)})
 
 
+def venue(request: HttpRequest, pk: int) -> HttpResponse:
+    """The 3D venue: the show mirrored from the venue feed alone, as a metaverse client would."""
+    return render(request, "frontend/shows/venue.html", {"show": _show(pk)})
+
+
 @login_required
 def host(request: HttpRequest, merchant_id: int, pk: int) -> HttpResponse:
     """The host console: go live, pin, launch flash drops, end; viewers, sales, stock; moderation."""

@@ -58,6 +58,8 @@
     }
   }
 
+  M.ShowSocket = ShowSocket;  // the 3D venue (venue.js) reads the venue feed through it
+
   class ShowPage {
     constructor(root) {
       this.root = root;
