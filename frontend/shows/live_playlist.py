@@ -44,7 +44,9 @@ def _pdt(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def live_playlist(segments: list[Segment], *, now: datetime, window: int = WINDOW, anchor: float = ANCHOR) -> str:
+def live_playlist(
+    segments: list[Segment], *, now: datetime, window: int = WINDOW, anchor: float = ANCHOR
+) -> str:
     """The live window at server time `now` over `segments` looped forever (see module docstring)."""
     if not segments:
         raise ValueError("a live playlist needs at least one segment")

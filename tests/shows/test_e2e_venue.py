@@ -126,7 +126,12 @@ def test_venue_mirrors_pin_stock_and_hands_over_to_checkout(
     wait_for_js(page, "document.querySelector('[data-venue-stock]').textContent === '3'", timeout=WAIT_MS)
     drop_id = int(page.locator("[data-venue-flash]").get_attribute("data-drop-id") or 0)
     sku_id = data["visor"].skus.get().pk
-    _api(base, data["other_token"], "/api/v1/reservations/", {"drop_id": drop_id, "sku_id": sku_id, "quantity": 1})
+    _api(
+        base,
+        data["other_token"],
+        "/api/v1/reservations/",
+        {"drop_id": drop_id, "sku_id": sku_id, "quantity": 1},
+    )
     wait_for_js(page, "document.querySelector('[data-venue-stock]').textContent === '2'", timeout=WAIT_MS)
     assert page.evaluate("window.__sameDocument") == "still here"
     page.screenshot(path=str(screenshots / "venue-visor-flash.png"))

@@ -84,7 +84,9 @@ def test_viewer_behind_live_sees_pin_and_flash_drop_when_the_video_reaches_them(
     # The live playlist's program date time reached the page: it knows how far behind live it is.
     wait_for_js(viewer, f"{DATASET}.behindMs !== undefined", timeout=WAIT_MS)
     started_behind = int(viewer.evaluate(f"{DATASET}.behindMs"))
-    viewer.evaluate(f"(() => {{ const v = document.getElementById('show-player'); v.currentTime -= {EXTRA_BEHIND_S}; }})()")
+    viewer.evaluate(
+        f"(() => {{ const v = document.getElementById('show-player'); v.currentTime -= {EXTRA_BEHIND_S}; }})()"
+    )
     wait_for_js(
         viewer,
         f"(() => {{ const v = document.getElementById('show-player');"
@@ -92,7 +94,9 @@ def test_viewer_behind_live_sees_pin_and_flash_drop_when_the_video_reaches_them(
         timeout=WAIT_MS,
     )  # fmt: skip
     indicator = viewer.locator("[data-behind-live]")
-    assert indicator.is_visible() and re.fullmatch(r"\d+ s behind live · bids count on live time", indicator.inner_text())
+    assert indicator.is_visible() and re.fullmatch(
+        r"\d+ s behind live · bids count on live time", indicator.inner_text()
+    )
     assert int(indicator.inner_text().split(" ", 1)[0]) >= EXTRA_BEHIND_S
     assert viewer.locator("[data-pinned]").is_hidden()
 
@@ -105,11 +109,18 @@ def test_viewer_behind_live_sees_pin_and_flash_drop_when_the_video_reaches_them(
     _assert_held_until_the_video_reached_it(_held(viewer, "pinned"))
 
     # A flash drop: the launch frame and the stock snapshot it brings both wait for the video.
-    _api(base, token, host_path + "flash-drops/", {"quantity": 5, "per_buyer_limit": 1, "duration_seconds": 600})
+    _api(
+        base,
+        token,
+        host_path + "flash-drops/",
+        {"quantity": 5, "per_buyer_limit": 1, "duration_seconds": 600},
+    )
     wait_for_js(viewer, f"Number({DATASET}.pendingFrames) >= 1", timeout=WAIT_MS)
     assert viewer.locator("[data-flash]").is_hidden()
     viewer.locator("[data-flash]").wait_for(state="visible", timeout=WAIT_MS)
-    wait_for_js(viewer, "document.querySelector('[data-flash-available]').textContent === '5'", timeout=WAIT_MS)
+    wait_for_js(
+        viewer, "document.querySelector('[data-flash-available]').textContent === '5'", timeout=WAIT_MS
+    )
     _assert_held_until_the_video_reached_it(_held(viewer, "flash_drop"))
     viewer.screenshot(path=str(screenshots / "show-behind-live.png"), full_page=True)
 
