@@ -175,10 +175,18 @@ def main() -> None:
     parser.add_argument("--raw-frames", type=int, default=50, help="baseline broadcasts, one per 100 ms")
     parser.add_argument("--timeout", type=float, default=240.0, help="bound per phase, seconds")
     # Show mode (bench/ws_fanout_show.py): viewers on a live show, chat at a steady rate, a flash drop selling out.
-    parser.add_argument("--mode", choices=("drop", "show"), default="drop")
+    parser.add_argument("--mode", choices=("drop", "show", "auction"), default="drop")
     parser.add_argument("--chat-rate", type=float, default=20.0, help="show mode: chat messages per second")
     parser.add_argument("--flash-units", type=int, default=1000, help="show mode: units of the flash drop")
+    # Auction mode (bench/ws_fanout_auction.py): watchers on a show's auction while bids land at a steady rate.
+    parser.add_argument("--bid-rate", type=float, default=50.0, help="auction mode: bids per second")
+    parser.add_argument("--bid-seconds", type=float, default=20.0, help="auction mode: how long bids come")
     args = parser.parse_args()
+    if args.mode == "auction":
+        from ws_fanout_auction import run as run_auction  # bench/ is sys.path[0] when run as a script
+
+        print(json.dumps(run_auction(args), indent=2))
+        return
     if args.mode == "show":
         # The chat driver posts from a handful of accounts: lift the per-user limit for the run.
         os.environ["SHOWS_CHAT_RATE_LIMIT"] = "1000000"

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "commerce.shows",  # live shows (label `shows`): video, pins, flash drops, chat, venue feed
     "notifications",  # e-mail + in-app notifications from the event log; account mail
     "commerce.abuse",  # label `abuse`: throttles, identity limits at payment, velocity flags, blocks
+    "commerce.auctions",  # label `auctions`: live auctions and giveaways of a show
 ]
 
 MIDDLEWARE = [
@@ -487,7 +488,18 @@ ABUSE_BLOCKLIST_CACHE_SECONDS = env.float("ABUSE_BLOCKLIST_CACHE_SECONDS", defau
 ABUSE_IDENTITY_LIMITS = env.bool("ABUSE_IDENTITY_LIMITS", default=True)
 # DRF trusts X-Forwarded-For when NUM_PROXIES is None (its default): 0 makes it use REMOTE_ADDR.
 REST_FRAMEWORK["NUM_PROXIES"] = ABUSE_NUM_PROXIES
+
 # --- end abuse -----------------------------------------------------------------------------------------
+
+# --- Auctions (commerce/auctions/) ---------------------------------------------------------------------
+# Bids per user (every auction): a flood past this is refused with 429 `bid_rate_limited`.
+ABUSE_THROTTLE_RATES["bid.user"] = env.str("ABUSE_RATE_BID_USER", default="10/10s")
+# The worker closes auctions at their end (eta tasks); this sweep catches any task that was lost.
+CELERY_BEAT_SCHEDULE["auctions-close-due"] = {"task": "commerce.auctions.tasks.close_due", "schedule": 5.0}
+# Auction frames to viewers: per ws process, at most one per window (last value wins), widening while busy.
+AUCTION_FRAME_WINDOW_MS = env.int("AUCTION_FRAME_WINDOW_MS", default=100)
+AUCTION_FRAME_MAX_WINDOW_MS = env.int("AUCTION_FRAME_MAX_WINDOW_MS", default=250)
+# --- end auctions --------------------------------------------------------------------------------------
 
 # --- Monitoring (monitoring/): Prometheus metrics, the `monitor` process, the ops admin page ----------
 # MINTDROP_METRICS=0 turns every metric off (no middleware, no exporters, /metrics answers 404):

@@ -22,6 +22,7 @@ urlpatterns = [
     path("webhooks/", include("commerce.payments.urls")),
     path("api/v1/", include("nft.api.urls")),
     path("api/v1/", include("commerce.shows.api.urls")),
+    path("api/v1/", include("commerce.auctions.api.urls")),
     path("api/v1/", include("commerce.abuse.urls")),
     path("", include("nft.urls")),
     path("", include("commerce.urls")),

@@ -57,7 +57,12 @@ TOPICS: tuple[Topic, ...] = (
         description="Activity of watched wallets (transfers, approvals), keyed by wallet address.",
     ),
     Topic("chain", partitions=1, aggregates=("chain",), description="Chain-level facts such as reorgs."),
-    Topic("shows", partitions=3, aggregates=("show",), description="Live show events, keyed by show id."),
+    Topic(
+        "shows",
+        partitions=3,
+        aggregates=("show", "auction"),
+        description="Live show events, keyed by show id; auction events (auction.*), keyed by auction id.",
+    ),
     Topic(
         "diagnostics",
         partitions=3,

@@ -135,6 +135,7 @@ def show_snapshot(*, show_id: int, user_id: int | None = None, chat: bool = True
         "flash_drop": flash_drop_state(drop_id=show.flash_drop_id) if show.flash_drop_id else None,
         "sales": show_sales(show_id=show_id),
         "server_time": timezone.now(),
+        **_auction_part(show_id),
     }
     if chat:
         data["messages"] = recent_messages(show_id=show_id)
@@ -144,6 +145,13 @@ def show_snapshot(*, show_id: int, user_id: int | None = None, chat: bool = True
             and ShowMute.objects.filter(show_id=show_id, user_id=user_id).exists(),
         }
     return data
+
+
+def _auction_part(show_id: int) -> dict[str, Any]:
+    """The show's current (or last) auction and giveaway, as their frames carry them (commerce/auctions)."""
+    from commerce.auctions.selectors import current_auction, current_giveaway
+
+    return {"auction": current_auction(show_id=show_id), "giveaway": current_giveaway(show_id=show_id)}
 
 
 def venue_feed(*, show_id: int) -> dict[str, Any]:
@@ -157,6 +165,8 @@ def venue_feed(*, show_id: int) -> dict[str, Any]:
         "playback_url": show["playback_url"],
         "pinned": snap["pinned"],
         "flash_drop": snap["flash_drop"],
+        "auction": snap["auction"],
+        "giveaway": snap["giveaway"],
         "server_time": snap["server_time"],
     }
 

@@ -7,7 +7,7 @@ from realtime.shows.presence import REACTIONS
 from realtime.ws.errors import MalformedMessage, UnknownMessageType
 from realtime.ws.protocol import decode_client_frame
 
-VIEWER_TYPES = ("ping", "resume", "chat", "react", "delete", "mute", "unmute")
+VIEWER_TYPES = ("ping", "resume", "chat", "react", "delete", "mute", "unmute", "bid", "giveaway_enter")
 VENUE_TYPES = ("ping", "resume")
 
 
@@ -42,6 +42,13 @@ def parse(text: str | None, data: bytes | None = None, *, venue: bool = False) -
         fields["reaction"] = doc["reaction"]
     elif kind == "delete":
         fields["message_id"] = _int(doc, "message_id")
+    elif kind == "bid":  # the amounts are checked by the bidding service (same answers as REST)
+        fields["auction_id"] = _int(doc, "auction_id")
+        fields["amount"] = doc.get("amount")
+        if doc.get("max_amount") is not None:
+            fields["max_amount"] = doc["max_amount"]
+    elif kind == "giveaway_enter":
+        fields["giveaway_id"] = _int(doc, "giveaway_id")
     elif kind in ("mute", "unmute"):
         fields["user_id"] = _int(doc, "user_id")
         reason = doc.get("reason")

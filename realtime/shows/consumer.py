@@ -27,7 +27,9 @@ from commerce.shows import selectors
 from commerce.shows.services import chat
 from commerce.shows.services.common import is_host
 from config.errors import ApplicationError
+from realtime.shows import auction_socket
 from realtime.shows import client_messages as messages
+from realtime.shows.auction_batch import AuctionCoalescer
 from realtime.shows.chat_batch import ChatBatcher
 from realtime.shows.presence import get_presence
 from realtime.shows.publish import stream_of
@@ -82,14 +84,13 @@ def _hub() -> Hub:
     """The process hub, with show streams' chat batched (once per process)."""
     hub = get_hub()
     if _SHOW_PREFIX not in hub.batchers:
-        hub.set_batcher(
-            _SHOW_PREFIX,
-            ChatBatcher(
-                settings.SHOWS_CHAT_BATCH_MS / 1000,
-                hub.fanout,
-                max_window_s=settings.SHOWS_CHAT_MAX_BATCH_MS / 1000,
-            ),
+        chat = ChatBatcher(
+            settings.SHOWS_CHAT_BATCH_MS / 1000,
+            hub.fanout,
+            max_window_s=settings.SHOWS_CHAT_MAX_BATCH_MS / 1000,
         )
+        window, widest = settings.AUCTION_FRAME_WINDOW_MS / 1000, settings.AUCTION_FRAME_MAX_WINDOW_MS / 1000
+        hub.set_batcher(_SHOW_PREFIX, AuctionCoalescer(chat, window, widest))
     return hub
 
 
@@ -98,6 +99,7 @@ class ShowConsumer(AsyncWebsocketConsumer):
     venue = False
     show_sub: ShowSubscriber | None = None
     drop_sub: Subscriber | None = None
+    bidder_sub: Subscriber | None = None  # "you were outbid" frames for this viewer (auction_socket)
     _react_window = 0.0
     _reacts = 0
 
@@ -124,6 +126,7 @@ class ShowConsumer(AsyncWebsocketConsumer):
         self.show_sub = ShowSubscriber(stream=stream_of(self.show_id), send=self.base_send,
                                        resync=self._resync_show, venue=self.venue, consumer=self)  # fmt: skip
         await _hub().join(self.show_sub)
+        self.bidder_sub = await auction_socket.join(_hub(), self)
         if not self.venue:
             get_presence().add(self.show_id, self.show_sub)
             await self._send_you()
@@ -137,6 +140,8 @@ class ShowConsumer(AsyncWebsocketConsumer):
             await hub.leave(self.show_sub)
         if self.drop_sub is not None:
             await hub.leave(self.drop_sub)
+        if self.bidder_sub is not None:
+            await hub.leave(self.bidder_sub)
         for sub in getattr(self, "_leaving", ()):
             await hub.leave(sub)
 
@@ -277,6 +282,8 @@ class ShowConsumer(AsyncWebsocketConsumer):
             self._reacts += 1
             if self._reacts <= REACTIONS_PER_SECOND:
                 await get_presence().react(self.show_id, message.fields["reaction"])
+        elif kind in ("bid", "giveaway_enter"):
+            await self._reply(await auction_socket.handle(self, message))
         elif kind in ("delete", "mute", "unmute"):
             await self._moderate(message)
 

@@ -38,6 +38,8 @@ class ShowSnapshotDoc(serializers.Serializer[Any]):
     show = ShowHeaderDoc()
     pinned = serializers.DictField(allow_null=True, help_text="Pinned product card, with its 3D asset.")
     flash_drop = serializers.DictField(allow_null=True, help_text="Running flash drop and its stock.")
+    auction = serializers.DictField(allow_null=True, help_text="Current (or last) auction, as `auction` frames carry it.")
+    giveaway = serializers.DictField(allow_null=True, help_text="Current (or last) giveaway.")
     sales = serializers.DictField()
     server_time = serializers.DateTimeField()
     messages = ChatMessageDoc(many=True, required=False)
@@ -51,6 +53,8 @@ class VenueFeedDoc(serializers.Serializer[Any]):
     playback_url = serializers.CharField()
     pinned = serializers.DictField(allow_null=True)
     flash_drop = serializers.DictField(allow_null=True)
+    auction = serializers.DictField(allow_null=True)
+    giveaway = serializers.DictField(allow_null=True)
     server_time = serializers.DateTimeField()
 
 

@@ -105,6 +105,8 @@
 
     // --- frames ---------------------------------------------------------------------------------
     apply(f) {
+      // Other panels of the page (auctions: frontend/auctions/auction.js) see every frame first.
+      if ((M.showFrameHooks || []).some((hook) => hook(f, this.socket))) return;
       const isDrop = f.stream && f.stream.startsWith("drop.");
       if (f.type === "you") { this.you = f; this.renderChatBox(); return; }
       if (f.type === "error") { this.showError(f); return; }

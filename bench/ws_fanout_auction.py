@@ -1,0 +1,320 @@
+"""Auction mode of bench/ws_fanout.py: N watchers on one show's auction while bids land at a steady rate.
+
+    .venv/bin/python bench/ws_fanout.py --mode auction --sockets 5000 --bid-rate 50 --bid-seconds 20
+
+Watchers are anonymous sockets on /ws/shows/<id>/ (Python asyncio client pool: the Go pool does not
+parse auction frames). Once all are connected a driver process places bids through the bidding
+service (lock, rows, outbox, push on commit) at `--bid-rate` per second, each at the next increment,
+noting when it sent each bid; the auction ends by server time (sudden death) and is closed.
+Printed: bid-to-every-watcher latency (for each bid and watcher: from sending the bid to the first
+frame on that watcher that includes it; p50/p99/max over all pairs), the share of watchers that saw
+the final price in the closed state, frames per socket, and the raw `websockets` broadcast floor
+(same client processes, frames of a similar size, 10/s) of the same run.
+"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+BUCKET_MS = 1  # latency histogram resolution
+
+
+async def _watcher(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadline: float) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.typing import Origin
+
+    async with sem:
+        ws = await connect(url, origin=Origin("http://127.0.0.1"), compression=None, open_timeout=120,
+                           max_queue=None, ping_interval=None)  # fmt: skip
+    async with ws:
+        out["connected"] += 1
+        seen = 0  # bids included in what this watcher has seen
+        arrivals: list[tuple[int, float]] = []
+        while time.monotonic() < deadline:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), timeout=max(0.05, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            now = time.time()
+            doc = json.loads(raw)
+            kind = doc.get("type")
+            out["frames"] += 1
+            if kind == "stock":  # the raw floor's frames
+                out["raw"].append(now - datetime.fromisoformat(doc["at"]).timestamp())
+                if doc["sold_out"]:
+                    out["final"] += 1
+                    break
+                continue
+            auction = doc.get("auction") if kind in ("auction", "snapshot") else None
+            if not auction:
+                continue
+            if auction["bids"] > seen:
+                seen = auction["bids"]
+                arrivals.append((seen, now))
+            if auction["state"] != "open":
+                out["closed"].append(auction["current_bid"])
+                break
+        if arrivals:
+            _fold(arrivals, _sent_times(out["sent_log"]), out["hist"])
+
+
+def _client_main(url: str, count: int, timeout: float, sent_log: str) -> None:
+    """A client subprocess: run the watchers (each folds its arrivals into `out["hist"]` when done)."""
+    from ws_clients import run_client_pool
+
+    out: dict[str, Any] = {"connected": 0, "final": 0, "frames": 0, "raw": [], "closed": [], "hist": {},
+                           "sent_log": sent_log}  # fmt: skip
+    asyncio.run(run_client_pool(_watcher, url, out, count, timeout))
+
+
+_sent: dict[str, dict[int, float]] = {}
+
+
+def _sent_times(sent_log: str) -> dict[int, float]:
+    """When the driver sent each bid (by seq): written before the close, read once per process."""
+    if sent_log not in _sent:
+        path = Path(sent_log)
+        if not path.exists():
+            return {}
+        _sent[sent_log] = {int(k): v for k, v in json.loads(path.read_text()).items()}
+    return _sent[sent_log]
+
+
+def _fold(arrivals: list[tuple[int, float]], sent: dict[int, float], hist: dict[str, int]) -> None:
+    """Add to `hist` {latency bucket ms: pairs}: for each bid, this watcher's first arrival including it."""
+    low = 0
+    for seen, at in arrivals:
+        for seq in range(low + 1, seen + 1):
+            if seq in sent:
+                bucket = str(max(0, int((at - sent[seq]) * 1000 / BUCKET_MS)))
+                hist[bucket] = hist.get(bucket, 0) + 1
+        low = max(low, seen)
+
+
+def _hist_pct(hist: dict[str, int], q: float) -> float | None:
+    total = sum(hist.values())
+    if not total:
+        return None
+    target, acc = q * total, 0
+    for bucket in sorted(hist, key=int):
+        acc += hist[bucket]
+        if acc >= target:
+            return float(int(bucket) * BUCKET_MS)
+    return None
+
+
+def _driver(auction_id: int, user_ids: list[int], rate: float, seconds: float, sent_log: str) -> None:
+    """A process of its own (as a web process would be): bid at `rate`/s for `seconds`, then close."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from commerce.auctions.increments import next_bid
+    from commerce.auctions.models import Auction
+    from commerce.auctions.services.bidding import place_bid
+    from commerce.auctions.services.closing import close_auction
+
+    users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
+    auction = Auction.objects.get(pk=auction_id)
+    print(json.dumps({"ready": True}), flush=True)
+    sys.stdin.readline()  # go
+    sent: dict[int, float] = {}
+    current, refused, interval = auction.current_bid, 0, 1.0 / rate
+    nxt = t0 = time.monotonic()
+    i = 0
+    while time.monotonic() - t0 < seconds:
+        amount = next_bid(table=auction.increments, starting_price=auction.starting_price, current=current)
+        at = time.time()
+        try:
+            outcome = place_bid(auction_id=auction_id, user=users[i % len(users)], amount=amount)
+            for b in outcome.bids:
+                sent[b.seq] = at
+            current = outcome.auction.current_bid
+        except Exception:
+            refused += 1
+        i += 1
+        nxt += interval
+        time.sleep(max(0.0, nxt - time.monotonic()))
+    Path(sent_log).write_text(json.dumps(sent))
+    # Sudden death: the end by server time, then the close (the worker's eta task in production).
+    Auction.objects.filter(pk=auction_id).update(ends_at=timezone.now())
+    while close_auction(auction_id=auction_id).state == "open":
+        time.sleep(0.01)
+    print(json.dumps({"bids": len(sent), "refused": refused, "final_price": current,
+                      "rate_per_s": round(len(sent) / (time.monotonic() - t0), 1)}), flush=True)  # fmt: skip
+
+
+def _pools(
+    url: str, sockets: int, workers: int, timeout: float, sent_log: str
+) -> list[subprocess.Popen[str]]:
+    per = [sockets // workers + (1 if i < sockets % workers else 0) for i in range(workers)]
+    return [
+        subprocess.Popen(
+            [sys.executable, str(HERE), "--auction-client", url, str(n), str(timeout), sent_log],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in per
+    ]
+
+
+def _gather(procs: list[subprocess.Popen[str]], start: Any) -> tuple[int, float, list[dict[str, Any]]]:
+    t0 = time.monotonic()
+    ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
+    connect_s = time.monotonic() - t0
+    start()
+    results = [json.loads(p.stdout.readline() or "{}") for p in procs]  # type: ignore[union-attr]
+    for p in procs:
+        p.wait(30)
+    return ready, connect_s, results
+
+
+def run(args: Any) -> dict[str, Any]:
+    """The whole auction-mode run (called by bench/ws_fanout.py main); returns the report."""
+    import resource
+
+    from ws_clients import pct
+    from ws_fanout import cpu_seconds, free_port, setup_database
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    prefix = f"bench.{uuid.uuid4().hex[:8]}."
+    env = {**os.environ, "KAFKA_TOPIC_PREFIX": prefix, "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false",
+           "ABUSE_THROTTLE_ENABLED": "0"}  # fmt: skip
+    setup_database(env)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "KAFKA_TOPIC_PREFIX", "DJANGO_DEBUG")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from commerce.auctions.models import Ending
+    from commerce.auctions.services import setup
+    from commerce.services import catalog
+    from commerce.shows.services import lifecycle, pins
+
+    tag = uuid.uuid4().hex[:8]
+    owner = User.objects.create_user(username=f"bench-host-{tag}")
+    merchant = catalog.create_merchant(name="Bench auction", slug=f"bench-auction-{tag}", owner=owner)
+    product = catalog.create_product(merchant_id=merchant.pk, kind="physical", title="Bench guitar",
+                                     skus=[catalog.SkuSpec(code="G", price=100)])  # fmt: skip
+    show = lifecycle.create_show(merchant_id=merchant.pk, title="Bench auction", playback_url="/x.m3u8",
+                                 scheduled_at=timezone.now())  # fmt: skip
+    lifecycle.go_live(show_id=show.pk, merchant_id=merchant.pk)
+    pins.pin_product(show_id=show.pk, merchant_id=merchant.pk, product_id=product.pk)
+    bidders = [User.objects.create_user(username=f"bench-bid-{tag}-{i}").pk for i in range(10)]
+    auction = setup.create_auction(show_id=show.pk, merchant_id=merchant.pk, spec=setup.AuctionSpec(
+        starting_price=100, duration_seconds=3600, ending=Ending.SUDDEN_DEATH, increments=[[0, 100]]))  # fmt: skip
+    sent_log = str(Path(ROOT_LOCAL()) / f"bench_auction_sent_{tag}.json")
+    report: dict[str, Any] = {"mode": "auction", "sockets": args.sockets, "bid_rate": args.bid_rate,
+                              "bid_seconds": args.bid_seconds, "client_workers": args.client_workers,
+                              "client_impl": "python", "asgi_workers": args.asgi_workers}  # fmt: skip
+    children: list[subprocess.Popen[Any]] = []
+    try:
+        raw_port = free_port()
+        raw = subprocess.Popen([sys.executable, str(HERE.with_name("ws_fanout.py")), "--raw", str(raw_port),
+                                str(args.sockets), str(args.raw_frames)])  # fmt: skip
+        children.append(raw)
+        time.sleep(1.0)
+        ready, connect_s, results = _gather(
+            _pools(f"ws://127.0.0.1:{raw_port}/", args.sockets, args.client_workers, args.timeout, sent_log),
+            lambda: None,
+        )
+        raw_lat = [x for r in results for x in r.get("raw", [])]
+        report["raw_websockets"] = {"connected": ready, "final_delivery_ratio": round(sum(r.get("final", 0) for r in results) / args.sockets, 4),
+                                    "latency_ms": {"p50": pct(raw_lat, 0.5), "p99": pct(raw_lat, 0.99), "max": pct(raw_lat, 1.0)},
+                                    "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2)}  # fmt: skip
+        raw.kill()
+
+        port = free_port()
+        logs = open(Path(ROOT_LOCAL()) / "bench_ws.log", "ab")  # noqa: SIM115
+        asgi = subprocess.Popen([str(HERE.parents[1] / ".venv/bin/uvicorn"), "config.asgi:application", "--port", str(port),
+                                 "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--no-access-log",
+                                 "--log-level", "warning", "--workers", str(args.asgi_workers)],
+                                cwd=HERE.parents[1], env=env, stdout=logs, stderr=logs)  # fmt: skip
+        children.append(asgi)
+        import socket
+
+        deadline = time.monotonic() + 120
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        driver = subprocess.Popen([sys.executable, str(HERE), "--driver", str(auction.pk), ",".join(map(str, bidders)),
+                                   str(args.bid_rate), str(args.bid_seconds), sent_log],
+                                  env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        children.append(driver)
+        assert driver.stdin is not None and driver.stdout is not None
+        driver.stdout.readline()
+        cpu0 = cpu_seconds(asgi.pid)
+
+        def go() -> None:
+            assert driver.stdin is not None
+            driver.stdin.write("go\n")
+            driver.stdin.flush()
+
+        url = f"ws://127.0.0.1:{port}/ws/shows/{show.pk}/"
+        ready, connect_s, results = _gather(
+            _pools(url, args.sockets, args.client_workers, args.timeout, sent_log), go
+        )
+        done = json.loads(driver.stdout.readline() or "{}")
+        hist: dict[str, int] = {}
+        for r in results:
+            for k, v in (r.get("hist") or {}).items():
+                hist[k] = hist.get(k, 0) + v
+        final = done.get("final_price")
+        saw_final = sum(1 for r in results for price in r.get("closed", []) if price == final)
+        report["driver"] = done
+        report["mintdrop"] = {
+            "connected": ready, "connect_s": round(connect_s, 1),
+            "final_price_seen_ratio": round(saw_final / args.sockets, 4),
+            "bid_to_watcher_latency_ms": {"p50": _hist_pct(hist, 0.5), "p99": _hist_pct(hist, 0.99),
+                                          "max": _hist_pct(hist, 1.0), "pairs": sum(hist.values())},
+            "frames_per_socket": round(sum(r.get("frames", 0) for r in results) / max(1, ready), 1),
+            "server_cpu_s": round(cpu_seconds(asgi.pid) - cpu0, 2),
+            "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2),
+            "client_errors": [e for r in results for e in r.get("errors", [])][:3],
+        }  # fmt: skip
+        raw_p99 = report["raw_websockets"]["latency_ms"]["p99"]
+        p99 = report["mintdrop"]["bid_to_watcher_latency_ms"]["p99"]
+        report["p99_ratio_vs_raw"] = round(p99 / raw_p99, 2) if raw_p99 and p99 else None
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    report["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    return report
+
+
+def ROOT_LOCAL() -> str:
+    path = HERE.parents[1] / ".local"
+    path.mkdir(exist_ok=True)
+    return str(path)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent))
+    sys.path.insert(1, str(HERE.parents[1]))
+    if sys.argv[1] == "--auction-client":
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+        _client_main(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
+    elif sys.argv[1] == "--driver":
+        _driver(int(sys.argv[2]), [int(u) for u in sys.argv[3].split(",")], float(sys.argv[4]),
+                float(sys.argv[5]), sys.argv[6])  # fmt: skip

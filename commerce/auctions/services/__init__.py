@@ -1,0 +1,1 @@
+"""Use cases of auctions (setup, bidding, closing and checkout) and giveaways."""
