@@ -20,12 +20,12 @@ from django.db import connections
 from django.utils import timezone
 
 from commerce.services import catalog
-from commerce.shows.services import lifecycle, pins
+from commerce.shows.services import lifecycle
 from tests.frontend.stack import Stack
 from tests.frontend.waits import wait_for_js
 from tests.tokens import issue_token
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 PASSWORD = "e2e-pass-1234"
 WAIT_MS = 60_000  # upper bound for one live change to show up (a bound, not a measurement)
 JACKET_MODEL = "/static/frontend/demo/neon-jacket.gltf"
@@ -54,8 +54,6 @@ def _seed() -> dict[str, Any]:
     show = lifecycle.create_show(merchant_id=merchant.pk, title="Venue night",
                                  playback_url="/media/shows/demo-show/live.m3u8",
                                  scheduled_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
-    lifecycle.go_live(show_id=show.pk, merchant_id=merchant.pk)
-    pins.pin_product(show_id=show.pk, merchant_id=merchant.pk, product_id=jacket.pk)
     return {"merchant": merchant, "show": show, "jacket": jacket, "visor": visor,
             "host_token": issue_token(host), "other_token": issue_token(other)}  # fmt: skip
 
@@ -83,6 +81,9 @@ def test_venue_mirrors_pin_stock_and_hands_over_to_checkout(
     data = _seed()
     base, show = stack.web_url, data["show"]
     host_path = f"/api/v1/merchants/{data['merchant'].pk}/shows/{show.pk}/"
+    # Live and pinned through the web process (this thread runs Playwright's event loop).
+    _api(base, data["host_token"], host_path + "live/", {})
+    _api(base, data["host_token"], host_path + "pin/", {"product_id": data["jacket"].pk})
     errors: list[str] = []
     context = webgl_browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -135,6 +136,27 @@ def test_venue_mirrors_pin_stock_and_hands_over_to_checkout(
     wait_for_js(page, "document.querySelector('[data-venue-stock]').textContent === '2'", timeout=WAIT_MS)
     assert page.evaluate("window.__sameDocument") == "still here"
     page.screenshot(path=str(screenshots / "venue-visor-flash.png"))
+
+    # An auction on the stage: another client's bid shows up live, the shopper outbids from the venue.
+    auction = _api(base, data["host_token"], host_path + "auctions/",
+                   {"starting_price": 1000, "duration_seconds": 300, "product_id": data["jacket"].pk})  # fmt: skip
+    box = page.locator(f"[data-venue-auction][data-auction-id='{auction['id']}'][data-state=open]")
+    box.wait_for(timeout=WAIT_MS)
+    wait_for_js(
+        page, f"document.getElementById('venue').dataset.modelProductId === '{jacket}'", timeout=WAIT_MS
+    )
+    _api(base, data["other_token"], f"/api/v1/auctions/{auction['id']}/bids/", {"amount": 1000})
+    page.locator("[data-venue-auction][data-current-bid='1000']").wait_for(timeout=WAIT_MS)
+    assert "venue-other" in page.locator("[data-venue-leader]").inner_text()
+    assert page.locator("[data-venue-auction-clock]").get_attribute("data-countdown-to") == auction["ends_at"]
+    page.screenshot(path=str(screenshots / "venue-auction.png"))
+    next_bid = int(page.evaluate("Mintdrop.venue.auction.next_bid"))
+    page.locator("[data-venue-bid-button]").click()
+    page.locator(f"[data-venue-auction][data-current-bid='{next_bid}']").wait_for(timeout=WAIT_MS)
+    wait_for_js(
+        page, "document.querySelector('[data-venue-bid-label]').textContent === 'You lead'", timeout=WAIT_MS
+    )
+    assert page.evaluate("window.__sameDocument") == "still here"
 
     # Buy: the venue reserves and places the show's order, then hands over to the usual pay page.
     page.get_by_role("button", name="Buy now").click()

@@ -297,7 +297,8 @@
         setText($(box, "[data-venue-next-bid]"), a.next_bid == null ? "–" : M.api.money(a.next_bid, a.currency));
         const name = leaderName(a.leader);
         setText($(box, "[data-venue-leader]"), name ? "by " + name : "");
-        setText($(box, "[data-venue-bids]"), String(Array.isArray(a.bids) ? a.bids.length : a.bids || 0));
+        const bids = Array.isArray(a.bids) ? a.bids.length : Number(a.bids) || 0;
+        setText($(box, "[data-venue-bids]"), bids + (bids === 1 ? " bid" : " bids"));
         $(box, "[data-venue-auction-clock]").dataset.countdownTo = a.state === "open" ? a.ends_at || "" : "";
         const btn = $(box, "[data-venue-bid-button]");
         if (!btn.classList.contains("busy")) {
@@ -305,13 +306,16 @@
           btn.disabled = a.state !== "open" || (mine && this.loggedIn);
           let label = a.state !== "open" ? (AUCTION_LABELS[a.state] || "Closed") : !this.loggedIn ? "Log in to bid"
             : mine ? "You lead" : "Bid " + M.api.money(a.next_bid, a.currency);
-          if (a.state === "closed" && mine) { btn.disabled = false; label = "You won: pay now"; }
+          if (this.wonByMe(a)) { btn.disabled = false; label = "You won: pay now"; }
           setText($(btn, "[data-venue-bid-label]"), label);
         }
         M.countdowns.tick();
       }
       this.renderBoard();
     }
+
+    /** Closed with the item offered to this shopper (the winner, or the next bidder on a second chance). */
+    wonByMe(a) { return a.state === "closed" && this.isMe(a.winner !== undefined ? a.winner : a.leader); }
 
     isMe(leader) {
       if (!leader || !this.loggedIn) return false;
@@ -364,7 +368,13 @@
       const a = this.auction;
       if (!a) return;
       const status = $(this.root, "[data-venue-bid-status]");
-      if (a.state === "closed" && this.isMe(a.leader)) { location.href = "/orders/"; return; }
+      if (this.wonByMe(a)) {  // hand over to the usual pay page of the order the auction made
+        const detail = await M.api.withBusy(btn, $(this.root, "[data-venue-bid-error]"), () =>
+          M.api.request("GET", "/api/v1/auctions/" + a.id + "/"));
+        const orderId = detail && detail.you && detail.you.order_id;
+        if (orderId) location.href = "/orders/" + orderId + "/pay/";
+        return;
+      }
       const placed = await M.api.withBusy(btn, $(this.root, "[data-venue-bid-error]"), () =>
         M.api.request("POST", "/api/v1/auctions/" + a.id + "/bids/", { amount: a.next_bid }, { idempotencyKey: M.api.newKey() }));
       setText(status, placed ? "Bid placed: " + M.api.money(a.next_bid, a.currency) : "");
