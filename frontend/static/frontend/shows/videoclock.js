@@ -7,6 +7,9 @@
    product pinned N s before the host shows it; the gate holds such frames until the playhead's wall
    time reaches the frame's time, and applies them in arrival order (a frame without a time, e.g.
    the drop snapshot a flash launch brings, waits behind the ones before it).
+   An auction appears when the video reaches its start; from then on its bids, clock extensions and
+   close are shown as they happen (bids are judged on server time, so a bidder must see the real
+   price and clock), as is "you were outbid".
    Not held: the show snapshot (current state on joining), chat and moderation, presence,
    reactions, replies. With no program date time (an embedded player, the video not yet playing)
    frames apply at once. Bids are judged on server time, so the page also says how far behind live
@@ -65,24 +68,40 @@
       this.apply = apply;
       this.root = root;
       this.queue = [];
+      this.shownAuctions = new Set();  // auctions on screen already: their updates are live
       this.log = [];  // held frames: {type, time, arrivedWall, releasedWall, heldMs}
       this.timer = setInterval(() => this.tick(), 100);
     }
 
     push(frame) {
-      if (IMMEDIATE.has(frame.type) && !(frame.stream && frame.stream.startsWith("drop."))) {
+      if ((IMMEDIATE.has(frame.type) && !(frame.stream && frame.stream.startsWith("drop."))) || this.liveAuction(frame)) {
         if (frame.type === "snapshot") this.dropSupersededBy(frame);
-        this.apply(frame);
+        this.release(frame);
         return;
       }
       const wall = this.clock.wallMs();
       const time = frameTime(frame);
       if (!this.queue.length && (wall === null || time === null || time <= wall)) {
-        this.apply(frame);
+        this.release(frame);
         return;
       }
       this.queue.push({ frame, time, arrived: performance.now(), arrivedWall: wall });
       this.render();
+    }
+
+    /** An update of an auction already on screen (none of its frames waiting), or an outbid notice. */
+    liveAuction(frame) {
+      if (frame.type === "outbid") return true;
+      const id = frame.type === "auction" && frame.auction ? frame.auction.id : null;
+      return id != null && this.shownAuctions.has(id) &&
+        !this.queue.some((q) => q.frame.type === "auction" && q.frame.auction && q.frame.auction.id === id);
+    }
+
+    release(frame) {
+      if (frame.auction && frame.auction.id != null && (frame.type === "auction" || frame.type === "snapshot")) {
+        this.shownAuctions.add(frame.auction.id);
+      }
+      this.apply(frame);
     }
 
     /** A fresh show snapshot already holds every held show frame up to its time. */
@@ -104,7 +123,7 @@
           this.log.push({ type: head.frame.type, time: head.time, arrivedWall: head.arrivedWall, releasedWall: wall, heldMs });
           if (this.log.length > 50) this.log.shift();
         }
-        this.apply(head.frame);
+        this.release(head.frame);
       }
       this.render();
     }
