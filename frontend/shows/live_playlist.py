@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-WINDOW = 15  # segments in the live window (30 s of 2 s segments): room to be behind live and seek back
+WINDOW = 30  # segments in the live window (60 s of 2 s segments): room to be behind live and seek back
 # Where segment 0 of the endless stream starts. Not the Unix epoch: with media sequence ~9e8 and
 # discontinuity sequence ~1.8e8 hls.js 1.7 never started playback; from this anchor (~1.6e7
 # segments a year) it plays. Every process computes the same playlist from it.
