@@ -16,8 +16,10 @@ and the ratio. Bounded: every phase has a timeout; the database is dropped at th
 With `--queue on|off` (and `--bots 0.2`) the stampede is the waiting-room scenario of
 bench/stampede_queue.py instead: honest buyers arriving over `--arrival-window` s (joining the
 waiting room with `on`), bots hammering reserve from `--bot-ips` addresses; the admitter
-(`manage.py run_waiting_room`) runs beside the server. Adds `bot_unit_share`, `bot_buyer_share`,
-`admission_kendall_tau` and the conditions the run pinned.
+(`manage.py run_waiting_room`) runs beside the server. The abuse throttles are on (production
+rates, printed) and honest buyers come from `--honest-ips` addresses, bots from `--bot-ips`. Adds
+`bot_unit_share`, `bot_buyer_share`, `admission_kendall_tau` (how it is measured:
+bench/stampede_queue.py, bench/README.md), `completed` and the conditions the run pinned.
 
     .venv/bin/python bench/drop_stampede.py --buyers 10000 --units 1000 --bots 0.2 --queue on
 """
@@ -265,8 +267,15 @@ async def _client(requests: Sequence[Request], concurrency: int, timeout: float)
                 statuses[code] = statuses.get(code, 0) + 1
 
         start = time.time()
-        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout)
+        # Bounded: requests still unsent at the deadline are dropped and counted, not waited for.
+        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        _, late = await asyncio.wait(workers, timeout=timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
         end = time.time()
+    if late:
+        statuses["unsent_at_deadline"] = queue.qsize() + len(late)
     return {"start": start, "end": end, "latencies": latencies, "statuses": statuses}
 
 
@@ -332,6 +341,9 @@ def main() -> None:
     )
     parser.add_argument("--bots", type=float, default=0.0, help="share of buyers that are bots (0..0.9)")
     parser.add_argument("--bot-ips", type=int, default=4, help="source addresses the bots use")
+    parser.add_argument(
+        "--honest-ips", type=int, default=4096, help="source addresses the honest buyers are spread over"
+    )
     parser.add_argument("--arrival-window", type=float, default=2.0, help="honest arrivals spread (s)")
     parser.add_argument("--admit-rate", type=float, default=200.0, help="waiting room: buyers admitted/s")
     parser.add_argument("--seed", type=int, default=17)
@@ -349,8 +361,12 @@ def main() -> None:
         "DJANGO_DEBUG": "false",
         "LOG_LEVEL": "ERROR",
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
-        # Every simulated buyer comes from 127.0.0.1: per-IP throttles would refuse the crowd.
-        "ABUSE_THROTTLE_ENABLED": os.environ.get("ABUSE_THROTTLE_ENABLED", "false"),
+        # The plain stampede sends every buyer from 127.0.0.1, where per-IP throttles would refuse the
+        # crowd: off there. The `--queue` scenario spreads honest buyers over `--honest-ips` addresses
+        # and bots over `--bot-ips`, so the abuse defences run as in production: on.
+        "ABUSE_THROTTLE_ENABLED": os.environ.get(
+            "ABUSE_THROTTLE_ENABLED", "true" if args.queue is not None else "false"
+        ),
         # This run's waiting rooms, apart from any other run's (drop ids restart in a fresh database).
         "COMMERCE_WAITING_ROOM_PREFIX": f"bench{os.getpid()}:wr:",
     }
@@ -363,6 +379,7 @@ def main() -> None:
                 "LOG_LEVEL",
                 "DJANGO_SETTINGS_MODULE",
                 "COMMERCE_WAITING_ROOM_PREFIX",
+                "ABUSE_THROTTLE_ENABLED",
             )
         }
     )
@@ -440,7 +457,11 @@ def main() -> None:
     finally:
         if admitter is not None:
             admitter.terminate()
-            admitter.wait(timeout=15)
+            try:
+                admitter.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                admitter.kill()
+                admitter.wait(timeout=15)
         if server is not None:
             server.terminate()
             try:
@@ -462,7 +483,8 @@ def queue_scenario(args: argparse.Namespace, base: str, baseline: dict[str, Any]
     phase = stampede_queue.run(
         base=base, drop_id=data["drop_id"], sku_id=data["sku_id"], honest=data["honest"], bots=data["bots"],
         queue=args.queue == "on", clients=args.clients, concurrency=args.concurrency,
-        arrival_window=args.arrival_window, bot_ips=args.bot_ips, timeout=args.timeout, seed=args.seed,
+        arrival_window=args.arrival_window, bot_ips=args.bot_ips, honest_ips=args.honest_ips,
+        timeout=args.timeout, seed=args.seed,
     )  # fmt: skip
     db = read_counters(data["drop_id"])
     held = units_by_buyer(data["drop_id"])
@@ -472,9 +494,18 @@ def queue_scenario(args: argparse.Namespace, base: str, baseline: dict[str, Any]
         from commerce.waiting_room import store
 
         order = store.admission_log(drop_id=data["drop_id"])
+        # Arrival as the server recorded it: the ticket the join script handed out (the moment the
+        # join reached the queue). Admission order is written by the admitter, separately; a buyer
+        # whose admission expired re-joins behind (new ticket) and counts as an inversion here.
+        tau = stampede_queue.arrival_tau({u: float(t) for u, t in phase["tickets"].items()}, order)
     else:
         order = sorted(phase["got_in"], key=lambda uid: phase["got_in"][uid])
+        tau = stampede_queue.arrival_tau(phase["arrivals"], order)
     created = phase["statuses"].get("201", 0)
+    from django.conf import settings
+
+    rates = {k: v for k, v in settings.ABUSE_THROTTLE_RATES.items() if k.startswith("reserve.")}
+    throttled = os.environ["ABUSE_THROTTLE_ENABLED"].lower() in ("1", "true", "yes", "on")
     return {
         "benchmark": "drop_stampede --queue",
         "conditions": {
@@ -487,7 +518,10 @@ def queue_scenario(args: argparse.Namespace, base: str, baseline: dict[str, Any]
             "admit_per_second": args.admit_rate if args.queue == "on" else None,
             "admission_ttl_s": float(os.environ.get("COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS", 60)),
             "per_buyer_limit": 1,
-            "honest_poll": "queue status every 0.3-5 s (eta/2)",
+            "honest_source_ips": phase["honest_addresses"],
+            "throttles": rates if throttled else "off",
+            "honest_poll": "queue status every 0.5-10 s (eta/2); stop when the drop is sold out",
+            "honest_retry": "queue off: a 429 is retried after 1 s, 3 tries in all",
             "bot_behaviour": "no admission token, back-to-back reserve requests",
             "server": f"granian wsgi, {args.workers} workers x {args.threads} threads, 127.0.0.1",
             "client": f"aiohttp, {args.clients} processes, {args.concurrency} concurrent connections in all",
@@ -505,7 +539,20 @@ def queue_scenario(args: argparse.Namespace, base: str, baseline: dict[str, Any]
         if units_taken
         else 0.0,
         "bot_buyer_share": round(n_bots / args.buyers, 4),
-        "admission_kendall_tau": stampede_queue.arrival_tau(phase["arrivals"], order),
+        "admission_kendall_tau": tau,
+        "admission_kendall_tau_basis": (
+            "server arrival: admission order (Redis log) vs the ticket each buyer's first join got"
+            if args.queue == "on"
+            else "reservation order vs the time each buyer's request left the client"
+        ),
+        # For comparison only: admission order vs when each client sent its join (includes the
+        # network and the server's request scheduling, which reorder requests sent close together).
+        "admission_kendall_tau_client_send": stampede_queue.arrival_tau(phase["arrivals"], order),
+        "completed": phase["unfinished_honest"] == 0,
+        "unfinished_honest": phase["unfinished_honest"],
+        "unfinished_bots": phase["unfinished_bots"],
+        "queue_polls": phase["polls"],
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "honest_buyers_served": sum(1 for uid in held if uid not in bot_ids),
         "db": db,
         "baseline_healthz": baseline,

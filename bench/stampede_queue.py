@@ -1,17 +1,24 @@
 """The `--queue on|off --bots F` phase of bench/drop_stampede.py: honest buyers and queue-ignoring bots.
 
 Honest buyers arrive spread over `--arrival-window` seconds after the drop's start (in a random
-order, each at its own moment). With `--queue on` each joins the waiting room, polls its place
-(at most every 0.3 s, less often the further back it is; the browser gets `queue` frames over the
-drop socket instead) and reserves with its admission token once admitted; with `--queue off` each
-POSTs one reservation on arrival. Bots ignore the queue: from t=0 each hammers POST /reservations/
-(no token) back to back until it holds a unit or the drop is sold out, from `--bot-ips` source
-addresses (client sockets bound to 127.0.0.2, .3, ... -- the server trusts no X-Forwarded-For).
+order, each at its own moment), each from one of `--honest-ips` source addresses (127.1.0.1, ...:
+all of 127/8 is loopback on Linux). With `--queue on` each joins the waiting room, polls its place
+(every 0.5-10 s, half its estimated wait; the browser gets `queue` frames over the drop socket
+instead), reserves with its admission token once admitted, and stops when the drop is sold out;
+with `--queue off` each POSTs one reservation on arrival (a 429 is retried after 1 s, 3 tries, as
+a person would). Bots ignore the queue: from t=0 each hammers POST /reservations/ (no token) back
+to back until it holds a unit or the drop is sold out, from `--bot-ips` source addresses (127.0.0.2,
+.3, ...; the server trusts no X-Forwarded-For), on their own connections (half the client's).
+Every phase is bounded: what is still running at the deadline is cancelled and counted
+(`unfinished_honest`), never waited for.
 
 Figures (besides drop_stampede's): `bot_unit_share` (units held by bots / units reserved),
-`bot_buyer_share` (bots / all buyers), `admission_kendall_tau` (Kendall tau between the honest
-buyers' arrival order -- the moment each sent its first request -- and the order they got in:
-admission order with the queue, reservation order without), `honest_buyers_served`.
+`bot_buyer_share` (bots / all buyers), `admission_kendall_tau`, `honest_buyers_served`. The tau
+with the queue compares admission order (the admitter's Redis log) with the server's arrival order,
+the ticket each buyer's first join was given by the join script; without the queue, reservation
+order with the moment each buyer's request left the client. `admission_kendall_tau_client_send`
+(admission vs client send time) is printed beside it: requests sent within a few ms of each other
+reach the server's threads in another order, which that figure counts against the queue.
 """
 
 import asyncio
@@ -77,6 +84,11 @@ def _code(status: int, data: Any) -> str:
     return str(status)
 
 
+def honest_address(i: int) -> str:
+    """The i-th honest buyer's source address: 127.1.0.1, 127.1.0.2, ... (all of 127/8 is loopback)."""
+    return f"127.{1 + i // 62500}.{i // 250 % 250}.{i % 250 + 1}"
+
+
 async def _run_client(part: dict[str, Any]) -> dict[str, Any]:
     base, drop_id, sku_id, queue = part["base"], part["drop_id"], part["sku_id"], part["queue"]
     reserve_url = f"{base}/api/v1/reservations/"
@@ -85,89 +97,139 @@ async def _run_client(part: dict[str, Any]) -> dict[str, Any]:
     deadline = time.time() + part["timeout"]
     reserve_latencies: list[float] = []
     statuses: dict[str, int] = {}
-    arrivals: dict[int, float] = {}
+    arrivals: dict[int, float] = {}  # when the buyer's first request left the client (after the gate)
+    tickets: dict[int, int] = {}  # the ticket the server gave the buyer's first join (queue on)
     got_in: dict[int, float] = {}  # reservation time (queue off) -- admission order comes from Redis
+    polls = 0
     honest_done = asyncio.Event()
     sold_out = asyncio.Event()
-    gate = asyncio.Semaphore(part["concurrency"])
+    # Honest buyers and bots have their own connections (half of the client's concurrency each when
+    # there are bots): a bot's requests compete with honest ones at the server, not inside the
+    # load generator's queue.
+    bot_share = part["concurrency"] // 2 if part["bots"] else 0
+    gate = asyncio.Semaphore(max(1, part["concurrency"] - bot_share))
+    bot_gate = asyncio.Semaphore(max(1, bot_share))
     timeout = aiohttp.ClientTimeout(total=30)
 
     def count(status: int, data: Any) -> str:
         code = _code(status, data)
         statuses[code] = statuses.get(code, 0) + 1
-        if code == "409:sold_out":
+        if code in ("409:sold_out", "409:drop_not_live"):
             sold_out.set()
         return code
 
-    async def reserve(session: aiohttp.ClientSession, token: str, admission: str | None) -> str:
+    async def reserve(
+        session: aiohttp.ClientSession,
+        token: str,
+        admission: str | None,
+        uid: int | None = None,
+        slots: asyncio.Semaphore = gate,
+    ) -> str:
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         if admission:
             headers["Admission-Token"] = admission
-        async with gate:
+        async with slots:
+            if uid is not None and uid not in arrivals:
+                arrivals[uid] = time.time()
             status, data, elapsed = await _request(session, "POST", reserve_url, headers, body)
         reserve_latencies.append(elapsed)
         return count(status, data)
 
     async def honest(session: aiohttp.ClientSession, buyer: Buyer, at: float) -> None:
+        nonlocal polls
         uid, token = buyer
         await asyncio.sleep(max(0.0, at - time.time()))
-        arrivals[uid] = time.time()
         auth = {"Authorization": f"Token {token}"}
         if not queue:
-            if await reserve(session, token, None) == "201":
-                got_in[uid] = time.time()
+            # A person's browser honours Retry-After a few times; a script would not stop.
+            for _ in range(3):
+                code = await reserve(session, token, None, uid)
+                if code == "201":
+                    got_in[uid] = time.time()
+                if not code.startswith("429") or sold_out.is_set() or time.time() > deadline:
+                    return
+                await asyncio.sleep(1.0)
             return
         async with gate:
+            arrivals[uid] = time.time()
             status, data, _ = await _request(session, "POST", queue_url, auth)
+        if status == 200 and data.get("ticket"):
+            tickets[uid] = int(data["ticket"])
         while time.time() < deadline and not sold_out.is_set():
+            if status == 200 and data.get("drop_state") in ("sold_out", "ended"):
+                return
             if status == 200 and data.get("status") == "admitted":
                 code = await reserve(session, token, data["admission_token"])
                 if code == "201":
                     got_in[uid] = time.time()
-                return
-            if status == 200 and data.get("drop_state") in ("sold_out", "ended"):
-                return
-            if status == 200 and data.get("status") == "none":  # admission expired: back of the line
+                if not code.startswith(("429", "503")):
+                    return  # reserved, or refused for good (sold out, limit)
+            elif status == 200 and data.get("status") == "none":  # admission expired: back of the line
                 async with gate:
                     status, data, _ = await _request(session, "POST", queue_url, auth)
                 continue
+            elif status not in (200, 0, 429, 503):
+                return  # 4xx: the room is gone or the drop is over; a person would give up too
+            # Polls: half the estimated wait, between 0.5 and 10 s (the browser gets pushed frames).
             eta = (data or {}).get("eta_seconds") or 1
-            await asyncio.sleep(min(5.0, max(0.3, eta / 2)))
+            await asyncio.sleep(min(10.0, max(0.5, eta / 2)))
+            if sold_out.is_set():
+                return
             async with gate:
+                polls += 1
                 status, data, _ = await _request(session, "GET", queue_url, auth)
 
     async def bot(session: aiohttp.ClientSession, buyer: Buyer) -> None:
         while time.time() < deadline and not honest_done.is_set() and not sold_out.is_set():
-            code = await reserve(session, buyer[1], None)
+            code = await reserve(session, buyer[1], None, slots=bot_gate)
             if code in ("201", "409:limit_exceeded"):
                 return
 
-    connector = aiohttp.TCPConnector(limit=part["concurrency"])
+    # Honest buyers come from many addresses (a session, hence a source address, per address);
+    # the bots from `bot_ips` addresses: per-IP throttles see what they would in production.
+    honest_sessions: dict[str, aiohttp.ClientSession] = {}
+
+    def honest_session(i: int) -> aiohttp.ClientSession:
+        address = honest_address(i % part["honest_ips"])
+        if address not in honest_sessions:
+            honest_sessions[address] = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=4, local_addr=(address, 0)), timeout=timeout
+            )
+        return honest_sessions[address]
+
     bot_sessions = [
         aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=8, local_addr=(f"127.0.0.{2 + i}", 0)), timeout=timeout
+            connector=aiohttp.TCPConnector(limit=max(1, bot_share), local_addr=(f"127.0.0.{2 + i}", 0)),
+            timeout=timeout,
         )
         for i in range(part["bot_ips"])
     ]
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        start = time.time()
-        window = part["arrival_window"]
-        honest_tasks = [
-            asyncio.create_task(honest(session, b, part["t0"] + at))
-            for b, at in zip(part["honest"], part["at"], strict=True)
-        ]
-        bot_tasks = [
-            asyncio.create_task(bot(bot_sessions[i % len(bot_sessions)], b)) for i, b in enumerate(part["bots"])
-        ] if bot_sessions else []  # fmt: skip
-        await asyncio.wait_for(asyncio.gather(*honest_tasks), part["timeout"] + window + 30)
-        honest_done.set()
-        await asyncio.wait_for(asyncio.gather(*bot_tasks), 60)
-        end = time.time()
-    for s in bot_sessions:
+    start = time.time()
+    window = part["arrival_window"]
+    honest_tasks = [
+        asyncio.create_task(honest(honest_session(i), b, part["t0"] + at))
+        for i, b, at in zip(part["honest_index"], part["honest"], part["at"], strict=True)
+    ]
+    bot_tasks = [
+        asyncio.create_task(bot(bot_sessions[i % len(bot_sessions)], b)) for i, b in enumerate(part["bots"])
+    ] if bot_sessions else []  # fmt: skip
+    # Bounded: whatever has not finished by the deadline is cancelled and counted, never waited for.
+    _, unfinished = await asyncio.wait(honest_tasks, timeout=part["timeout"] + window + 15)
+    for task in unfinished:
+        task.cancel()
+    honest_done.set()
+    _, bots_unfinished = await asyncio.wait(bot_tasks, timeout=30) if bot_tasks else (set(), set())
+    for task in bots_unfinished:
+        task.cancel()
+    await asyncio.gather(*unfinished, *bots_unfinished, return_exceptions=True)
+    end = time.time()
+    for s in [*bot_sessions, *honest_sessions.values()]:
         await s.close()
     return {
         "start": start, "end": end, "latencies": reserve_latencies, "statuses": statuses,
-        "arrivals": arrivals, "got_in": got_in,
+        "arrivals": arrivals, "tickets": tickets, "got_in": got_in, "polls": polls,
+        "unfinished_honest": len(unfinished), "unfinished_bots": len(bots_unfinished),
+        "honest_addresses": len(honest_sessions),
     }  # fmt: skip
 
 
@@ -190,6 +252,7 @@ def run(
     concurrency: int,
     arrival_window: float,
     bot_ips: int,
+    honest_ips: int,
     timeout: float,
     seed: int,
 ) -> dict[str, Any]:
@@ -206,6 +269,8 @@ def run(
             "sku_id": sku_id,
             "queue": queue,
             "honest": honest[i::clients],
+            "honest_index": list(range(i, len(honest), clients)),
+            "honest_ips": max(1, honest_ips),
             "at": at[i::clients],
             "bots": bots[i::clients],
             "concurrency": max(1, concurrency // clients),
@@ -225,6 +290,7 @@ def run(
             statuses[code] = statuses.get(code, 0) + n
     elapsed = max(r["end"] for r in results) - min(r["start"] for r in results)
     arrivals = {uid: t for r in results for uid, t in r["arrivals"].items()}
+    tickets = {uid: t for r in results for uid, t in r["tickets"].items()}
     got_in = {uid: t for r in results for uid, t in r["got_in"].items()}
     return {
         "requests": len(latencies),
@@ -236,12 +302,17 @@ def run(
         else None,
         "statuses": statuses,
         "arrivals": arrivals,
+        "tickets": tickets,
         "got_in": got_in,
+        "polls": sum(r["polls"] for r in results),
+        "unfinished_honest": sum(r["unfinished_honest"] for r in results),
+        "unfinished_bots": sum(r["unfinished_bots"] for r in results),
+        "honest_addresses": sum(r["honest_addresses"] for r in results),
     }
 
 
 def arrival_tau(arrivals: dict[int, float], order: list[int]) -> float | None:
-    """Kendall tau of `order` (who got in, first to last) against arrival time, honest buyers only."""
+    """Kendall tau of `order` (who got in, first to last) against `arrivals` (time or ticket), honest only."""
     served = [uid for uid in order if uid in arrivals]
     if len(served) < 2:
         return None

@@ -126,7 +126,8 @@ LOGIN_URL = "/login/"
 
 # --- Redis: cache, Channels layer, Celery broker -----------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:56379/0")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# One redis-py client per pool, not one per cache call (config/cache.py).
+CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -460,7 +461,8 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context.unre
 FAULT_INJECTION_ENABLED = env.bool("MINTDROP_FAULT_INJECTION", default=False)
 
 # --- Bot and abuse defences (commerce/abuse/) -------------------------------------------------------
-# Throttles: "<n>/<s|m|h|d>" per scope, counted in Redis (fixed windows, shared by every process).
+# Throttles: "<n>/<s|m|h|d>" per scope (several comma-separated, each counted: "5/s,600/m"), counted
+# in Redis (fixed windows, shared by every process).
 # A scope is an action plus who is counted: `user` (the account; for sign-in, the username tried)
 # and `ip` (the client address, see ABUSE_NUM_PROXIES). The IP rates are set for a NAT'd office or a
 # campus behind one address, while still bounding a single script. 0 / empty turns a scope off.
@@ -472,7 +474,9 @@ ABUSE_THROTTLE_RATES = {
     "login.user": env.str("ABUSE_RATE_LOGIN_USER", default="10/m"),
     "login.ip": env.str("ABUSE_RATE_LOGIN_IP", default="120/m"),
     "reserve.user": env.str("ABUSE_RATE_RESERVE_USER", default="30/m"),
-    "reserve.ip": env.str("ABUSE_RATE_RESERVE_IP", default="600/m"),
+    # Two windows: a script from one address may not burst (5/s) nor keep going (600/m); a hyped drop
+    # sells out in seconds, so the per-second bound is the one that limits what a few addresses win.
+    "reserve.ip": env.str("ABUSE_RATE_RESERVE_IP", default="5/s,600/m"),
 }
 # How many reverse proxies in front of the web process append to X-Forwarded-For. 0 (default):
 # the header is ignored and the client IP is the socket's REMOTE_ADDR, so a client cannot pick its

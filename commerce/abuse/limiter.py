@@ -1,4 +1,4 @@
-"""Fixed-window counters in the shared Redis cache: one pipelined round trip for several scopes.
+"""Fixed-window counters in the shared Redis cache: one Lua call (one round trip) for several scopes.
 
 DRF's own SimpleRateThrottle keeps a list of timestamps per key and writes it back (read, modify,
 write): concurrent requests of one script race past it. INCR is atomic, so N requests in a window
@@ -46,8 +46,31 @@ class Hit:
 
 
 def _client() -> Any:
-    """The redis-py client behind Django's RedisCache (for a pipeline)."""
+    """The redis-py client behind Django's RedisCache (one per pool: config/cache.py)."""
     return cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+
+
+# KEYS: the counters' keys; ARGV: their lifetimes (s) -> the counts. One command for every counter
+# of a request: one request to pack and one reply to parse, where a pipeline of INCR + EXPIRE per
+# counter had 2N of each (a reserve has four counters: per user, per IP twice, velocity).
+_COUNT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  out[i] = n
+end
+return out
+"""
+_scripts: dict[int, tuple[Any, Any]] = {}  # id(client) -> (client, its registered script)
+
+
+def _count_script() -> Any:
+    conn = _client()
+    known = _scripts.get(id(conn))
+    if known is None or known[0] is not conn:  # the client is kept alive, so its id is not reused
+        known = _scripts[id(conn)] = (conn, conn.register_script(_COUNT))
+    return known[1]
 
 
 def hit(counters: list[tuple[str, str, Rate]]) -> list[Hit]:
@@ -55,30 +78,47 @@ def hit(counters: list[tuple[str, str, Rate]]) -> list[Hit]:
     if not counters:
         return []
     now = time.time()
-    pipe = _client().pipeline(transaction=False)
-    windows = []
+    keys, ttls, windows = [], [], []
     for scope, ident, rate in counters:
         window = int(now // rate.seconds)
-        key = cache.make_key(f"{settings.KAFKA_TOPIC_PREFIX}abuse:rl:{scope}:{ident}:{window}")
-        pipe.incr(key)
-        pipe.expire(key, rate.seconds + 1, nx=True)
+        keys.append(
+            cache.make_key(
+                f"{settings.KAFKA_TOPIC_PREFIX}abuse:rl:{scope}:{ident}:{rate.limit}/{rate.seconds}:{window}"
+            )
+        )
+        ttls.append(rate.seconds + 1)
         windows.append(window)
     try:
-        replies = pipe.execute()
+        counts = _count_script()(keys=keys, args=ttls)
     except redis.RedisError as exc:
         _warn(exc)
         return []
     hits = []
     for i, (scope, _ident, rate) in enumerate(counters):
         reset = (windows[i] + 1) * rate.seconds
-        hits.append(Hit(scope, int(replies[2 * i]), rate, max(1, int(reset - now + 0.999))))
+        hits.append(Hit(scope, int(counts[i]), rate, max(1, int(reset - now + 0.999))))
     return hits
+
+
+# key -> monotonic time until which this process knows the Redis key of `first_time` is taken. A
+# script hammering reserve is throttled on every request and each refusal would ask Redis again
+# whether its flag was written this minute; the answer "taken" can only stay true, so it is kept.
+_taken: dict[str, float] = {}
+_TAKEN_MAX = 50_000
+_TAKEN_UNKNOWN_TTL = 5.0  # seconds to trust a "taken" whose remaining lifetime we did not see
 
 
 def first_time(key: str, *, seconds: int) -> bool:
     """True once per `seconds` for `key` (used to write a flag at most once a minute per buyer)."""
+    now = time.monotonic()
+    if _taken.get(key, 0.0) > now:
+        return False
     try:
-        return bool(cache.add(f"{settings.KAFKA_TOPIC_PREFIX}abuse:once:{key}", 1, timeout=seconds))
+        added = bool(cache.add(f"{settings.KAFKA_TOPIC_PREFIX}abuse:once:{key}", 1, timeout=seconds))
     except redis.RedisError as exc:
         _warn(exc)
         return False
+    if len(_taken) >= _TAKEN_MAX:
+        _taken.clear()
+    _taken[key] = now + (seconds if added else min(seconds, _TAKEN_UNKNOWN_TTL))
+    return added

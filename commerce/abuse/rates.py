@@ -1,4 +1,4 @@
-"""Rates like "30/m" from settings, parsed once per value."""
+"""Rates like "30/m" (or several, "10/s,600/m") from settings, parsed once per value."""
 
 import re
 from dataclasses import dataclass
@@ -28,6 +28,12 @@ def parse(text: str) -> Rate | None:
     return Rate(limit, multiple * _UNITS[unit]) if limit > 0 and multiple > 0 else None
 
 
-def rate_for(scope: str) -> Rate | None:
-    """The configured rate of a scope (`reserve.user`, `signup.ip`, ...), None when it is off."""
-    return parse(settings.ABUSE_THROTTLE_RATES.get(scope, ""))
+@cache
+def parse_all(text: str) -> tuple[Rate, ...]:
+    """ "10/s,600/m" -> both rates, each counted on its own (a burst bound beside a sustained one)."""
+    return tuple(rate for part in text.split(",") if (rate := parse(part)) is not None)
+
+
+def rates_for(scope: str) -> tuple[Rate, ...]:
+    """The configured rates of a scope (`reserve.user`, `signup.ip`, ...), () when it is off."""
+    return parse_all(settings.ABUSE_THROTTLE_RATES.get(scope, ""))

@@ -21,7 +21,7 @@ from commerce.abuse import limiter
 from commerce.abuse.client_ip import client_ip
 from commerce.abuse.flags import flag_buyer
 from commerce.abuse.models import FlagRule
-from commerce.abuse.rates import Rate, rate_for
+from commerce.abuse.rates import Rate, rates_for
 from config.api_errors import error_body
 
 
@@ -49,9 +49,8 @@ def check(
     """Count the request against `<action>.user` and `<action>.ip` (those configured), then `watch`."""
     counters: list[tuple[str, str, Rate]] = []
     for scope, ident in ((f"{action}.user", user_key), (f"{action}.ip", client_ip(request))):
-        rate = rate_for(scope)
-        if rate is not None and ident:
-            counters.append((scope, ident, rate))
+        if ident:
+            counters.extend((scope, ident, rate) for rate in rates_for(scope))
     return limiter.hit(counters + (watch or []))
 
 

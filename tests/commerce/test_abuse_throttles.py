@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from commerce.abuse.models import BuyerFlag, FlagRule
-from commerce.abuse.rates import Rate, parse
+from commerce.abuse.rates import Rate, parse, parse_all
 from commerce.models import Reservation
 from tests.commerce.conftest import client_for, counters
 
@@ -235,6 +235,35 @@ def test_rates_parse_and_reject_nonsense():
     for bad in ("30", "x/m", "3/w", "-1/m", "3/m/s"):
         with pytest.raises(ValueError, match="bad rate"):
             parse(bad)
+
+
+def test_several_rates_of_one_scope_each_count(throttles, make_user, make_drop, shop):
+    """ "2/d,100000/d": the tight window refuses the third request from the address, the loose one
+    keeps counting on its own key (a burst bound beside a sustained one)."""
+    assert parse_all("5/s,600/m") == (Rate(5, 1), Rate(600, 60))
+    assert parse_all("") == () and parse_all("0/s,30/m") == (Rate(30, 60),)
+    throttles["reserve.ip"] = "2/d,100000/d"
+    drop = make_drop(offered=50, limit=50)
+    ip = an_ip()
+    assert [reserve(client_for(make_user()), drop.pk, shop["tee"].pk, ip).status_code for _ in range(2)] == [
+        201,
+        201,
+    ]
+    assert_throttled(reserve(client_for(make_user()), drop.pk, shop["tee"].pk, ip))
+    assert counters(drop, shop["tee"]) == (50, 2, 0)
+    # Another address is not affected.
+    assert reserve(client_for(make_user()), drop.pk, shop["tee"].pk, an_ip()).status_code == 201
+
+
+def test_the_cache_keeps_one_redis_client_per_pool():
+    """config/cache.py: the same client object serves every call (no constructor per request)."""
+    from django.core.cache import cache
+
+    first = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    assert cache._cache.get_client(write=True) is first  # type: ignore[attr-defined]
+    key = f"test-cache-{secrets.token_hex(4)}"
+    assert cache.add(key, 1, timeout=10) and not cache.add(key, 2, timeout=10) and cache.get(key) == 1
+    cache.delete(key)
 
 
 def test_throttles_fail_open_when_redis_is_unreachable(throttles, settings, make_user, make_drop, shop):
