@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from commerce.abuse import limiter
 from commerce.abuse.models import BuyerBlock
-from commerce.abuse.rates import rate_for
+from commerce.abuse.rates import rates_for
 from commerce.auctions.errors import (
     AlreadyLeading,
     AuctionNotOpen,
@@ -72,18 +72,19 @@ def check_bidder(*, auction: Auction, user: User | None) -> User:
         raise BidderMuted("The host muted you in this show.", details={"show_id": show_id})
     if BuyerBlock.objects.filter(merchant_id=merchant_id, buyer_id=user.pk, drop__isnull=True).exists():
         raise BidderBlocked("The shop has blocked this account.", details={"auction_id": auction.pk})
-    rate = rate_for("bid.user")
-    if rate is not None and settings.ABUSE_THROTTLE_ENABLED:
-        hits = limiter.hit([("bid.user", str(user.pk), rate)])
-        if hits and hits[0].over:
-            raise BidRateLimited(
-                "You are bidding too fast.",
-                details={
-                    "retry_after": hits[0].retry_after,
-                    "limit": rate.limit,
-                    "window_seconds": rate.seconds,
-                },
-            )
+    rates = rates_for("bid.user")  # main's abuse module: several rates per scope (e.g. 5/s,60/m)
+    if rates and settings.ABUSE_THROTTLE_ENABLED:
+        hits = limiter.hit([("bid.user", str(user.pk), rate) for rate in rates])
+        for rate, hit in zip(rates, hits, strict=False):
+            if hit.over:
+                raise BidRateLimited(
+                    "You are bidding too fast.",
+                    details={
+                        "retry_after": hit.retry_after,
+                        "limit": rate.limit,
+                        "window_seconds": rate.seconds,
+                    },
+                )
     return user
 
 
