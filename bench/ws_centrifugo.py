@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -67,7 +68,7 @@ def measure(args: Any, *, required: bool) -> dict[str, Any]:
     def skipped(why: str) -> dict[str, Any]:
         if required:
             raise SystemExit(f"centrifugo: {why}")
-        print(f"centrifugo: skipped ({why})", file=os.sys.stderr)
+        print(f"centrifugo: skipped ({why})", file=sys.stderr)
         return {"skipped": why}
 
     if args.client_impl != "go":

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils import timezone
 
 from commerce import selectors as commerce_selectors
 from commerce.errors import NotFound
 from commerce.shows import selectors
 from commerce.shows.models import Show
+from frontend.shows.live_playlist import live_playlist, parse_vod
 
 
 def show_list(request: HttpRequest) -> HttpResponse:
@@ -29,6 +31,11 @@ def _show(pk: int) -> Show:
 def watch(request: HttpRequest, pk: int) -> HttpResponse:
     """The viewer page: anyone may watch; signed-in shoppers chat and buy without leaving it."""
     return render(request, "frontend/shows/watch.html", {"show": _show(pk)})
+
+
+def venue(request: HttpRequest, pk: int) -> HttpResponse:
+    """The 3D venue: the show mirrored from the venue feed alone, as a metaverse client would."""
+    return render(request, "frontend/shows/venue.html", {"show": _show(pk)})
 
 
 @login_required
@@ -56,6 +63,8 @@ def media(request: HttpRequest, path: str) -> HttpResponseBase:
         raise Http404("media are not served by the app here")
     root = (Path(settings.SHOWS_MEDIA_DIR) / "shows").resolve()
     target = (root / path).resolve()
+    if target.name == "live.m3u8" and root in target.parents:
+        return _live(target.with_name("index.m3u8"))
     if (
         root not in target.parents
         or not target.is_file()
@@ -64,3 +73,17 @@ def media(request: HttpRequest, path: str) -> HttpResponseBase:
         raise Http404("no such file")
     kind = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t"}.get(target.suffix)
     return FileResponse(target.open("rb"), content_type=kind or mimetypes.guess_type(target.name)[0])
+
+
+def _live(vod: Path) -> HttpResponse:
+    """The VOD next to it played as a live stream with EXT-X-PROGRAM-DATE-TIME (frontend/shows/live_playlist.py)."""
+    if not vod.is_file():
+        raise Http404("no such stream")
+    segments = parse_vod(vod.read_text())
+    if not segments:
+        raise Http404("no segments")
+    response = HttpResponse(
+        live_playlist(segments, now=timezone.now()), content_type="application/vnd.apple.mpegurl"
+    )
+    response["Cache-Control"] = "no-store"  # a live playlist changes every segment
+    return response

@@ -19,6 +19,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+# WebGL in headless Chromium without a GPU: ANGLE on SwiftShader (software), which Chromium only
+# offers for WebGL when told it may (Debian's chromium 156 draws the 3D venue with these).
+WEBGL_ARGS = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + [
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
 
 
 @pytest.fixture
@@ -37,12 +43,22 @@ def stack(transactional_db: None, settings: Any) -> Iterator[Stack]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
+    yield from _chromium(CHROMIUM_ARGS)
+
+
+@pytest.fixture
+def webgl_browser() -> Iterator[Any]:
+    """Like `browser`, with software WebGL (for the three.js venue)."""
+    yield from _chromium(WEBGL_ARGS)
+
+
+def _chromium(args: list[str]) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run `ops/install browser`")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
         violations = _watch_csp(chromium)
         try:
             yield chromium

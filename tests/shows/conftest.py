@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from commerce.services import catalog
 from commerce.shows.models import Show
 from commerce.shows.services import lifecycle
-from tests.frontend.conftest import browser, screenshots, stack  # noqa: F401 - fixtures of the browser test
+from tests.frontend.conftest import browser, screenshots, stack, webgl_browser  # noqa: F401 - fixtures of the browser test
 from tests.tokens import issue_token
 from tests.ws.conftest import fast_paths, kafka_prefix, procs  # noqa: F401 - fixtures of the socket tests
 

@@ -46,7 +46,7 @@ def _per_process_counts(show_id: int) -> list[int]:
     """Viewers per ws process as each reports them into the show's presence hash (count:time)."""
     client = redis.Redis.from_url(django_settings.REDIS_URL)
     try:
-        fields = client.hgetall(presence_key(show_id))
+        fields: dict[bytes, bytes] = client.hgetall(presence_key(show_id))  # type: ignore[assignment]
     finally:
         client.close()
     return sorted(int(value.decode().partition(":")[0]) for value in fields.values())

@@ -2,7 +2,9 @@
 
 Run after `seed_demo` (it runs it if the demo merchant is missing). The video is a 10 s ffmpeg test
 pattern cut into HLS segments under SHOWS_MEDIA_DIR/shows/demo-show/ (made once, never committed),
-served at /media/shows/demo-show/index.m3u8 in dev, so the page plays offline.
+served in dev as a live stream that loops them with EXT-X-PROGRAM-DATE-TIME stamps
+(/media/shows/demo-show/live.m3u8, frontend/shows/live_playlist.py), so the page plays offline and
+puts show events on the video's clock.
 """
 
 import shutil
@@ -23,7 +25,7 @@ from commerce.shows.services import flash, lifecycle, pins
 
 TITLE = "Demo show: live now"
 UPCOMING_TITLE = "Demo show: tomorrow's sneaker unboxing"
-PLAYLIST = "/media/shows/demo-show/index.m3u8"
+PLAYLIST = "/media/shows/demo-show/live.m3u8"  # index.m3u8 played as a live stream
 
 
 def make_demo_video(target: Path, *, seconds: int = 10) -> bool:
@@ -102,6 +104,8 @@ class Command(BaseCommand):
                 cover_image_url=demo_media_path("show-cover.svg"),
             )
             lifecycle.go_live(show_id=show.pk, merchant_id=merchant.pk)
+        elif show.playback_url.endswith("/demo-show/index.m3u8"):  # seeded before the live playlist
+            Show.objects.filter(pk=show.pk).update(playback_url=PLAYLIST)
         # One upcoming show too, so the storefront's "Upcoming shows" is not empty.
         if not Show.objects.filter(
             merchant=merchant, state=ShowState.SCHEDULED, scheduled_at__gt=timezone.now()

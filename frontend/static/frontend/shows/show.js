@@ -58,6 +58,8 @@
     }
   }
 
+  M.ShowSocket = ShowSocket;  // the 3D venue (venue.js) reads the venue feed through it
+
   class ShowPage {
     constructor(root) {
       this.root = root;
@@ -71,7 +73,12 @@
       this.salesBase = {};  // drop id -> {units_sold, revenue}
       this.refs = 0;
       this.pendingRefs = {};
-      this.socket = new ShowSocket("/ws/shows/" + this.showId + "/", (f) => this.apply(f), M.bindStatus($(root, "[data-conn]")));
+      // Viewers see show events when their video reaches them (videoclock.js); the host acts live.
+      const video = document.getElementById("show-player");
+      this.gate = !this.host && M.FrameGate && video && video.tagName === "VIDEO"
+        ? new M.FrameGate(new M.VideoClock(video), (f) => this.apply(f), root) : null;
+      this.socket = new ShowSocket("/ws/shows/" + this.showId + "/", (f) => (this.gate ? this.gate.push(f) : this.apply(f)),
+        M.bindStatus($(root, "[data-conn]")));
       this.bind();
       startVideo();
     }
