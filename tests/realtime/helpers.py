@@ -125,3 +125,27 @@ def rewind_relay(saved: dict[int, dict[str, Any]]) -> None:
         row.after_sequence = before["after_sequence"] if before else 0
         row.after_index = before["after_index"] if before else 0
         row.save()
+
+
+def republish(event_ids: list[str], topic: str) -> int:
+    """Produce exact copies (key, value, headers) of the messages of `event_ids` on declared topic
+    `topic` again, as a relay that crashed before saving its progress does; returns how many."""
+    from confluent_kafka import Producer
+
+    from realtime.kafka_config import producer_config
+
+    wanted = set(event_ids)
+    producer = Producer(producer_config("test-republish"))
+    copies = 0
+    for msg in read_topic(topic):
+        if envelope(msg)["id"] in wanted:
+            producer.produce(
+                msg.topic() or "",
+                key=msg.key(),
+                value=msg.value(),
+                headers=msg.headers(),
+                partition=msg.partition(),
+            )
+            copies += 1
+    assert producer.flush(30) == 0
+    return copies
