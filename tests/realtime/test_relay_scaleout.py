@@ -82,8 +82,8 @@ def partition_lock_holders() -> dict[int, int]:
     """Outbox partition -> backend pid of the relay holding its advisory lock."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT objid - %s, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s"
-            " AND objid >= %s AND objid < %s AND objsubid = 1"
+            "SELECT objid::bigint - %s, pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid::bigint = %s AND objid::bigint >= %s AND objid::bigint < %s AND objsubid = 1"
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             [PARTITION_LOCK_BASE, LOCK_CLASS, PARTITION_LOCK_BASE, PARTITION_LOCK_BASE + OUTBOX_PARTITIONS],
         )
