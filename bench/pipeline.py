@@ -350,7 +350,14 @@ def run_design(name: str, args: argparse.Namespace) -> dict[str, Any]:
         for child in children:
             child.terminate()
         for child in children:
-            child.wait(30)
+            try:
+                child.wait(120)  # a loaded box may need long to finish a round and close
+            except subprocess.TimeoutExpired:
+                print(
+                    f"bench: {child.args[-1]} did not stop on SIGTERM within 120 s; killed", file=sys.stderr
+                )
+                child.kill()
+                child.wait(30)
     return result
 
 
