@@ -354,7 +354,7 @@ def run_design(name: str, args: argparse.Namespace) -> dict[str, Any]:
                 child.wait(120)  # a loaded box may need long to finish a round and close
             except subprocess.TimeoutExpired:
                 print(
-                    f"bench: {child.args[-1]} did not stop on SIGTERM within 120 s; killed", file=sys.stderr
+                    f"bench: child {child.pid} did not stop on SIGTERM within 120 s; killed", file=sys.stderr
                 )
                 child.kill()
                 child.wait(30)
