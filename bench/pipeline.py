@@ -13,10 +13,19 @@ Prints one JSON document. In the same run it measures, on loopback only:
    "effect committed"), and the time a plain Kafka reader first sees the message (an upper bound
    on commit -> broker).
 
-`ratio` = pipeline throughput / raw throughput. Uses its own database (`<db>_bench`, realtime
-migrations only) and its own topic prefix, so it never touches dev data or other runs.
+`ratio` = pipeline throughput / raw throughput. Phases 2 and 3 run once per design, each with its
+own topics and emptied tables, in the same run:
 
-    .venv/bin/python bench/pipeline.py [--events 50000] [--rate 1000] [--steady-seconds 10]
+- `old`: the marking relay (one leader, one UPDATE of the delivered rows per round) and a consumer
+  that writes an inbox row per event (RELAY_MODE=mark, CONSUMER_INBOX_GROUPS=*);
+- `new`: the snapshot relay (no per-row update: one progress row per outbox partition and window)
+  and offsets stored in PostgreSQL with the effects (no inbox row for `diagnostics`).
+
+The top-level `ratio` is the new design's. Uses its own database (`<db>_bench`, realtime
+migrations only) and its own topic prefix, so it never touches dev data or other runs. The box is
+shared: the load average is printed before and after; compare ratios, not absolute figures.
+
+    .venv/bin/python bench/pipeline.py [--events 50000] [--rate 1000] [--steady-seconds 10] [--designs old,new]
 """
 
 import argparse
@@ -36,6 +45,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["KAFKA_TOPIC_PREFIX"] = f"bench.{uuid.uuid4().hex[:8]}."
 PHASE_TIMEOUT_S = 600.0
+DESIGNS: dict[str, dict[str, str]] = {
+    "old": {"RELAY_MODE": "mark", "CONSUMER_INBOX_GROUPS": "*"},
+    "new": {"RELAY_MODE": "snapshot", "CONSUMER_INBOX_GROUPS": "saga,nft,notify"},
+}
 
 
 def _use_bench_database() -> str:
@@ -198,49 +211,68 @@ def wait_until(predicate: Any, what: str) -> None:
         time.sleep(0.01)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--rate", type=int, default=1_000, help="events/s in the steady phase")
-    parser.add_argument("--steady-seconds", type=float, default=10.0)
-    parser.add_argument("--per-tx", type=int, default=100, help="events per transaction (throughput phase)")
-    args = parser.parse_args()
-    bench_db = _use_bench_database()
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    import django
 
-    django.setup()
-    from django.core.management import call_command
+def backend_cpu_seconds() -> float:
+    """CPU seconds of the other PostgreSQL backends of this database (same host: their /proc)."""
     from django.db import connection
 
-    from realtime.events import Event
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND client_port IS NOT NULL"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    total = 0.0
+    for pid in backends:
+        try:
+            total += cpu_seconds(pid)
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+    return total
+
+
+def run_design(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Phases 2 and 3 with the relay and consumer of design `name`, on fresh topics and tables."""
+    from django.conf import settings
+    from django.db import connection
+
     from realtime.topic_admin import ensure_topics
 
-    call_command("migrate", "realtime", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE realtime_outboxevent, realtime_diagnosticsping, realtime_inboxentry")
+    prefix = f"{os.environ['KAFKA_TOPIC_PREFIX']}{name}."
+    settings.KAFKA_TOPIC_PREFIX = prefix
     ensure_topics()
-    sample = Event(
-        type="diagnostics.ping", key="k1", payload={"seq": 12345, "sent_at": datetime.now(UTC).isoformat()}
-    )
-    size = len(sample.to_json())
-
-    raw = raw_kafka(args.events, size)
-
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE realtime_outboxevent, realtime_diagnosticsping, realtime_inboxentry,"
+            " realtime_relayprogress, realtime_consumeroffset"
+        )
+    env = {
+        **os.environ,
+        **DESIGNS[name],
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
     children = [
         subprocess.Popen([sys.executable, "manage.py", "relay_outbox"], cwd=ROOT, env=env),
         subprocess.Popen([sys.executable, "manage.py", "consume", "diagnostics"], cwd=ROOT, env=env),
     ]
     observer = Observer()
     observer.start()
-    result: dict[str, Any] = {"benchmark": "pipeline", "database": bench_db, "message_bytes": size}
+    result: dict[str, Any] = {"settings": DESIGNS[name]}
     try:
         warm: dict[int, float] = {}
         emit_batch(10_000_000, 1, warm)  # warm-up: both processes up, consumer assigned
         wait_until(lambda: 10_000_000 in observer.seen, "warm-up event")
 
         sent: dict[int, float] = {}
+        cpu_before = [cpu_seconds(c.pid) for c in children]
+        pg_before = backend_cpu_seconds()
         start, start_wall = time.monotonic(), time.time()
         for first in range(0, args.events, args.per_tx):
             emit_batch(first, min(args.per_tx, args.events - first), sent)
@@ -248,6 +280,8 @@ def main() -> None:
         wait_until(lambda: len(observer.seen) > args.events, "all effects of the throughput phase")
         elapsed = max(observer.seen[s] for s in sent) - start_wall
         latencies = [observer.seen[s] - sent[s] for s in sent]
+        cpu = [cpu_seconds(c.pid) - b for c, b in zip(children, cpu_before, strict=True)]
+        pg_cpu = backend_cpu_seconds() - pg_before
         result["pipeline"] = {
             "events": args.events,
             "events_per_tx": args.per_tx,
@@ -255,6 +289,13 @@ def main() -> None:
             "seconds": round(elapsed, 3),
             "per_second": round(args.events / elapsed, 1),
             "latency_ms": {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99)},
+            # CPU per event moves least with a busy box: the relay and consumer processes (not PostgreSQL).
+            "cpu_ms_per_1000_events": {
+                "relay": round(cpu[0] * 1e6 / args.events, 1),
+                "consumer": round(cpu[1] * 1e6 / args.events, 1),
+                # relay + consumer + observer backends (the observer's polling is the same in both designs)
+                "postgres_backends": round(pg_cpu * 1e6 / args.events, 1),
+            },
         }
 
         watcher = KafkaWatcher()
@@ -296,15 +337,82 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*), count(DISTINCT event_id) FROM realtime_diagnosticsping")
             rows, distinct = cursor.fetchone()
-        result["effects"] = {"rows": rows, "distinct_events": distinct, "duplicates": rows - distinct}
+            cursor.execute("SELECT count(*) FROM realtime_inboxentry")
+            (inbox_rows,) = cursor.fetchone()
+        result["effects"] = {
+            "rows": rows,
+            "distinct_events": distinct,
+            "duplicates": rows - distinct,
+            "inbox_rows": inbox_rows,
+        }
     finally:
         observer.stop.set()
         for child in children:
             child.terminate()
         for child in children:
-            child.wait(30)
+            try:
+                child.wait(120)  # a loaded box may need long to finish a round and close
+            except subprocess.TimeoutExpired:
+                print(
+                    f"bench: child {child.pid} did not stop on SIGTERM within 120 s; killed", file=sys.stderr
+                )
+                child.kill()
+                child.wait(30)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--rate", type=int, default=1_000, help="events/s in the steady phase")
+    parser.add_argument("--steady-seconds", type=float, default=10.0)
+    parser.add_argument("--per-tx", type=int, default=100, help="events per transaction (throughput phase)")
+    parser.add_argument("--designs", default="old,new", help="which designs to run, in order (old, new)")
+    args = parser.parse_args()
+    designs = [d for d in args.designs.split(",") if d]
+    unknown = set(designs) - set(DESIGNS)
+    if unknown:
+        raise SystemExit(f"bench: unknown design(s) {sorted(unknown)}; known: {sorted(DESIGNS)}")
+    bench_db = _use_bench_database()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from realtime.events import Event
+    from realtime.topic_admin import ensure_topics
+
+    call_command("migrate", "realtime", verbosity=0)
+    ensure_topics()
+    sample = Event(
+        type="diagnostics.ping", key="k1", payload={"seq": 12345, "sent_at": datetime.now(UTC).isoformat()}
+    )
+    size = len(sample.to_json())
+    result: dict[str, Any] = {
+        "benchmark": "pipeline",
+        "database": bench_db,
+        "message_bytes": size,
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    raw = raw_kafka(args.events, size)
     result["raw"] = raw
-    result["ratio"] = round(result["pipeline"]["per_second"] / raw["per_second"], 3)
+    result["designs"] = {}
+    for name in designs:
+        run = run_design(name, args)
+        run["ratio"] = round(run["pipeline"]["per_second"] / raw["per_second"], 3)
+        result["designs"][name] = run
+    last = result["designs"].get("new") or result["designs"][designs[-1]]
+    result["ratio"] = last["ratio"]
+    if "old" in result["designs"] and "new" in result["designs"]:
+        old, new = result["designs"]["old"], result["designs"]["new"]
+        result["new_vs_old"] = {
+            "throughput": round(new["pipeline"]["per_second"] / old["pipeline"]["per_second"], 3),
+            "steady_p99": round(
+                new["steady"]["end_to_end_ms"]["p99"] / old["steady"]["end_to_end_ms"]["p99"], 3
+            ),
+        }
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     result["goals"] = {"ratio_min": 0.25, "steady_p99_ms_max": 250}
     print(json.dumps(result, indent=2))
 

@@ -154,10 +154,17 @@ KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
 # Relay: rows per produce/flush/mark round; poll interval when no NOTIFY arrives (fallback only).
 RELAY_BATCH_SIZE = env.int("RELAY_BATCH_SIZE", default=1000)
 RELAY_IDLE_POLL_SECONDS = env.float("RELAY_IDLE_POLL_SECONDS", default=0.5)
+# `snapshot`: publish by transaction visibility, no per-row update, several relays by outbox
+# partition; `mark`: the earlier single-leader relay that marks each row (realtime/relay.py).
+RELAY_MODE = env.str("RELAY_MODE", default="snapshot")
 # Consumer runner: messages per database transaction; attempts and first backoff for retriable errors.
 CONSUMER_BATCH_SIZE = env.int("CONSUMER_BATCH_SIZE", default=500)
 CONSUMER_MAX_ATTEMPTS = env.int("CONSUMER_MAX_ATTEMPTS", default=5)
 CONSUMER_BACKOFF_SECONDS = env.float("CONSUMER_BACKOFF_SECONDS", default=0.2)
+# Exactly-once by offsets committed with the effects (realtime_consumeroffset); these groups also
+# write an inbox row per event (their effects leave the database, see realtime/consumer.py).
+# "*" = every group (the earlier design, for bench/pipeline.py's comparison).
+CONSUMER_INBOX_GROUPS = env.list("CONSUMER_INBOX_GROUPS", default=["saga", "nft", "notify"])
 # Where `manage.py audit` writes its JSON + CSV reports unless --out is given.
 AUDIT_REPORT_DIR = env.str("AUDIT_REPORT_DIR", default=str(BASE_DIR / ".local/reports"))
 

@@ -45,11 +45,10 @@ def known_groups() -> dict[str, list[str]]:
 
 # --- sources -------------------------------------------------------------------------------------
 def outbox() -> Iterator[Metric]:
-    from realtime.models import OutboxEvent
+    from realtime.relay import backlog
 
-    row = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(
-        n=Count("pk"), oldest=Min("created_at")
-    )
+    count, oldest = backlog()
+    row = {"n": count, "oldest": oldest}
     yield Metric("mintdrop_outbox_unpublished", "Outbox rows not yet published to Kafka.", value=row["n"])
     yield Metric(
         "mintdrop_outbox_oldest_unpublished_age_seconds",

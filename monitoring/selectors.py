@@ -46,13 +46,11 @@ def consumer_lag() -> tuple[list[GroupLag], str]:
 
 
 def outbox_backlog() -> dict[str, Any]:
-    from django.db.models import Count, Min
 
-    from realtime.models import OutboxEvent
+    from realtime.relay import backlog
 
-    row = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(
-        n=Count("pk"), oldest=Min("created_at")
-    )
+    count, oldest = backlog()
+    row = {"n": count, "oldest": oldest}
     age = (timezone.now() - row["oldest"]).total_seconds() if row["oldest"] else 0.0
     return {"count": row["n"], "oldest_age_seconds": round(age, 1)}
 

@@ -3,19 +3,42 @@
 For each message of the topics that carry the group's registered types:
 
 1. decode and validate it (envelope + payload schema); a bad one goes to the dead-letter topic;
-2. in ONE database transaction: insert (group, event id) into the inbox (a conflict means it was
-   already processed: skip) and run the handlers, so the effect and "seen" commit together;
-3. only after that commit, store the message's offset (committed to Kafka by the auto-commit
-   timer, on rebalance and on close).
+2. in ONE database transaction: lock the group's offset rows of the batch's partitions
+   (realtime_consumeroffset, see realtime/offsets.py), drop what they say was applied already,
+   run the handlers, and move the rows past the batch: the effects and "applied up to offset N"
+   commit together (Kafka's own exactly-once recipe, with PostgreSQL as the store);
+3. after that commit, store the offsets in Kafka too (committed by the auto-commit timer, on
+   rebalance and on close): advisory only, for lag tools; on assignment the runner seeks each
+   partition to the offset stored in PostgreSQL (partitions the group never stored there start
+   from Kafka's committed offset, or the earliest).
+
+Which events still need an inbox row (group, event id), written in the same transaction:
+
+- every event of a group in CONSUMER_INBOX_GROUPS: groups whose handlers hand work to the world
+  outside the database (`saga`: Stripe refunds via Celery; `nft`: chain sends via Celery;
+  `notify`: e-mail and ws pushes). Their effects are queued on commit and idempotent by their own
+  keys (one mint per line, one refund per request, one message per (event, recipient)); the inbox
+  row is the durable "seen" that outlives offsets (a replay into a fresh group, a re-drive);
+- in every group, a message without an outbox position (marking relay, re-driven dead letter, a
+  hand-produced message) and, once, what an earlier inbox-only consumer may have applied.
+
+Groups whose effects are rows only (`fulfilment`, `sales`, `diagnostics`, ...) write no inbox row:
+a redelivery is below the stored offset, a relay's re-published copy repeats an outbox position.
 
 Messages are applied in batches (one transaction per poll) for throughput; if anything in a batch
 fails, the batch rolls back and is replayed one message per transaction: retriable errors back off
-and retry, anything else (or retries exhausted) dead-letters that one message and moves on, so a
-poison message never blocks its partition. SIGTERM finishes the current batch, commits, closes.
+and retry, anything else (or retries exhausted) dead-letters that one message, records its offset
+and moves on, so a poison message never blocks its partition nor costs the others their offsets.
+SIGTERM finishes the current batch, commits, closes.
+
+Rebalances: eager or cooperative (incremental: the callbacks get only the partitions that move);
+the seek applies to the partitions in the callback, so both work. A member that lost a partition
+but still commits (a zombie past its session timeout) is fenced by the row lock: the new owner
+waits for it and then finds those offsets applied.
 
 Test-only hook: the crash point "consumer.after_commit" (config/faults.py) exits right after the
-first database commit of an effect, before storing its offset, to prove that a redelivered event
-has one effect. It cannot be armed outside the test settings.
+first database commit of an effect, before storing its offset in Kafka, to prove that a restarted
+consumer applies nothing twice. It cannot be armed outside the test settings.
 """
 
 import logging
@@ -32,7 +55,7 @@ from opentelemetry.trace import SpanKind
 
 from config.faults import crash_point
 from monitoring.metrics import count_consumer, count_dead_letter
-from realtime import registry, tracing
+from realtime import offsets, registry, tracing
 from realtime.consumer_decode import Decoded, decode_message
 from realtime.deadletter import REDRIVE_GROUP_HEADER, DeadLetterSink, error_code
 from realtime.events import Event
@@ -103,15 +126,58 @@ class ConsumerRunner:
         self.topics = topics_for_group(group)
         self.stats = ConsumerStats()
         self.dead_letters = DeadLetterSink(group)
-        self.consumer = Consumer(consumer_config(group))
+        config = consumer_config(group)
+        self.consumer = Consumer(config)
+        self._cooperative = "cooperative" in str(config.get("partition.assignment.strategy", ""))
+        inbox_groups = set(getattr(settings, "CONSUMER_INBOX_GROUPS", []))
+        self.inbox_group = "*" in inbox_groups or group in inbox_groups
         # handlers_for() re-runs autodiscovery on every call: resolve each type once per runner.
         self._handlers: dict[str, list[registry.Handler]] = {}
         self._stop = threading.Event()
 
     # --- Kafka side ---------------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.stats.assigned = [f"{p.topic}[{p.partition}]" for p in partitions]
-        log.info("consumer %s: assigned %s", self.group, ", ".join(self.stats.assigned))
+        """Start each newly assigned partition at the offset stored in PostgreSQL with the effects."""
+        try:
+            self._seek_to_stored(consumer, partitions)
+        finally:
+            # Assign in every case (librdkafka would otherwise assign at Kafka's committed offsets
+            # anyway; a failed read above is retried by the transaction's row check).
+            if self._cooperative:
+                consumer.incremental_assign(partitions)
+            else:
+                consumer.assign(partitions)
+        if self._cooperative:
+            self.stats.assigned = sorted(
+                {*self.stats.assigned, *(f"{p.topic}[{p.partition}]" for p in partitions)}
+            )
+        else:
+            self.stats.assigned = [f"{p.topic}[{p.partition}]" for p in partitions]
+        log.info(
+            "consumer %s: assigned %s", self.group, ", ".join(f"{p.topic}[{p.partition}]" for p in partitions)
+        )
+
+    def _seek_to_stored(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(p.topic, p.partition) for p in partitions]
+        stored = offsets.stored(self.group, keys)
+        new = [p for p in partitions if (p.topic, p.partition) not in stored]
+        if new:
+            # First contact under offsets-in-PostgreSQL. A partition this group already consumed
+            # (Kafka has a committed offset) was applied with the inbox only: up to its current end,
+            # messages are checked against the inbox once more (migration of existing groups).
+            committed = consumer.committed(new, timeout=30)
+            inbox_until: dict[tuple[str, int], int] = {}
+            for tp in committed:
+                until = 0
+                if tp.offset >= 0:
+                    _low, high = consumer.get_watermark_offsets(tp, timeout=30, cached=False)
+                    until = high
+                inbox_until[(tp.topic, tp.partition)] = until
+            offsets.create(self.group, inbox_until)
+        for p in partitions:
+            state = stored.get((p.topic, p.partition))
+            if state is not None and state.next_offset >= 0:
+                p.offset = state.next_offset
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Everything handed out before this rebalance is applied and stored: commit it now so the
@@ -162,6 +228,7 @@ class ConsumerRunner:
     def _handle_batch(self, messages: list[Message]) -> None:
         self.stats.batches += 1
         finished: set[tuple[str, int, int]] = set()
+        no_effect: list[Message] = []  # skipped or undecodable: their offsets move with the batch
         ready: list[Decoded] = []
         for msg in messages:
             if msg.error():
@@ -177,8 +244,9 @@ class ConsumerRunner:
                 ready.append(decoded)
                 continue
             finished.add(_position(msg))
+            no_effect.append(msg)
         try:
-            self._apply_batch(ready)
+            self._apply_batch(ready, no_effect)
             finished.update(_position(d.msg) for d in ready)
         except Exception as exc:
             if isinstance(exc, (OperationalError, InterfaceError)):
@@ -191,6 +259,8 @@ class ConsumerRunner:
                     self._store(messages, finished)
                     raise
                 finished.add(_position(decoded.msg))
+            if no_effect:
+                self._record_finished(no_effect)
         self._store(messages, finished)
 
     def _skip(self, decoded: Decoded) -> bool:
@@ -283,30 +353,69 @@ class ConsumerRunner:
             self._run_batch_form(batch, events[i:end], parents)
             i = end
 
-    def _apply_batch(self, batch: list[Decoded]) -> None:
-        """One transaction: inbox rows for the whole batch + the handlers of the new events."""
-        if not batch:
+    def _admit(
+        self, states: dict[offsets.Position, offsets.PartitionState], decoded: Decoded
+    ) -> offsets.Verdict:
+        topic, partition, offset = _position(decoded.msg)
+        return offsets.admit(
+            states[(topic, partition)],
+            offset,
+            decoded.headers,
+            inbox_group=self.inbox_group,
+            redriven=REDRIVE_GROUP_HEADER in decoded.headers,
+        )
+
+    def _fresh_events(
+        self, states: dict[offsets.Position, offsets.PartitionState], batch: list[Decoded]
+    ) -> tuple[list[Event], int]:
+        """The events of `batch` (log order) to apply now, and how many were duplicates."""
+        verdicts = [(d.event, self._admit(states, d)) for d in batch if d.event is not None]
+        to_claim = [e for e, v in verdicts if v is offsets.Verdict.INBOX]
+        new_ids = claim_events(group=self.group, events=to_claim) if to_claim else set()
+        fresh: list[Event] = []
+        for event, verdict in verdicts:
+            if verdict is offsets.Verdict.APPLY:
+                fresh.append(event)
+            elif verdict is offsets.Verdict.INBOX and event.id in new_ids:
+                new_ids.discard(event.id)  # a duplicate inside the batch runs once
+                fresh.append(event)
+        return fresh, len(verdicts) - len(fresh)
+
+    def _apply_batch(self, batch: list[Decoded], no_effect: list[Message]) -> None:
+        """One transaction: offsets (and inbox rows where needed) for the batch + the handlers."""
+        if not batch and not no_effect:
             return
-        events = [d.event for d in batch if d.event is not None]
         parents = (
             {d.event.id: tracing.event_parent(d.event, d.headers) for d in batch if d.event is not None}
             if tracing.enabled()
             else {}
         )
         with transaction.atomic():
-            new_ids = claim_events(group=self.group, events=events)
-            fresh: list[Event] = []
-            for event in events:
-                if event.id in new_ids:
-                    new_ids.discard(event.id)  # a duplicate inside the batch runs once
-                    fresh.append(event)
+            states = offsets.lock(
+                self.group, [_position(m)[:2] for m in [*(d.msg for d in batch), *no_effect]]
+            )
+            fresh, duplicates = self._fresh_events(states, batch)
             self._run_handlers_in_order(fresh, parents)
+            for msg in no_effect:
+                topic, partition, offset = _position(msg)
+                offsets.advance(states[(topic, partition)], offset)
+            offsets.save(self.group, states)
         # Counted only once committed: a failed batch is replayed one by one and counted there.
         self.stats.processed += len(fresh)
-        self.stats.duplicates += len(events) - len(fresh)
+        self.stats.duplicates += duplicates
         count_consumer(self.group, "processed", len(fresh))
-        count_consumer(self.group, "duplicate", len(events) - len(fresh))
-        self._after_commit()
+        count_consumer(self.group, "duplicate", duplicates)
+        if fresh:
+            self._after_commit()
+
+    def _record_finished(self, messages: list[Message]) -> None:
+        """Move the offsets past messages that finished without an effect (own transaction)."""
+        with transaction.atomic():
+            states = offsets.lock(self.group, [_position(m)[:2] for m in messages])
+            for msg in messages:
+                topic, partition, offset = _position(msg)
+                offsets.advance(states[(topic, partition)], offset)
+            offsets.save(self.group, states)
 
     def _apply_one(self, decoded: Decoded) -> None:
         """One message, one transaction, with backoff for retriable errors; dead-letter otherwise."""
@@ -317,11 +426,15 @@ class ConsumerRunner:
             attempt += 1
             try:
                 with transaction.atomic():
-                    if not claim_events(group=self.group, events=[event]):
-                        self.stats.duplicates += 1
-                        count_consumer(self.group, "duplicate")
-                        return
-                    self._run_handlers(event, tracing.event_parent(event, decoded.headers))
+                    states = offsets.lock(self.group, [_position(decoded.msg)[:2]])
+                    fresh, duplicates = self._fresh_events(states, [decoded])
+                    if fresh:
+                        self._run_handlers(event, tracing.event_parent(event, decoded.headers))
+                    offsets.save(self.group, states)
+                if duplicates:
+                    self.stats.duplicates += 1
+                    count_consumer(self.group, "duplicate")
+                    return
                 self.stats.processed += 1
                 count_consumer(self.group, "processed")
                 self._after_commit()
@@ -331,6 +444,7 @@ class ConsumerRunner:
                     connection.close()
                 if not is_retriable(exc) or attempt >= self.max_attempts:
                     self._dead_letter(decoded, exc, attempts=attempt)
+                    self._record_finished([decoded.msg])
                     return
                 self.stats.retries += 1
                 count_consumer(self.group, "retried")

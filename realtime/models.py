@@ -15,15 +15,43 @@ class NextVal(Func):
 
 
 OUTBOX_SEQUENCE = "realtime_outbox_sequence"
+# Outbox partitions: a key always hashes to the same one; each is published by one relay at a time
+# (the relay that holds its advisory lock), so relays scale out without breaking per-key order.
+# Changing it re-homes keys: only with every relay stopped and the outbox fully published.
+OUTBOX_PARTITIONS = 8
+
+
+class CurrentXactId(Func):
+    """`pg_current_xact_id()`: the (64-bit) id of the writing transaction, for the snapshot relay."""
+
+    function = "pg_current_xact_id"
+    output_field = models.BigIntegerField()
+    template = "%(function)s()"
+
+
+class Xid8Field(models.BigIntegerField):
+    """A PostgreSQL `xid8` (64-bit transaction id); read as text, compared only in SQL."""
+
+    def db_type(self, connection: object) -> str:
+        return "xid8"
+
+    def from_db_value(self, value: object, expression: object, connection: object) -> int | None:
+        return None if value is None else int(str(value))
+
+    def get_db_prep_value(self, value: object, connection: object, prepared: bool = False) -> object:
+        return value if value is None else str(value)
 
 
 class OutboxEvent(models.Model):
     """An event written in the same transaction as the change it describes (Debezium layout).
 
-    The relay publishes rows in `sequence` order and marks each one after Kafka acknowledged it.
     `sequence` is taken at insert but becomes visible at commit, so it may have gaps and rows may
-    appear out of order: the relay works from the `published_at IS NULL` rows, never from a
-    "last sequence seen" high-water mark.
+    appear out of order: no relay reads "after the last sequence seen". The snapshot relay
+    (realtime/relay.py) publishes by transaction visibility instead: `xid` is the writing
+    transaction's id, and a row is published in the window of the first relay snapshot it is
+    visible in; nothing is written back to the row. `published_at` is only set by the legacy
+    marking relay (RELAY_MODE=mark), and read once when the snapshot relay takes over an outbox.
+    `partition` is a hash of the key: the unit a relay owns.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -38,10 +66,22 @@ class OutboxEvent(models.Model):
     traceparent = models.CharField(max_length=128, blank=True, default="", db_default="")
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
+    xid = Xid8Field(editable=False, db_default=CurrentXactId())
+    partition = models.GeneratedField(
+        # hashtext() is immutable; "& (n - 1)" keeps negative hashes in range (n is a power of two).
+        expression=Func(
+            "aggregateid",
+            template=f"(hashtext(%(expressions)s) & {OUTBOX_PARTITIONS - 1})::smallint",
+            output_field=models.SmallIntegerField(),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["sequence"]
         indexes = [
+            models.Index(fields=["partition", "xid"], name="outbox_partition_xid_idx"),
             models.Index(
                 fields=["sequence"],
                 name="outbox_unpublished_idx",
@@ -52,6 +92,59 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence} ({self.aggregatetype} {self.aggregateid})"
+
+
+class RelayProgress(models.Model):
+    """How far the snapshot relay got in one outbox partition: one row per partition, one update per window.
+
+    Rows of the partition visible in `snapshot_lo` are published. The open window is the rows visible
+    in `snapshot_hi` but not in `snapshot_lo`, published in `sequence` order; `window` numbers it and
+    `after_sequence`/`after_index` say how far into it a crashed relay got. A message's outbox position
+    (header `outbox-pos`) is (window, index): the same on a re-publish after a crash, so consumers
+    can drop the copy.
+    """
+
+    partition = models.SmallIntegerField(primary_key=True)
+    snapshot_lo = models.TextField()  # pg_snapshot as text
+    snapshot_hi = models.TextField(null=True, blank=True)
+    window = models.BigIntegerField(default=0)
+    after_sequence = models.BigIntegerField(default=0)
+    after_index = models.IntegerField(default=0)
+    epoch = models.BigIntegerField(default=0)  # set once when the row is created (microseconds)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name_plural = "relay progress"
+
+    def __str__(self) -> str:
+        return f"outbox partition {self.partition}: window {self.window}"
+
+
+class ConsumerOffset(models.Model):
+    """Next Kafka offset of (group, topic, partition), committed in the transaction of the effects.
+
+    The consumer seeks here on assignment, so a message whose effect committed is never applied
+    again by this group; `outbox_positions[p]` is the last outbox position applied from relay
+    partition p in this Kafka partition (drops a relay's re-published copies, see RelayProgress).
+    """
+
+    group = models.CharField(max_length=100)
+    topic = models.CharField(max_length=255)
+    partition = models.IntegerField()
+    next_offset = models.BigIntegerField()  # -1: nothing applied under this design yet
+    outbox_positions = models.JSONField(default=dict)
+    # Messages below this offset go through the inbox as well: the high watermark when the group
+    # first met this partition under offsets-in-PostgreSQL (its earlier consumer used the inbox only).
+    inbox_until = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "topic", "partition"], name="consumer_offset_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.topic}[{self.partition}] -> {self.next_offset}"
 
 
 class InboxEntry(models.Model):

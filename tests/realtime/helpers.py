@@ -100,3 +100,52 @@ class ConsumerThread:
 
     def lag(self) -> int:
         return group_lag(self.group, topics_for_group(self.group))
+
+
+def relay_progress() -> dict[int, dict[str, Any]]:
+    """The snapshot relay's progress rows, to put back later with `rewind_relay()`."""
+    from realtime.models import RelayProgress
+
+    return {r["partition"]: r for r in RelayProgress.objects.values()}
+
+
+def rewind_relay(saved: dict[int, dict[str, Any]]) -> None:
+    """As after a relay crash between publishing and saving its progress: back to `saved`.
+
+    Rows created since `saved` go back to "nothing published" with their epoch kept, so the
+    re-published messages carry the positions of the first copies (as a restarted relay's do).
+    """
+    from realtime.models import RelayProgress
+
+    for row in RelayProgress.objects.all():
+        before = saved.get(row.partition)
+        row.snapshot_lo = before["snapshot_lo"] if before else "1:1:"
+        row.snapshot_hi = before["snapshot_hi"] if before else None
+        row.window = before["window"] if before else 0
+        row.after_sequence = before["after_sequence"] if before else 0
+        row.after_index = before["after_index"] if before else 0
+        row.save()
+
+
+def republish(event_ids: list[str], topic: str) -> int:
+    """Produce exact copies (key, value, headers) of the messages of `event_ids` on declared topic
+    `topic` again, as a relay that crashed before saving its progress does; returns how many."""
+    from confluent_kafka import Producer
+
+    from realtime.kafka_config import producer_config
+
+    wanted = set(event_ids)
+    producer = Producer(producer_config("test-republish"))
+    copies = 0
+    for msg in read_topic(topic):
+        if envelope(msg)["id"] in wanted:
+            producer.produce(
+                msg.topic() or "",
+                key=msg.key(),
+                value=msg.value(),
+                headers=msg.headers(),
+                partition=msg.partition(),
+            )
+            copies += 1
+    assert producer.flush(30) == 0
+    return copies

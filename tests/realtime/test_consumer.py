@@ -1,8 +1,9 @@
-"""The consumer runner against the real Kafka: inbox de-duplication, retries, dead letters, rebalances."""
+"""The consumer runner against the real Kafka: offsets stored with the effects, inbox, retries, dead letters, rebalances."""
 
 import itertools
 import json
 import uuid
+from typing import Any
 
 import pytest
 from confluent_kafka import Producer
@@ -12,14 +13,22 @@ from django.db.models import Count
 from config.errors import ApplicationError
 from realtime.events import Event
 from realtime.kafka_config import producer_config
-from realtime.models import DeadLetter, DiagnosticsPing, InboxEntry, OutboxEvent
+from realtime.models import ConsumerOffset, DeadLetter, DiagnosticsPing, InboxEntry
 from realtime.outbox import emit
 from realtime.registry import handles
 from realtime.relay import Relay
 from realtime.topics import topic_named
 from tests.events import make_event, make_payload
 from tests.realtime.conftest import wait_for
-from tests.realtime.helpers import ConsumerThread, emit_pings, envelope, headers_of, read_topic
+from tests.realtime.helpers import (
+    ConsumerThread,
+    emit_pings,
+    envelope,
+    headers_of,
+    read_topic,
+    relay_progress,
+    rewind_relay,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -41,8 +50,9 @@ def produce_raw(messages: list[tuple[str, bytes]], topic: str = "diagnostics") -
 
 def test_an_event_delivered_twice_has_one_effect(kafka_prefix: str) -> None:
     ids = emit_pings(20, keys=2)
+    before = relay_progress()
     relay_all()
-    OutboxEvent.objects.update(published_at=None)  # as after a relay crash before marking
+    rewind_relay(before)  # as after a relay crash before saving its progress: published again
     relay_all()
     assert len(read_topic("diagnostics")) == 40
 
@@ -52,7 +62,53 @@ def test_an_event_delivered_twice_has_one_effect(kafka_prefix: str) -> None:
     assert DiagnosticsPing.objects.count() == 20
     assert set(map(str, DiagnosticsPing.objects.values_list("event_id", flat=True))) == set(ids)
     assert stats.processed == 20 and stats.duplicates == 20
-    assert InboxEntry.objects.filter(group="diagnostics").count() == 20
+    # Offsets with the effects, no inbox row: the copies were known by their outbox positions.
+    assert not InboxEntry.objects.filter(group="diagnostics").exists()
+    stored = ConsumerOffset.objects.filter(group="diagnostics")
+    assert sum(o.next_offset for o in stored if o.next_offset > 0) == 40
+
+
+def test_an_inbox_group_also_records_each_event_in_the_inbox(kafka_prefix: str, settings: Any) -> None:
+    settings.CONSUMER_INBOX_GROUPS = ["diagnostics"]
+    ids = emit_pings(20, keys=2)
+    before = relay_progress()
+    relay_all()
+    rewind_relay(before)
+    relay_all()
+    with ConsumerThread("diagnostics") as consumer:
+        wait_for(lambda: consumer.lag() == 0, what="consumer to catch up")
+        stats = consumer.stop()
+    assert stats.processed == 20 and stats.duplicates == 20
+    assert DiagnosticsPing.objects.count() == 20
+    assert {
+        str(i) for i in InboxEntry.objects.filter(group="diagnostics").values_list("event_id", flat=True)
+    } == set(ids)
+
+
+def test_a_restarted_consumer_resumes_at_the_offsets_stored_with_the_effects(kafka_prefix: str) -> None:
+    """Kafka's committed offsets are advisory: rewinding them does not bring anything back."""
+    emit_pings(30, keys=3)
+    relay_all()
+    with ConsumerThread("diagnostics") as consumer:
+        wait_for(lambda: consumer.lag() == 0, what="consumer to catch up")
+    # Rewind the group in Kafka to the start (as a lost auto-commit would): PostgreSQL wins.
+    from confluent_kafka import Consumer, TopicPartition
+
+    from realtime.kafka_config import consumer_config
+
+    rewinder = Consumer(consumer_config("diagnostics"))
+    topic = topic_named("diagnostics").full_name
+    partitions = rewinder.list_topics(topic, timeout=30).topics[topic].partitions
+    rewinder.commit(offsets=[TopicPartition(topic, p, 0) for p in partitions], asynchronous=False)
+    rewinder.close()
+    emit_pings(6, keys=3, start=30)
+    relay_all()
+    with ConsumerThread("diagnostics") as again:
+        wait_for(lambda: DiagnosticsPing.objects.count() >= 36, what="the new events")
+        wait_for(lambda: again.lag() == 0, what="consumer to catch up")
+        stats = again.stop()
+    assert stats.duplicates == 0 and stats.processed == 6
+    assert DiagnosticsPing.objects.count() == 36
 
 
 def test_malformed_messages_go_to_the_dead_letter_topic_and_the_partition_keeps_flowing(

@@ -12,7 +12,7 @@ from realtime.contracts import validate_envelope
 from realtime.events import Event
 from realtime.models import OutboxEvent
 from realtime.outbox import emit
-from realtime.relay import Relay
+from realtime.relay import POSITION_HEADER, Relay, backlog
 from realtime.tracing import trace
 from tests.realtime.conftest import wait_for
 from tests.realtime.helpers import emit_pings, envelope, first_occurrence_seqs_by_key, headers_of, read_topic
@@ -40,7 +40,11 @@ def test_relay_publishes_each_row_with_key_headers_and_order(kafka_prefix: str) 
         assert headers["trace-id"] == doc["trace_id"]
     for seqs in first_occurrence_seqs_by_key(messages).values():
         assert seqs == sorted(seqs)
-    assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
+    assert backlog()[0] == 0
+    # No row was written back: the progress lives in one row per outbox partition.
+    assert not OutboxEvent.objects.filter(published_at__isnull=False).exists()
+    positions = [headers_of(m)[POSITION_HEADER] for m in messages]
+    assert len(set(positions)) == 40
 
 
 def test_a_row_committed_late_with_a_lower_sequence_is_still_published(kafka_prefix: str) -> None:
@@ -76,8 +80,8 @@ def test_a_row_committed_late_with_a_lower_sequence_is_still_published(kafka_pre
     assert sorted(envelope(m)["id"] for m in read_topic("diagnostics")) == sorted([late["id"], *early])
 
 
-def test_only_one_relay_is_active_at_a_time(kafka_prefix: str) -> None:
-    first, second = Relay(), Relay()
+def test_only_one_relay_publishes_an_outbox_partition_at_a_time(kafka_prefix: str) -> None:
+    first, second = Relay(partitions=[0, 1]), Relay(partitions=[0, 1])
     assert first.try_become_leader()
 
     standby: list[bool] = []
@@ -116,13 +120,14 @@ def test_published_rows_are_pruned_after_retention(kafka_prefix: str) -> None:
     relay = Relay(retention_hours=1)
     assert relay.try_become_leader()
     relay.drain()
-    emit_pings(1, keys=1, start=3)  # unpublished: must survive any prune
-    old = list(OutboxEvent.objects.filter(published_at__isnull=False).values_list("id", flat=True)[:2])
-    OutboxEvent.objects.filter(id__in=old).update(published_at=timezone.now() - timedelta(hours=2))
+    published = list(OutboxEvent.objects.values_list("id", flat=True))
+    emit_pings(2, keys=1, start=3)  # unpublished: must survive any prune, however old
+    OutboxEvent.objects.filter(id__in=published[:2]).update(created_at=timezone.now() - timedelta(hours=2))
+    OutboxEvent.objects.exclude(id__in=published).update(created_at=timezone.now() - timedelta(hours=2))
     assert relay.prune() == 2
     relay.close()
-    assert OutboxEvent.objects.count() == 2
-    assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 1
+    assert OutboxEvent.objects.count() == 3
+    assert backlog()[0] == 2
 
 
 def test_message_value_is_the_event_envelope_as_emitted(kafka_prefix: str) -> None:

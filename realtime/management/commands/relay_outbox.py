@@ -9,14 +9,17 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from config.tracing import configure_tracing
 from monitoring.exporter import start_process_exporter
-from realtime.relay import Relay
+from realtime.relay import make_relay
 from realtime.topic_admin import ensure_topics
 
 log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Publish committed outbox rows to Kafka in sequence order (one active relay, others stand by)."
+    help = (
+        "Publish committed outbox rows to Kafka in order per key (several relays share the outbox "
+        "partitions; RELAY_MODE=mark: the earlier single-leader relay)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=None, help="rows per round (RELAY_BATCH_SIZE)")
@@ -25,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         configure_tracing("relay")
         ensure_topics()
-        relay = Relay(batch_size=options["batch_size"])
+        relay = make_relay(batch_size=options["batch_size"])
         if options["once"]:
             if not relay.try_become_leader():
                 self.stderr.write("another relay is active; nothing done")
