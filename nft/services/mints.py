@@ -16,7 +16,7 @@ from nft.errors import InvalidAddress, MintConflict, UnknownCollection
 from nft.metadata import METADATA_FIELDS
 from nft.models import ChainTransaction, Collection, Mint, MintStatus, SenderAccount, TxKind, TxStatus
 from nft.services.fees import Fees, suggest_fees
-from nft.services.locks import lock_mint, lock_sender
+from nft.services.locks import clear_in_flight, lock_mint, lock_sender, mark_in_flight, wait_in_flight
 from nft.services.senders import ensure_sender
 from nft.services.signer_pool import lane_order, minting_lanes
 from nft.services.signing import sign
@@ -108,6 +108,9 @@ def _send_mint(mint: Mint) -> Mint:
     if mint.status in (MintStatus.CONFIRMED, MintStatus.FAILED):
         return mint
     if mint.current_tx is not None:
+        if mint.current_tx.status == TxStatus.SIGNED and wait_in_flight(mint.current_tx.pk):
+            # Signed in another worker's batch: it has now sent it and recorded the answer (or died).
+            mint.current_tx.refresh_from_db()
         if _needs_resend(mint.current_tx):
             outcome = send_transaction(tx_id=mint.current_tx.pk)
             if outcome is not None and outcome.status == DROPPED:
@@ -121,8 +124,11 @@ def _send_mint(mint: Mint) -> Mint:
         current = Mint.objects.filter(pk=mint_id).values_list("current_tx_id", flat=True).first()
         return send_mint(mint_id=mint_id) if current is not None else mint
     mints, txs = batch
-    crash_point("nft.after_sign")
-    outcomes = send_stored_many(txs, mints={m.pk: m for m in mints})
+    try:
+        crash_point("nft.after_sign")
+        outcomes = send_stored_many(txs, mints={m.pk: m for m in mints})
+    finally:
+        clear_in_flight([tx.pk for tx in txs])
     for sent, outcome in zip(mints, outcomes, strict=True):
         if outcome is not None and outcome.status == DROPPED:
             send_mint(mint_id=sent.pk)
@@ -142,7 +148,9 @@ def _needs_resend(tx: ChainTransaction) -> bool:
 def _lane_senders(lanes: list[str]) -> dict[str, int]:
     """SenderAccount ids of the lanes (created with the chain's nonce the first time: network)."""
     ids = dict(
-        SenderAccount.objects.filter(chain_id=settings.CHAIN_ID, address__in=lanes).values_list("address", "pk")
+        SenderAccount.objects.filter(chain_id=settings.CHAIN_ID, address__in=lanes).values_list(
+            "address", "pk"
+        )
     )
     for address in lanes:
         if address not in ids:
@@ -178,7 +186,9 @@ def _sign_batch(
             mints += list(
                 Mint.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("collection")
-                .filter(collection_id=mint.collection_id, status=MintStatus.REQUESTED, current_tx__isnull=True)
+                .filter(
+                    collection_id=mint.collection_id, status=MintStatus.REQUESTED, current_tx__isnull=True
+                )
                 .exclude(pk=mint_id)
                 .order_by("pk")[:room]
             )
@@ -200,6 +210,7 @@ def _sign_batch(
             for i, m in enumerate(mints)
         ]
         ChainTransaction.objects.bulk_create(txs)
+        mark_in_flight([tx.pk for tx in txs])  # outlives this transaction: released after the send
         now = timezone.now()
         for m, tx in zip(mints, txs, strict=True):
             m.current_tx, m.status, m.updated_at = tx, MintStatus.SUBMITTED, now

@@ -145,7 +145,9 @@ def _wait_for_receipts(txs: list[ChainTransaction], timeout: float) -> None:
             if receipt is None:
                 continue
             if int(receipt["status"]) != 1:
-                raise ChainRejected(f"signer pool {tx.kind} {tx.tx_hash} reverted", details={"tx_hash": tx.tx_hash})
+                raise ChainRejected(
+                    f"signer pool {tx.kind} {tx.tx_hash} reverted", details={"tx_hash": tx.tx_hash}
+                )
             waiting.remove(tx)
         if not waiting:
             return

@@ -123,10 +123,10 @@ def _record_sent_many(txs: list[ChainTransaction], *, mints: dict[int, Mint]) ->
                 status=TxStatus.SUBMITTED, last_error="", **counters
             )
         if len(fresh) < len(ids):
-            ChainTransaction.objects.filter(pk__in=ids).exclude(pk__in=fresh).update(last_error="", **counters)
-        emit_mints_submitted(
-            [tx for tx in txs if tx.pk in fresh and tx.mint_id is not None], mints=mints
-        )
+            ChainTransaction.objects.filter(pk__in=ids).exclude(pk__in=fresh).update(
+                last_error="", **counters
+            )
+        emit_mints_submitted([tx for tx in txs if tx.pk in fresh and tx.mint_id is not None], mints=mints)
 
 
 def _record_send(tx: ChainTransaction, outcome: SendOutcome, *, mint: Mint | None = None) -> None:
