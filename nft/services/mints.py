@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Mod
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
@@ -116,7 +117,7 @@ def _send_mint(mint: Mint) -> Mint:
             if outcome is not None and outcome.status == DROPPED:
                 return send_mint(mint_id=mint_id)
         return mint
-    lanes = lane_order(minting_lanes(collection=mint.collection), mint_id=mint_id)
+    lanes = minting_lanes(collection=mint.collection)
     senders = _lane_senders(lanes)
     fees = suggest_fees()  # network reads before the database transaction
     batch = _sign_batch(mint_id, lanes=[senders[a] for a in lanes], fees=fees)
@@ -158,13 +159,14 @@ def _lane_senders(lanes: list[str]) -> dict[str, int]:
     return ids
 
 
-def _take_lane(lanes: list[int]) -> SenderAccount:
-    """Lock the first lane (sender row) no other worker holds, in the given order; else wait for the first."""
-    for sender_id in lanes if len(lanes) > 1 else []:
+def _take_lane(lanes: list[int], *, mint_id: int) -> SenderAccount:
+    """Lock the mint's own lane if free, else the next lane no other worker holds; else wait for its own."""
+    order = lane_order(lanes, mint_id=mint_id)
+    for sender_id in order if len(order) > 1 else []:
         free = SenderAccount.objects.select_for_update(skip_locked=True).filter(pk=sender_id).first()
         if free is not None:
             return free
-    return lock_sender(lanes[0])
+    return lock_sender(order[0])
 
 
 def _sign_batch(
@@ -173,26 +175,30 @@ def _sign_batch(
     """Sign and store the mint `mint_id` and up to NFT_SEND_BATCH_SIZE - 1 other waiting mints of its
     collection on one lane, with consecutive nonces, in one database transaction.
 
-    None when `mint_id` was signed by someone else meanwhile. Other mints are taken with SKIP
-    LOCKED, so two workers never wait on each other's batch (locks: mints, then the lane).
+    `lanes`: the sender ids of the collection's minting lanes. None when `mint_id` was signed by
+    someone else meanwhile. The other mints taken are those whose own lane (id modulo the number
+    of lanes) is the lane taken, so workers on other lanes keep their mints; they are taken with
+    SKIP LOCKED, so no worker ever waits on another's batch (locks: the mint, its lane, then others).
     """
     with transaction.atomic():
         mint = lock_mint(mint_id)
         if mint.current_tx_id is not None or mint.status != MintStatus.REQUESTED:
             return None
+        sender = _take_lane(lanes, mint_id=mint_id)
         mints = [mint]
         room = int(settings.NFT_SEND_BATCH_SIZE) - 1
         if room > 0:
-            mints += list(
+            waiting = (
                 Mint.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("collection")
                 .filter(
                     collection_id=mint.collection_id, status=MintStatus.REQUESTED, current_tx__isnull=True
                 )
                 .exclude(pk=mint_id)
-                .order_by("pk")[:room]
             )
-        sender = _take_lane(lanes)
+            if len(lanes) > 1:
+                waiting = waiting.alias(lane=Mod("pk", len(lanes))).filter(lane=lanes.index(sender.pk))
+            mints += list(waiting.order_by("pk")[:room])
         first = sender.next_nonce
         sender.next_nonce = first + len(mints)
         sender.save(update_fields=["next_nonce", "updated_at"])

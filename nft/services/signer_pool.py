@@ -13,6 +13,7 @@ NFT_SIGNER_POOL_SIZE = 1 (the default) is the minter alone: no on-chain check, t
 
 import logging
 import time
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +30,7 @@ from nft.services.signing import sign_and_store
 from nft.services.transactions import send_transaction
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GRANT_GAS_LIMIT = 120_000
 FUND_GAS_LIMIT = 21_000
@@ -72,7 +74,7 @@ def minting_lanes(*, collection: Collection) -> list[str]:
     return lanes or members[:1]
 
 
-def lane_order(lanes: list[str], *, mint_id: int) -> list[str]:
+def lane_order(lanes: list[T], *, mint_id: int) -> list[T]:
     """The lanes in the order a mint tries them: its own (mint id modulo lanes) first, then the next."""
     start = mint_id % len(lanes)
     return lanes[start:] + lanes[:start]

@@ -179,13 +179,13 @@ def _after_nonce_too_low(tx: ChainTransaction, outcome: SendOutcome) -> SendOutc
     return SendOutcome(DROPPED, outcome.message)
 
 
-def rebroadcast_pending(*, older_than: float | None = None) -> int:
+def rebroadcast_pending(*, older_than: float | None = None, sender_id: int | None = None) -> int:
     """Re-send stored transactions not yet seen in a block (crash recovery, dropped by a node).
 
     `signed` rows are re-sent at once (their sender may have died before sending); `submitted`
     ones once they are `older_than` seconds old (0: all of them, as after a reorg). Sent in nonce
     order per sender; the mints of transactions found dropped on the way are re-sent by the
-    caller (`nft.services.mints.resend_dropped_mints`).
+    caller (`nft.services.mints.resend_dropped_mints`). `sender_id`: one lane of the signer pool only.
     """
     age = settings.NFT_REBROADCAST_AFTER_SECONDS if older_than is None else older_than
     cutoff = timezone.now() - timedelta(seconds=age)
@@ -196,6 +196,8 @@ def rebroadcast_pending(*, older_than: float | None = None) -> int:
         | Q(status=TxStatus.SUBMITTED, last_sent_at__lt=cutoff)
         | Q(status=TxStatus.SUBMITTED, last_sent_at__isnull=True)
     )
+    if sender_id is not None:
+        pending = pending.filter(sender_id=sender_id)
     count = 0
     for tx_id in pending.order_by("sender_id", "nonce").values_list("pk", flat=True):
         if send_transaction(tx_id=tx_id) is not None:
@@ -246,8 +248,10 @@ def bump_fees(*, tx_id: int, suggested: Fees | None = None) -> ChainTransaction 
     return new
 
 
-def replace_stuck(*, older_than: float | None = None) -> list[ChainTransaction]:
+def replace_stuck(*, older_than: float | None = None, sender_id: int | None = None) -> list[ChainTransaction]:
     """Replace transactions that waited `older_than` seconds with fees below today's, bumping >= 12.5 %.
+
+    `sender_id`: one lane of the signer pool only (each lane is stuck or not on its own).
 
     Only the lowest unmined nonce of a sender can be stuck on fees; the ones behind it wait.
     A transaction whose fees are still fine is re-sent as it is instead.
@@ -260,6 +264,8 @@ def replace_stuck(*, older_than: float | None = None) -> list[ChainTransaction]:
         .select_related("sender")
         .order_by("sender_id", "nonce")
     )
+    if sender_id is not None:
+        stuck = stuck.filter(sender_id=sender_id)
     suggested = suggest_fees()
     replaced: list[ChainTransaction] = []
     for tx in stuck:
