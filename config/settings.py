@@ -191,6 +191,16 @@ NFT_CUSTODY_MNEMONIC = env.str("NFT_CUSTODY_MNEMONIC", default="")
 NFT_KEYSTORE_PATH = env.str("NFT_KEYSTORE_PATH", default="")
 NFT_KEYSTORE_KEY = env.str("NFT_KEYSTORE_KEY", default="")
 NFT_KEYSTORE_KEY_FILE = env.str("NFT_KEYSTORE_KEY_FILE", default="")
+# Signer pool (nft/services/signer_pool.py): minters used in parallel, each with its own nonce lane.
+# 1 = the minter alone. Extra members derive from NFT_SIGNER_POOL_MNEMONIC (or the key store file;
+# anvil's public mnemonic on the local chain); the minter funds them up to NFT_SIGNER_POOL_FUND_WEI
+# when they hold less than half of it, and grants them MINTER_ROLE on each collection.
+NFT_SIGNER_POOL_SIZE = env.int("NFT_SIGNER_POOL_SIZE", default=1)
+NFT_SIGNER_POOL_MNEMONIC = env.str("NFT_SIGNER_POOL_MNEMONIC", default="")
+NFT_SIGNER_POOL_FUND_WEI = env.int("NFT_SIGNER_POOL_FUND_WEI", default=10**18)
+# Mints one send signs and sends together (one lane lock, one commit, one JSON-RPC batch): a worker
+# sending mint X also takes up to this many other waiting mints of the same collection.
+NFT_SEND_BATCH_SIZE = env.int("NFT_SEND_BATCH_SIZE", default=64)
 # Registering a contract the platform did not deploy: the owner signs a challenge valid this long.
 COLLECTION_CHALLENGE_TTL_SECONDS = env.int("COLLECTION_CHALLENGE_TTL_SECONDS", default=600)
 # EIP-1559 fees: max fee = min(2 x base fee + tip, cap); replacements bump both by >= 12.5 %.

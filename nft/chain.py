@@ -129,6 +129,15 @@ class ChainClient:
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several JSON-RPC calls in one HTTP request; results (raw JSON) in call order."""
+        out = []
+        for answer in self.batch_answers(calls):
+            if "error" in answer:
+                raise ChainRejected(str(answer["error"].get("message", answer["error"])))
+            out.append(answer.get("result"))
+        return out
+
+    def batch_answers(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """Several JSON-RPC calls in one HTTP request; each answer (result or error) in call order."""
         if not calls:
             return []
         body: list[Any] = [
@@ -144,13 +153,7 @@ class ChainClient:
             error = body_json.get("error", body_json) if isinstance(body_json, dict) else body_json
             raise ChainRejected(str(error.get("message", error) if isinstance(error, dict) else error))
         answers = {a["id"]: a for a in body_json}
-        out = []
-        for i in range(len(calls)):
-            answer = answers.get(i, {})
-            if "error" in answer:
-                raise ChainRejected(str(answer["error"].get("message", answer["error"])))
-            out.append(answer.get("result"))
-        return out
+        return [answers.get(i, {}) for i in range(len(calls))]
 
     def get_blocks(self, numbers: list[int]) -> list[dict[str, Any] | None]:
         """Headers + transaction hashes of many blocks in one round trip (None where missing)."""
@@ -170,6 +173,19 @@ class ChainClient:
         except ChainRejected as exc:
             return SendOutcome(classify_send_error(exc.message), exc.message)
         return SendOutcome("accepted")
+
+    def send_raw_many(self, raws: list[bytes]) -> list[SendOutcome]:
+        """eth_sendRawTransaction of several transactions in one HTTP request; outcomes in order."""
+        answers = self.batch_answers([("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in raws])
+        outcomes = []
+        for answer in answers:
+            if "result" in answer:
+                outcomes.append(SendOutcome("accepted"))
+            else:  # an error, or no answer at all for this call (the bytes stay stored: re-sent later)
+                error = answer.get("error", {"message": "no answer in the batch"})
+                message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+                outcomes.append(SendOutcome(classify_send_error(message), message))
+        return outcomes
 
 
 def _block(b: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ _LINE_MINTED = function_signature_to_4byte_selector("lineMinted(uint256)")
 _TOTAL_MINTED = function_signature_to_4byte_selector("totalMinted()")
 _TOKEN_URI = function_signature_to_4byte_selector("tokenURI(uint256)")
 _HAS_ROLE = function_signature_to_4byte_selector("hasRole(bytes32,address)")
+_GRANT_ROLE = function_signature_to_4byte_selector("grantRole(bytes32,address)")
 _ROYALTY_INFO = function_signature_to_4byte_selector("royaltyInfo(uint256,uint256)")
 _BALANCE_OF = function_signature_to_4byte_selector("balanceOf(address)")
 _REDEEM = function_signature_to_4byte_selector("redeem(uint256)")
@@ -79,6 +80,10 @@ def token_uri_call(token_id: int) -> bytes:
 
 def has_role_call(role: bytes, account: str) -> bytes:
     return _HAS_ROLE + encode(["bytes32", "address"], [role, account])
+
+
+def grant_role_call(role: bytes, account: str) -> bytes:
+    return _GRANT_ROLE + encode(["bytes32", "address"], [role, account])
 
 
 def royalty_info_call(token_id: int, sale_price: int) -> bytes:

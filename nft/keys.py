@@ -4,10 +4,14 @@
   m/44'/60'/1'/0/<index>, account 1', so they never coincide with a dev mnemonic's funded accounts)
   live in the configured key store: an encrypted file (NFT_KEYSTORE_PATH + NFT_KEYSTORE_KEY[_FILE])
   or the environment (NFT_SIGNER_PRIVATE_KEY / NFT_SIGNER_KEYSTORE, NFT_CUSTODY_MNEMONIC).
+- The signer pool (NFT_SIGNER_POOL_SIZE > 1): the minter plus accounts derived from the pool
+  mnemonic (NFT_SIGNER_POOL_MNEMONIC or the key store file) on m/44'/60'/2'/0/<i>, each minting in
+  parallel on its own nonce lane; on anvil the pool mnemonic falls back to the public one.
 - Only on the local anvil chain (CHAIN_ID 31337) do both fall back to anvil's PUBLIC test mnemonic,
   which every developer knows: signer = index 1 of m/44'/60'/0'/0 (index 0 is left to other tools).
 """
 
+from django.conf import settings
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
@@ -30,6 +34,7 @@ __all__ = [
     "anvil_account",
     "custodial_account",
     "signer_account",
+    "signer_pool",
 ]
 
 
@@ -41,6 +46,11 @@ def anvil_account(index: int) -> LocalAccount:
 def signer_account() -> LocalAccount:
     """The minter account that signs mints and deployments."""
     return keystore().signer()
+
+
+def signer_pool() -> list[LocalAccount]:
+    """The minters used in parallel (NFT_SIGNER_POOL_SIZE of them; the first is `signer_account()`)."""
+    return keystore().signer_pool(max(1, int(settings.NFT_SIGNER_POOL_SIZE)))
 
 
 def custodial_account(index: int) -> LocalAccount:
@@ -55,6 +65,9 @@ def account_for(address: str, *, custody_index: int | None = None) -> LocalAccou
     signer = store.signer()
     if signer.address == address:
         return signer
+    for member in signer_pool()[1:]:
+        if member.address == address:
+            return member
     if custody_index is not None:
         account = store.custodial(custody_index)
         if account.address == address:

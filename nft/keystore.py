@@ -36,6 +36,9 @@ ANVIL_CHAIN_ID = 31337
 ANVIL_PUBLIC_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_SIGNER_INDEX = 1
 CUSTODY_PATH = "m/44'/60'/1'/0/{index}"
+# Extra minters of the signer pool (member 0 is the minter key itself), account 2': never a custody
+# wallet, never one of a dev mnemonic's pre-funded accounts (the pool is funded by the minter).
+SIGNER_POOL_PATH = "m/44'/60'/2'/0/{index}"
 FILE_FORMAT = "mintdrop-keystore/1"
 
 
@@ -45,6 +48,7 @@ class Secrets:
 
     signer_private_key: str = ""
     custody_mnemonic: str = ""
+    signer_pool_mnemonic: str = ""
 
 
 class KeyStore(ABC):
@@ -71,6 +75,23 @@ class KeyStore(ABC):
             mnemonic = ANVIL_PUBLIC_MNEMONIC
         return _derive(mnemonic, CUSTODY_PATH.format(index=index))
 
+    def signer_pool(self, size: int) -> list[LocalAccount]:
+        """`size` minters used in parallel: the minter, then accounts derived from the pool mnemonic.
+
+        Each has its own nonce lane (its own SenderAccount row). Size 1 is the minter alone.
+        """
+        pool = [self.signer()]
+        if size <= 1:
+            return pool
+        mnemonic = self.secrets().signer_pool_mnemonic
+        if not mnemonic:
+            if not _dev_chain():
+                raise SignerNotConfigured(
+                    f"NFT_SIGNER_POOL_SIZE={size} needs a signer pool mnemonic in the {self.describe()}"
+                )
+            mnemonic = ANVIL_PUBLIC_MNEMONIC
+        return pool + [_derive(mnemonic, SIGNER_POOL_PATH.format(index=i)) for i in range(1, size)]
+
     @abstractmethod
     def describe(self) -> str: ...
 
@@ -82,7 +103,11 @@ class EnvKeyStore(KeyStore):
         key = str(settings.NFT_SIGNER_PRIVATE_KEY or "")
         if not key and settings.NFT_SIGNER_KEYSTORE:
             key = _key_from_eth_keystore(settings.NFT_SIGNER_KEYSTORE, settings.NFT_SIGNER_KEYSTORE_PASSWORD)
-        return Secrets(signer_private_key=key, custody_mnemonic=str(settings.NFT_CUSTODY_MNEMONIC or ""))
+        return Secrets(
+            signer_private_key=key,
+            custody_mnemonic=str(settings.NFT_CUSTODY_MNEMONIC or ""),
+            signer_pool_mnemonic=str(settings.NFT_SIGNER_POOL_MNEMONIC or ""),
+        )
 
     def describe(self) -> str:
         return "environment (NFT_SIGNER_PRIVATE_KEY / NFT_CUSTODY_MNEMONIC)"
@@ -118,6 +143,7 @@ class EncryptedFileKeyStore(KeyStore):
                 "format": FILE_FORMAT,
                 "signer_private_key": secrets.signer_private_key,
                 "custody_mnemonic": secrets.custody_mnemonic,
+                "signer_pool_mnemonic": secrets.signer_pool_mnemonic,
             }
         ).encode()
         token = _fernet(tuple(self.keys)).encrypt(plain)
@@ -190,6 +216,7 @@ def _decrypt_file(path: str, mtime_ns: int, size: int, keys: tuple[str, ...]) ->
     return Secrets(
         signer_private_key=str(data.get("signer_private_key") or ""),
         custody_mnemonic=str(data.get("custody_mnemonic") or ""),
+        signer_pool_mnemonic=str(data.get("signer_pool_mnemonic") or ""),
     )
 
 

@@ -60,6 +60,7 @@ class TxKind(models.TextChoices):
     REDEEM = "redeem"  # a custodial wallet redeems its phygital token
     NOOP = "noop"  # a 0-value self-transfer filling a nonce gap
     ROYALTY = "royalty"  # setDefaultRoyalty: the merchant's payout address changed
+    GRANT = "grant"  # the admin grants MINTER_ROLE to a member of the signer pool
 
 
 class TxStatus(models.TextChoices):

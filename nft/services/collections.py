@@ -15,6 +15,7 @@ from nft.services.fees import suggest_fees
 from nft.services.locks import lock_sender
 from nft.services.mints import check_address
 from nft.services.senders import allocate_nonce, ensure_sender
+from nft.services.signer_pool import authorize_signer_pool
 from nft.services.signing import sign_and_store
 from nft.services.transactions import send_transaction
 
@@ -34,6 +35,8 @@ def deploy_collection(
     timeout: float = 60.0,
 ) -> Collection:
     """Deploy a collection signed by the minter (admin + MINTER_ROLE), wait for it, record it.
+
+    With a signer pool, the other members are then funded and granted MINTER_ROLE (on chain).
 
     The contract address follows from the signer's nonce, so the base URI can name it before
     the deployment transaction is even sent.
@@ -85,6 +88,7 @@ def deploy_collection(
             "deploy_block": int(receipt["blockNumber"]),
         },
     )
+    authorize_signer_pool(collection=collection, timeout=timeout)  # no-op with a pool of one
     return collection
 
 

@@ -12,12 +12,14 @@ One round (`confirm_blocks`) reads from the node first, then writes in one datab
 """
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from monitoring.metrics import observe_confirmation
@@ -27,8 +29,8 @@ from nft.models import Block, ChainTransaction, Claim, ClaimStatus, Collection, 
 from nft.models.chain import LIVE_STATUSES
 from nft.services.finality import final_block_number, uses_finalized_tag
 from nft.services.indexer import apply_transfers, parse_transfer, rollback_after
-from nft.services.locks import lock_mint, lock_transaction_by_hash, lock_transactions
-from nft.services.mint_events import emit_mint_confirmed, emit_mint_failed
+from nft.services.locks import lock_mints, lock_transactions
+from nft.services.mint_events import emit_mint_failed, emit_mints_confirmed
 from nft.services.mints import resend_dropped_mints
 from nft.services.transactions import rebroadcast_pending
 from nft.services.wallets import settle_claim
@@ -182,74 +184,112 @@ def _read_block_contents(
 
 
 def _record_inclusions(receipts: list[dict[str, Any]]) -> list[str]:
-    included = []
-    for receipt in receipts:
-        tx = lock_transaction_by_hash(_hex(receipt["transactionHash"]))
-        # A same-nonce sibling lost the race (a replacement, or the original it replaced).
-        ChainTransaction.objects.filter(
-            sender_id=tx.sender_id, nonce=tx.nonce, status__in=LIVE_STATUSES
-        ).exclude(pk=tx.pk).update(status=TxStatus.REPLACED)
+    """Our transactions found in canonical blocks become `included` (a fixed number of queries per round)."""
+    by_hash = {_hex(r["transactionHash"]): r for r in receipts}
+    if not by_hash:
+        return []
+    txs = list(lock_transactions(ChainTransaction.objects.filter(tx_hash__in=list(by_hash))).order_by("pk"))
+    # A same-nonce sibling lost the race (a replacement, or the original it replaced).
+    nonces: dict[int, list[int]] = defaultdict(list)
+    for tx in txs:
+        nonces[tx.sender_id].append(tx.nonce)
+    siblings = Q()
+    for sender_id, sender_nonces in nonces.items():
+        siblings |= Q(sender_id=sender_id, nonce__in=sender_nonces)
+    ChainTransaction.objects.filter(siblings, status__in=LIVE_STATUSES).exclude(
+        pk__in=[tx.pk for tx in txs]
+    ).update(status=TxStatus.REPLACED)
+    now = timezone.now()
+    for tx in txs:
+        receipt = by_hash[tx.tx_hash]
         tx.status = TxStatus.INCLUDED
         tx.block_number = int(receipt["blockNumber"])
         tx.block_hash = _hex(receipt["blockHash"])
         tx.gas_used = int(receipt["gasUsed"])
         tx.receipt_status = int(receipt["status"])
-        tx.save(
-            update_fields=["status", "block_number", "block_hash", "gas_used", "receipt_status", "updated_at"]
+        tx.updated_at = now
+    ChainTransaction.objects.bulk_update(
+        txs, ["status", "block_number", "block_hash", "gas_used", "receipt_status", "updated_at"]
+    )
+    minting = [tx.pk for tx in txs if tx.mint_id is not None]
+    if minting:
+        Mint.objects.filter(pk__in=[tx.mint_id for tx in txs if tx.mint_id is not None]).exclude(
+            status=MintStatus.CONFIRMED
+        ).update(
+            current_tx=Subquery(
+                ChainTransaction.objects.filter(mint_id=OuterRef("pk"), pk__in=minting).values("pk")[:1]
+            )
         )
-        if tx.mint_id is not None:
-            Mint.objects.filter(pk=tx.mint_id).exclude(status=MintStatus.CONFIRMED).update(current_tx=tx)
-        included.append(tx.tx_hash)
-    return included
+    return [tx.tx_hash for tx in txs]
 
 
 def _confirm_up_to(chain_id: int, tip: int, *, final: int | None = None) -> list[str]:
     """Confirm included transactions at CHAIN_CONFIRMATIONS deep, or up to the `final` block when given."""
     limit = tip - settings.CHAIN_CONFIRMATIONS + 1 if final is None else min(tip, final)
-    ready = lock_transactions(
-        ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.INCLUDED, block_number__lte=limit)
+    ready = list(
+        lock_transactions(
+            ChainTransaction.objects.filter(
+                chain_id=chain_id, status=TxStatus.INCLUDED, block_number__lte=limit
+            )
+        ).order_by("block_number", "pk")
     )
-    confirmed = []
-    for tx in ready.order_by("block_number", "pk"):
-        confirmations = tip - int(tx.block_number or 0) + 1
-        tx.confirmations = confirmations
-        tx.status = TxStatus.CONFIRMED if tx.receipt_status == 1 else TxStatus.FAILED
-        tx.save(update_fields=["status", "confirmations", "updated_at"])
-        _settle(tx, confirmations)
-        observe_confirmation(tx.kind, (timezone.now() - tx.created_at).total_seconds())
-        confirmed.append(tx.tx_hash)
-    return confirmed
-
-
-def _settle(tx: ChainTransaction, confirmations: int) -> None:
-    """The business effect of a final transaction: the mint or claim it carried is done."""
-    with stored_span(
-        "chainwatch confirm",
-        tx.traceparent,
-        attributes={
-            "mintdrop.tx.hash": tx.tx_hash,
-            "mintdrop.tx.block": int(tx.block_number or 0),
-            "mintdrop.tx.confirmations": confirmations,
-        },
+    if not ready:
+        return []
+    now = timezone.now()
+    for status, rows in (
+        (TxStatus.CONFIRMED, [tx for tx in ready if tx.receipt_status == 1]),
+        (TxStatus.FAILED, [tx for tx in ready if tx.receipt_status != 1]),
     ):
-        _settle_traced(tx, confirmations)
+        if rows:
+            ChainTransaction.objects.filter(pk__in=[tx.pk for tx in rows]).update(
+                status=status, confirmations=tip + 1 - F("block_number"), updated_at=now
+            )
+        for tx in rows:
+            tx.status, tx.confirmations = status, tip - int(tx.block_number or 0) + 1
+    _settle_mints([tx for tx in ready if tx.mint_id is not None])
+    for tx in ready:
+        if tx.claim_id is not None and tx.kind == "claim":
+            settle_claim(claim_id=tx.claim_id, ok=tx.status == TxStatus.CONFIRMED, tx_hash=tx.tx_hash)
+        observe_confirmation(tx.kind, (now - tx.created_at).total_seconds())
+    return [tx.tx_hash for tx in ready]
 
 
-def _settle_traced(tx: ChainTransaction, confirmations: int) -> None:
-    ok = tx.status == TxStatus.CONFIRMED
-    if tx.mint_id is not None:
-        mint = lock_mint(tx.mint_id)
+def _settle_mints(txs: list[ChainTransaction]) -> None:
+    """The business effect of final transactions: the mints they carried are done (one batch)."""
+    if not txs:
+        return
+    mints = {
+        m.pk: m
+        for m in lock_mints(
+            Mint.objects.filter(pk__in=[tx.mint_id for tx in txs]).select_related("collection")
+        )
+    }
+    confirmed: list[tuple[Mint, ChainTransaction, int]] = []
+    for tx in txs:
+        mint = mints[int(tx.mint_id or 0)]
         if mint.current_tx_id != tx.pk or mint.status in (MintStatus.CONFIRMED, MintStatus.FAILED):
-            return
-        if ok:
-            mint.status, mint.confirmed_at = MintStatus.CONFIRMED, timezone.now()
-            emit_mint_confirmed(mint, tx, confirmations)
-        else:
+            continue
+        with stored_span(
+            "chainwatch confirm",
+            tx.traceparent,
+            attributes={
+                "mintdrop.tx.hash": tx.tx_hash,
+                "mintdrop.tx.block": int(tx.block_number or 0),
+                "mintdrop.tx.confirmations": tx.confirmations,
+            },
+        ):
+            if tx.status == TxStatus.CONFIRMED:
+                confirmed.append((mint, tx, tx.confirmations))
+                continue
             mint.status, mint.failure_reason = MintStatus.FAILED, f"transaction {tx.tx_hash} reverted"
+            mint.save(update_fields=["status", "failure_reason", "updated_at"])
             emit_mint_failed(mint, reason=mint.failure_reason, tx_hash=tx.tx_hash)
-        mint.save(update_fields=["status", "confirmed_at", "failure_reason", "updated_at"])
-    if tx.claim_id is not None and tx.kind == "claim":
-        settle_claim(claim_id=tx.claim_id, ok=ok, tx_hash=tx.tx_hash)
+    if confirmed:
+        now = timezone.now()
+        Mint.objects.filter(pk__in=[m.pk for m, _, _ in confirmed]).update(
+            status=MintStatus.CONFIRMED, confirmed_at=now, updated_at=now
+        )
+        emit_mints_confirmed(confirmed)
 
 
 def handle_reorg(c: ChainClient, tip: Block) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Transfer-log indexer: our collections' ERC-721 Transfer events -> current token ownership."""
 
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -33,30 +34,52 @@ def parse_transfer(log: dict[str, Any], chain_id: int) -> TransferLog:
 
 
 def apply_transfers(transfers: list[TransferLog]) -> int:
-    """Store logs (a log seen twice is stored once) and move ownership forward; inside atomic."""
+    """Store logs (a log seen twice is stored once) and move ownership forward; inside atomic.
+
+    A fixed number of queries whatever the number of logs: the newest log per token wins.
+    """
+    if not transfers:
+        return 0
     TransferLog.objects.bulk_create(transfers, ignore_conflicts=True)
+    newest: dict[tuple[int, str, Decimal], TransferLog] = {}
     for t in sorted(transfers, key=lambda t: (t.block_number, t.log_index)):
-        current = (
-            TokenOwnership.objects.select_for_update()
-            .filter(chain_id=t.chain_id, contract=t.contract, token_id=t.token_id)
-            .first()
-        )
-        if current is None:
-            TokenOwnership.objects.create(
-                chain_id=t.chain_id,
-                contract=t.contract,
-                token_id=t.token_id,
-                owner=t.to_address,
-                block_number=t.block_number,
-                log_index=t.log_index,
-                tx_hash=t.tx_hash,
+        newest[(t.chain_id, t.contract, Decimal(t.token_id))] = t
+    tokens: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
+    for chain_id, contract, token_id in newest:
+        tokens[(chain_id, contract)].append(token_id)
+    which = Q()
+    for (chain_id, contract), token_ids in tokens.items():
+        which |= Q(chain_id=chain_id, contract=contract, token_id__in=token_ids)
+    current = {
+        (o.chain_id, o.contract, Decimal(o.token_id)): o
+        for o in TokenOwnership.objects.select_for_update().filter(which).order_by("pk")
+    }
+    created, moved = [], []
+    for key, t in newest.items():
+        owner = current.get(key)
+        if owner is None:
+            created.append(
+                TokenOwnership(
+                    chain_id=t.chain_id,
+                    contract=t.contract,
+                    token_id=t.token_id,
+                    owner=t.to_address,
+                    block_number=t.block_number,
+                    log_index=t.log_index,
+                    tx_hash=t.tx_hash,
+                )
             )
-        elif (t.block_number, t.log_index) > (current.block_number, current.log_index):
-            current.owner = t.to_address
-            current.block_number = t.block_number
-            current.log_index = t.log_index
-            current.tx_hash = t.tx_hash
-            current.save(update_fields=["owner", "block_number", "log_index", "tx_hash"])
+        elif (t.block_number, t.log_index) > (owner.block_number, owner.log_index):
+            owner.owner, owner.block_number, owner.log_index, owner.tx_hash = (
+                t.to_address,
+                t.block_number,
+                t.log_index,
+                t.tx_hash,
+            )
+            moved.append(owner)
+    TokenOwnership.objects.bulk_create(created)
+    if moved:
+        TokenOwnership.objects.bulk_update(moved, ["owner", "block_number", "log_index", "tx_hash"])
     return len(transfers)
 
 

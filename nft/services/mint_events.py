@@ -3,7 +3,7 @@
 from typing import Any
 
 from nft.models import ChainTransaction, Mint
-from realtime.outbox import emit
+from realtime.outbox import emit, emit_many
 
 
 def _base(mint: Mint) -> dict[str, Any]:
@@ -24,6 +24,19 @@ def emit_mint_submitted(tx: ChainTransaction, *, mint: Mint | None = None) -> No
     emit(type="nft.mint.submitted", key=mint.order_id, payload=payload)
 
 
+def emit_mints_submitted(txs: list[ChainTransaction], *, mints: dict[int, Mint]) -> None:
+    """`emit_mint_submitted` for several transactions in one INSERT (`mints` by id, with collections)."""
+    events = []
+    for tx in txs:
+        mint = mints.get(int(tx.mint_id or 0))
+        if mint is None:
+            mint = Mint.objects.select_related("collection").get(pk=int(tx.mint_id or 0))
+        payload = _base(mint) | {"tx_hash": tx.tx_hash, "nonce": tx.nonce, "sender": tx.sender.address}
+        events.append(("nft.mint.submitted", mint.order_id, payload))
+    if events:
+        emit_many(events)
+
+
 def emit_mint_confirmed(mint: Mint, tx: ChainTransaction, confirmations: int) -> None:
     payload = _base(mint) | {
         "tx_hash": tx.tx_hash,
@@ -32,6 +45,26 @@ def emit_mint_confirmed(mint: Mint, tx: ChainTransaction, confirmations: int) ->
         "confirmations": confirmations,
     }
     emit(type="nft.mint.confirmed", key=mint.order_id, payload=payload)
+
+
+def emit_mints_confirmed(settled: list[tuple[Mint, ChainTransaction, int]]) -> None:
+    """`emit_mint_confirmed` for several (mint, tx, confirmations) in one INSERT."""
+    events = [
+        (
+            "nft.mint.confirmed",
+            mint.order_id,
+            _base(mint)
+            | {
+                "tx_hash": tx.tx_hash,
+                "block_number": tx.block_number,
+                "block_hash": tx.block_hash,
+                "confirmations": confirmations,
+            },
+        )
+        for mint, tx, confirmations in settled
+    ]
+    if events:
+        emit_many(events)
 
 
 def emit_mint_failed(mint: Mint, *, reason: str, tx_hash: str | None) -> None:

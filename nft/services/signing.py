@@ -29,6 +29,38 @@ def sign_and_store(
     replaces: ChainTransaction | None = None,
 ) -> ChainTransaction:
     """Sign an EIP-1559 transaction and store its raw bytes; must run in the caller's transaction."""
+    tx = sign(
+        sender=sender,
+        nonce=nonce,
+        kind=kind,
+        to_address=to_address,
+        data=data,
+        gas_limit=gas_limit,
+        fees=fees,
+        value=value,
+        mint=mint,
+        claim_id=claim_id,
+        replaces=replaces,
+    )
+    tx.save(force_insert=True)
+    return tx
+
+
+def sign(
+    *,
+    sender: SenderAccount,
+    nonce: int,
+    kind: str,
+    to_address: str,
+    data: bytes,
+    gas_limit: int,
+    fees: Fees,
+    value: int = 0,
+    mint: Mint | None = None,
+    claim_id: int | None = None,
+    replaces: ChainTransaction | None = None,
+) -> ChainTransaction:
+    """Sign an EIP-1559 transaction into an unsaved row (to be stored in bulk, in the same transaction)."""
     tx: dict[str, Any] = {
         "type": 2,
         "chainId": settings.CHAIN_ID,
@@ -42,7 +74,7 @@ def sign_and_store(
     if to_address:
         tx["to"] = to_address
     signed = account_for(sender.address, custody_index=sender.custody_index).sign_transaction(tx)
-    return ChainTransaction.objects.create(
+    return ChainTransaction(
         chain_id=settings.CHAIN_ID,
         sender=sender,
         nonce=nonce,

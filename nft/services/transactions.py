@@ -27,8 +27,8 @@ from nft.errors import FeeCapExceeded
 from nft.models import ChainTransaction, Mint, MintStatus, TxStatus
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import Fees, replacement_fees, suggest_fees
-from nft.services.locks import lock_transaction
-from nft.services.mint_events import emit_mint_submitted
+from nft.services.locks import lock_transaction, lock_transactions
+from nft.services.mint_events import emit_mint_submitted, emit_mints_submitted
 from nft.services.senders import heal_nonces
 from nft.services.signing import sign_and_store
 from realtime.tracing import stored_span
@@ -72,6 +72,61 @@ def send_stored(tx: ChainTransaction, *, mint: Mint | None = None) -> SendOutcom
     else:
         _record_send(tx, outcome, mint=mint)
     return outcome
+
+
+def send_stored_many(txs: list[ChainTransaction], *, mints: dict[int, Mint]) -> list[SendOutcome | None]:
+    """`send_stored` for several stored transactions: one JSON-RPC batch, one recording transaction.
+
+    `txs` in nonce order (one lane's fresh batch); `mints` by id, the mints they carry (locked
+    earlier with their collection, for the events). Outcomes in the order of `txs`, as for
+    `send_stored` (None: no longer waiting; status DROPPED: the caller re-sends the mint).
+    """
+    results: list[SendOutcome | None] = [None] * len(txs)
+    pending = [i for i, tx in enumerate(txs) if tx.status in UNMINED_STATUSES]
+    if not pending:
+        return results
+    first = txs[pending[0]]
+    with stored_span(
+        "chain eth_sendRawTransaction",
+        first.traceparent,
+        kind=SpanKind.CLIENT,
+        attributes={"mintdrop.tx.hash": first.tx_hash, "mintdrop.tx.batch": len(pending)},
+    ):
+        outcomes = client().send_raw_many([bytes(txs[i].raw_tx) for i in pending])
+    crash_point("nft.after_send")
+    accepted = [txs[i] for i, o in zip(pending, outcomes, strict=True) if o.in_pool_or_chain]
+    _record_sent_many(accepted, mints=mints)
+    for i, outcome in zip(pending, outcomes, strict=True):
+        results[i] = outcome
+        if outcome.status == "nonce_too_low":
+            results[i] = _after_nonce_too_low(txs[i], outcome)
+        elif not outcome.in_pool_or_chain:
+            _record_send(txs[i], outcome)
+    return results
+
+
+def _record_sent_many(txs: list[ChainTransaction], *, mints: dict[int, Mint]) -> None:
+    """Record that the node holds `txs`: signed -> submitted once each, with their events."""
+    if not txs:
+        return
+    now = timezone.now()
+    ids = [tx.pk for tx in txs]
+    counters = {"send_attempts": F("send_attempts") + 1, "last_sent_at": now, "updated_at": now}
+    with transaction.atomic():
+        fresh = set(
+            lock_transactions(ChainTransaction.objects.filter(pk__in=ids, status=TxStatus.SIGNED))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if fresh:
+            ChainTransaction.objects.filter(pk__in=fresh).update(
+                status=TxStatus.SUBMITTED, last_error="", **counters
+            )
+        if len(fresh) < len(ids):
+            ChainTransaction.objects.filter(pk__in=ids).exclude(pk__in=fresh).update(
+                last_error="", **counters
+            )
+        emit_mints_submitted([tx for tx in txs if tx.pk in fresh and tx.mint_id is not None], mints=mints)
 
 
 def _record_send(tx: ChainTransaction, outcome: SendOutcome, *, mint: Mint | None = None) -> None:
@@ -124,13 +179,13 @@ def _after_nonce_too_low(tx: ChainTransaction, outcome: SendOutcome) -> SendOutc
     return SendOutcome(DROPPED, outcome.message)
 
 
-def rebroadcast_pending(*, older_than: float | None = None) -> int:
+def rebroadcast_pending(*, older_than: float | None = None, sender_id: int | None = None) -> int:
     """Re-send stored transactions not yet seen in a block (crash recovery, dropped by a node).
 
     `signed` rows are re-sent at once (their sender may have died before sending); `submitted`
     ones once they are `older_than` seconds old (0: all of them, as after a reorg). Sent in nonce
     order per sender; the mints of transactions found dropped on the way are re-sent by the
-    caller (`nft.services.mints.resend_dropped_mints`).
+    caller (`nft.services.mints.resend_dropped_mints`). `sender_id`: one lane of the signer pool only.
     """
     age = settings.NFT_REBROADCAST_AFTER_SECONDS if older_than is None else older_than
     cutoff = timezone.now() - timedelta(seconds=age)
@@ -141,6 +196,8 @@ def rebroadcast_pending(*, older_than: float | None = None) -> int:
         | Q(status=TxStatus.SUBMITTED, last_sent_at__lt=cutoff)
         | Q(status=TxStatus.SUBMITTED, last_sent_at__isnull=True)
     )
+    if sender_id is not None:
+        pending = pending.filter(sender_id=sender_id)
     count = 0
     for tx_id in pending.order_by("sender_id", "nonce").values_list("pk", flat=True):
         if send_transaction(tx_id=tx_id) is not None:
@@ -191,8 +248,10 @@ def bump_fees(*, tx_id: int, suggested: Fees | None = None) -> ChainTransaction 
     return new
 
 
-def replace_stuck(*, older_than: float | None = None) -> list[ChainTransaction]:
+def replace_stuck(*, older_than: float | None = None, sender_id: int | None = None) -> list[ChainTransaction]:
     """Replace transactions that waited `older_than` seconds with fees below today's, bumping >= 12.5 %.
+
+    `sender_id`: one lane of the signer pool only (each lane is stuck or not on its own).
 
     Only the lowest unmined nonce of a sender can be stuck on fees; the ones behind it wait.
     A transaction whose fees are still fine is re-sent as it is instead.
@@ -205,6 +264,8 @@ def replace_stuck(*, older_than: float | None = None) -> list[ChainTransaction]:
         .select_related("sender")
         .order_by("sender_id", "nonce")
     )
+    if sender_id is not None:
+        stuck = stuck.filter(sender_id=sender_id)
     suggested = suggest_fees()
     replaced: list[ChainTransaction] = []
     for tx in stuck:

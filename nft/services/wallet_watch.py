@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 
 from config.errors import ApplicationError
 from nft.chain import ChainClient, client
-from nft.keys import signer_account
+from nft.keys import signer_pool
 from nft.models import (
     Collection,
     SenderAccount,
@@ -167,7 +167,7 @@ def platform_addresses(chain_id: int) -> set[str]:
     known |= set(Wallet.objects.filter(kind=WalletKind.CUSTODIAL).values_list("address", flat=True))
     known |= set(settings.NFT_PLATFORM_OPERATORS)
     with contextlib.suppress(ApplicationError):  # no signer configured here: nothing to add
-        known.add(signer_account().address)
+        known |= {a.address for a in signer_pool()}
     return {a.lower() for a in known}
 
 

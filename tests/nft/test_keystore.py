@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from eth_account import Account
 
 from nft import keys
-from nft.errors import KeyStoreLocked
+from nft.errors import KeyStoreLocked, SignerNotConfigured
 from nft.keystore import EncryptedFileKeyStore, Secrets, new_key
 
 # A throwaway key and mnemonic made for this test file (not anvil's): what the store must protect.
@@ -104,6 +104,43 @@ def test_every_signing_account_comes_from_the_configured_store(
     settings.NFT_KEYSTORE_KEY = new_key()
     with pytest.raises(KeyStoreLocked):
         keys.signer_account()
+
+
+def test_the_signer_pool_comes_from_the_store_and_signs_for_its_members(
+    tmp_path: Path, settings: Any
+) -> None:
+    key = new_key()
+    path = tmp_path / "pool.enc"
+    pool_mnemonic = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+    EncryptedFileKeyStore(path, [key]).write(
+        Secrets(signer_private_key=PRIVATE_KEY, custody_mnemonic=MNEMONIC, signer_pool_mnemonic=pool_mnemonic)
+    )
+    assert b"legal" not in path.read_bytes()
+    settings.NFT_KEYSTORE_PATH, settings.NFT_KEYSTORE_KEY = str(path), key
+    settings.NFT_SIGNER_POOL_SIZE = 3
+    pool = keys.signer_pool()
+    assert [a.address for a in pool] == [
+        Account.from_key(PRIVATE_KEY).address,
+        Account.from_mnemonic(pool_mnemonic, account_path="m/44'/60'/2'/0/1").address,
+        Account.from_mnemonic(pool_mnemonic, account_path="m/44'/60'/2'/0/2").address,
+    ]
+    assert keys.account_for(pool[2].address).address == pool[2].address
+    settings.NFT_SIGNER_POOL_SIZE = 1
+    assert [a.address for a in keys.signer_pool()] == [pool[0].address]
+    with pytest.raises(SignerNotConfigured):  # a member outside the configured pool has no key here
+        keys.account_for(pool[2].address)
+
+
+def test_a_pool_on_a_public_chain_needs_its_own_mnemonic(settings: Any) -> None:
+    settings.NFT_KEYSTORE_PATH = ""
+    settings.NFT_SIGNER_PRIVATE_KEY = PRIVATE_KEY
+    settings.NFT_SIGNER_POOL_MNEMONIC = ""
+    settings.CHAIN_ID = 1
+    settings.NFT_SIGNER_POOL_SIZE = 2
+    with pytest.raises(SignerNotConfigured, match="signer pool mnemonic"):
+        keys.signer_pool()
+    settings.NFT_SIGNER_POOL_SIZE = 1  # the minter alone needs nothing more
+    assert [a.address for a in keys.signer_pool()] == [Account.from_key(PRIVATE_KEY).address]
 
 
 def test_dev_without_a_file_keeps_the_anvil_fallback(settings: Any) -> None:

@@ -63,6 +63,10 @@ class Command(BaseCommand):
         self.stdout.write(f"store:      {store.describe()}")
         self.stdout.write(f"minter:     {store.signer().address}")
         self.stdout.write(f"custodial0: {store.custodial(0).address}")
+        size = max(1, int(settings.NFT_SIGNER_POOL_SIZE))
+        if size > 1:
+            pool = ", ".join(a.address for a in store.signer_pool(size)[1:])
+            self.stdout.write(f"pool:       {pool} (NFT_SIGNER_POOL_SIZE={size}, with the minter)")
 
     def _rotate(self, options: dict[str, Any]) -> None:
         store = keystore()
