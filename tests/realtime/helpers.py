@@ -106,7 +106,7 @@ def relay_progress() -> dict[int, dict[str, Any]]:
     """The snapshot relay's progress rows, to put back later with `rewind_relay()`."""
     from realtime.models import RelayProgress
 
-    return {r["partition"]: r for r in RelayProgress.objects.values()}
+    return {r["partition"]: dict(r) for r in RelayProgress.objects.values()}
 
 
 def rewind_relay(saved: dict[int, dict[str, Any]]) -> None:
@@ -144,7 +144,7 @@ def republish(event_ids: list[str], topic: str) -> int:
                 key=msg.key(),
                 value=msg.value(),
                 headers=msg.headers(),
-                partition=msg.partition(),
+                partition=msg.partition() or 0,
             )
             copies += 1
     assert producer.flush(30) == 0
