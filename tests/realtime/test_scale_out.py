@@ -97,9 +97,10 @@ def test_two_consumer_processes_of_one_group_split_the_partitions_and_handle_eac
     consumers = [start_manage("consume", "diagnostics", LOG_LEVEL="INFO") for _ in range(2)]
     outputs = [Output(c.stdout) for c in consumers]
     try:
-        wait_for(lambda: split_between(2, "diagnostics"), timeout=120, what="both members to own partitions")
+        # (a manage.py process takes up to a minute to start on a loaded 2-core box)
+        wait_for(lambda: split_between(2, "diagnostics"), timeout=300, what="both members to own partitions")
         ids = emit_pings(3_000, keys=60, per_tx=300)
-        assert start_manage("relay_outbox", "--once").wait(timeout=120) == 0
+        assert start_manage("relay_outbox", "--once").wait(timeout=300) == 0
         wait_for(lambda: DiagnosticsPing.objects.count() >= 3_000, timeout=180, what="every ping handled")
     finally:
         codes = [stop(c) for c in consumers]
@@ -124,12 +125,12 @@ def test_cooperative_rebalance_callbacks_track_the_assignment_from_deltas(kafka_
                 return bool(a) and bool(b) and not (a & b) and a | b == everything
 
             wait_for(split, timeout=120, what="the second member to take a share, the first to give it")
-            assert start_manage("relay_outbox", "--once").wait(timeout=120) == 0
+            assert start_manage("relay_outbox", "--once").wait(timeout=300) == 0
             wait_for(lambda: DiagnosticsPing.objects.count() >= 600, timeout=180, what="pings handled")
         # the second left: its partitions are added back to the first's (not replacing them)
         wait_for(lambda: set(first.runner.stats.assigned) == everything, timeout=120, what="all back")
         more = emit_pings(300, keys=30, start=600)
-        assert start_manage("relay_outbox", "--once").wait(timeout=120) == 0
+        assert start_manage("relay_outbox", "--once").wait(timeout=300) == 0
         wait_for(lambda: DiagnosticsPing.objects.count() >= 900, timeout=180, what="later pings handled")
     assert_each_event_once(ids + more)
 
@@ -204,7 +205,7 @@ def test_processes_started_before_kafka_wait_report_it_and_lose_nothing(
     outputs = [Output(p.stdout) for p in processes]
     try:
         for out in outputs:
-            wait_for(lambda out=out: out.has("waiting for Kafka"), timeout=120, what="'waiting for Kafka'")
+            wait_for(lambda out=out: out.has("waiting for Kafka"), timeout=300, what="'waiting for Kafka'")
         # a second round of waiting: still alive, not a crash loop
         for out in outputs:
             wait_for(
