@@ -1,6 +1,7 @@
 """N consumers of one group share its partitions (cooperative-sticky), and processes started before
 Kafka wait for it instead of crash-looping, losing nothing."""
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -178,10 +179,8 @@ class Gate:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         if self._server is not None:
@@ -204,15 +203,12 @@ def test_processes_started_before_kafka_wait_report_it_and_lose_nothing(
     processes = [start_manage("relay_outbox", **env), start_manage("consume", "diagnostics", **env)]
     outputs = [Output(p.stdout) for p in processes]
     try:
-        for out in outputs:
-            wait_for(lambda out=out: out.has("waiting for Kafka"), timeout=300, what="'waiting for Kafka'")
-        # a second round of waiting: still alive, not a crash loop
-        for out in outputs:
-            wait_for(
-                lambda out=out: sum("waiting for Kafka" in line for line in out.lines) >= 2,
-                timeout=120,
-                what="a second try",
-            )
+        # a second round of waiting: still alive and trying, not a crash loop
+        wait_for(
+            lambda: all(sum("waiting for Kafka" in line for line in o.lines) >= 2 for o in outputs),
+            timeout=300,
+            what="'waiting for Kafka' twice from each process",
+        )
         assert [p.poll() for p in processes] == [None, None], "\n".join(outputs[0].lines + outputs[1].lines)
         with override_settings(KAFKA_BOOTSTRAP_SERVERS=unreachable):
             ready = client.get("/readyz")
