@@ -46,11 +46,12 @@ seed: migrate
 # In dev the chain produces a block every second like a real one (confirmations advance when idle);
 # tests use the default one-block-per-transaction mode. Switching restarts anvil; the dev chain is
 # kept on disk (.local/anvil/dev-chain.json) so it stays in step with the dev database.
+# N copies of a process kind: `make dev CONCURRENCY=saga=3,nft=2` (honcho -c; README "Scaling out").
 dev: export ANVIL_MODE := live
 dev: seed
 	@$(PY) manage.py collectstatic --no-input -v 0
 	@ops/dev-banner
-	@.venv/bin/honcho start -f Procfile
+	@.venv/bin/honcho start -f Procfile $(if $(CONCURRENCY),-c $(CONCURRENCY))
 
 # The lock files must match pyproject.toml / ops/node (needs the package index: see ops/lock).
 lint: venv

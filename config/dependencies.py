@@ -61,8 +61,16 @@ def _redis() -> None:
 def _kafka() -> None:
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "log_level": 0})
-    admin.list_topics(timeout=settings.HEALTH_CHECK_TIMEOUT)
+    from realtime.kafka_config import admin_config
+
+    admin = AdminClient({**admin_config(), "log_level": 0})
+    metadata = admin.list_topics(timeout=settings.HEALTH_CHECK_TIMEOUT)
+    # acks=all writes need KAFKA_MIN_INSYNC_REPLICAS brokers: with fewer up, nothing can be published.
+    needed = settings.KAFKA_MIN_INSYNC_REPLICAS
+    if len(metadata.brokers) < needed:
+        raise ConnectionError(
+            f"{len(metadata.brokers)} broker(s) up, writes need {needed} in sync (KAFKA_MIN_INSYNC_REPLICAS)"
+        )
 
 
 def _http_json(url: str, body: dict[str, object] | None = None, headers: dict[str, str] | None = None) -> int:
@@ -127,10 +135,17 @@ PROBES: dict[str, Callable[[], None]] = {
 }
 
 
-def _quick_tcp_check(address: str) -> None:
-    host, _, port = address.rpartition(":")
-    with socket.create_connection((host, int(port)), timeout=settings.HEALTH_CHECK_TIMEOUT):
-        pass
+def _quick_tcp_check(addresses: str) -> None:
+    """One of the comma-separated host:port answers TCP (any bootstrap broker of a cluster will do)."""
+    errors = []
+    for address in addresses.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=settings.HEALTH_CHECK_TIMEOUT):
+                return
+        except OSError as exc:
+            errors.append(f"{address.strip()}: {exc}" if "," in addresses else str(exc))
+    raise ConnectionError("; ".join(errors))
 
 
 def probe(name: str) -> ProbeResult:
@@ -139,7 +154,7 @@ def probe(name: str) -> ProbeResult:
     started = time.perf_counter()
     try:
         # A refused TCP connection answers at once; librdkafka would otherwise retry until its timeout.
-        _quick_tcp_check(address.split(",")[0])
+        _quick_tcp_check(address)
         PROBES[name]()
     except Exception as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

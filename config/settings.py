@@ -144,13 +144,24 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Kafka ---------------------------------------------------------------------------------------
+# Every broker of the cluster, comma-separated (`KAFKA_BROKERS=3` in ops/env.sh lists the three).
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:59092")
+# A managed Kafka (README "Running against a managed Kafka"): SASL and/or TLS, passed to every client
+# by realtime/kafka_config.py. Empty = the local PLAINTEXT cluster.
+KAFKA_SECURITY_PROTOCOL = env.str("KAFKA_SECURITY_PROTOCOL", default="")  # SASL_SSL, SSL, SASL_PLAINTEXT
+KAFKA_SASL_MECHANISM = env.str("KAFKA_SASL_MECHANISM", default="")  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+KAFKA_SASL_USERNAME = env.str("KAFKA_SASL_USERNAME", default="")
+KAFKA_SASL_PASSWORD = env.str("KAFKA_SASL_PASSWORD", default="")
+KAFKA_SSL_CA_LOCATION = env.str("KAFKA_SSL_CA_LOCATION", default="")  # CA bundle (PEM); empty = system CAs
 # Prefix for every topic and consumer group, so test runs and environments never share state.
 KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="mintdrop.")
 OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=72)
 
 # --- realtime: event backbone (relay, consumer runner, replay, audit) -------------------------
+# Copies of each partition, and how many must be in sync for a write (producers use acks=all):
+# 3 and 2 on a cluster of 3 brokers (ops/env.sh derives both from KAFKA_BROKERS), 1 and 1 locally.
 KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
+KAFKA_MIN_INSYNC_REPLICAS = env.int("KAFKA_MIN_INSYNC_REPLICAS", default=1)
 # Relay: rows per produce/flush/mark round; poll interval when no NOTIFY arrives (fallback only).
 RELAY_BATCH_SIZE = env.int("RELAY_BATCH_SIZE", default=1000)
 RELAY_IDLE_POLL_SECONDS = env.float("RELAY_IDLE_POLL_SECONDS", default=0.5)

@@ -34,6 +34,7 @@ PG_DB=mintdrop
 PG_ROLE=mintdrop
 PG_PASSWORD=mintdrop
 ANVIL_MNEMONIC="${ANVIL_MNEMONIC:-test test test test test test test test test test test junk}"
+[[ -n "${KAFKA_HEAP_OPTS:-}" ]] && KAFKA_HEAP_OPTS_SET=1 # else a cluster node takes KAFKA_NODE_HEAP_OPTS
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 START_TIMEOUT="${START_TIMEOUT:-60}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
@@ -43,6 +44,9 @@ BIND=127.0.0.1
 SERVICES=(postgres redis kafka anvil stripe-mock mailpit prometheus jaeger)
 # Known to ops/start|stop|status by name, but not started by default (`ops/start alertmanager`).
 OPTIONAL_SERVICES=(alertmanager)
+
+# shellcheck source=kafka.sh
+source "$OPS_DIR/kafka.sh"
 
 # ---- small helpers ---------------------------------------------------------
 die() { printf 'mintdrop ops: %s\n' "$*" >&2; exit 1; }
@@ -56,7 +60,8 @@ port_of() {
     case "$1" in
         postgres) echo "$POSTGRES_PORT" ;;
         redis) echo "$REDIS_PORT" ;;
-        kafka) echo "$KAFKA_PORT" ;;
+        kafka) kafka_node_port 1 ;;
+        kafka-*) kafka_unit_port "$1" ;;
         anvil) echo "$ANVIL_PORT" ;;
         stripe-mock) echo "$STRIPE_MOCK_PORT" ;;
         mailpit) echo "$MAILPIT_SMTP_PORT" ;;
@@ -71,6 +76,8 @@ addr_of() {
         printf '%s:%s (smtp), http://%s:%s (ui)' "$BIND" "$MAILPIT_SMTP_PORT" "$BIND" "$MAILPIT_HTTP_PORT"
     elif [[ "$1" == prometheus || "$1" == alertmanager ]]; then
         printf 'http://%s:%s (ui)' "$BIND" "$(port_of "$1")"
+    elif [[ "$1" == kafka ]]; then # every node of a cluster
+        kafka_addr
     elif [[ "$1" == jaeger ]]; then # OTLP in, trace UI / query API out
         printf 'http://%s:%s (otlp), http://%s:%s (ui)' "$BIND" "$JAEGER_OTLP_HTTP_PORT" "$BIND" "$JAEGER_UI_PORT"
     else
@@ -130,7 +137,7 @@ proc_pattern() {
     case "$1" in
         postgres) echo "postgres" ;;
         redis) echo "redis-server" ;;
-        kafka) echo "kafka.Kafka" ;;
+        kafka | kafka-*) echo "kafka.Kafka" ;;
         anvil) echo "anvil" ;;
         stripe-mock) echo "stripe-mock" ;;
         mailpit) echo "mailpit" ;;
@@ -151,7 +158,7 @@ service_pid() {
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(proc_pattern "$svc")" || return 1
     echo "$pid"
 }
-is_running() { service_pid "$1" >/dev/null; }
+is_running() { if [[ "$1" == kafka ]]; then kafka_running; else service_pid "$1" >/dev/null; fi; }
 # pid_alive SVC: the recorded pid still exists (no identity check: right after spawn the
 # child may not have exec'd its program yet)
 pid_alive() {
@@ -232,18 +239,6 @@ probe_redis() {
     timeout 2 bash -c 'exec 3<>/dev/tcp/'"$BIND/$REDIS_PORT"' || exit 1
         printf "PING\r\n" >&3; IFS= read -r l <&3; [[ $l == +PONG* ]]' 2>/dev/null
 }
-
-# A raw Kafka ApiVersions (v0) request; any broker answers it with our correlation id (42).
-probe_kafka_api() {
-    local out
-    out=$(timeout 3 bash -c 'exec 3<>/dev/tcp/'"$BIND/$KAFKA_PORT"' || exit 1
-        printf "\x00\x00\x00\x0c\x00\x12\x00\x00\x00\x00\x00\x2a\x00\x02md" >&3
-        head -c 8 <&3 | od -An -tx1' 2>/dev/null) || return 1
-    out=${out//[[:space:]]/}
-    [[ ${#out} == 16 && "$out" == *0000002a ]] # int32 size, then our correlation id
-}
-probe_kafka() { probe_kafka_api; }
-kafka_started_in_log() { grep -q 'Kafka Server started' "$(log_file kafka)" 2>/dev/null; }
 
 probe_anvil() {
     local out
@@ -579,93 +574,6 @@ start_redis() {
     wait_for redis probe_redis "$START_TIMEOUT"
 }
 
-kafka_write_config() {
-    local k="$LOCAL_DIR/kafka"
-    mkdir -p "$k/data"
-    cat >"$k/server.properties" <<EOF
-# written by ops/lib.sh on every start; edit ops/lib.sh instead
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@$BIND:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$BIND:$KAFKA_PORT,CONTROLLER://$BIND:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$BIND:$KAFKA_PORT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$k/data
-num.partitions=3
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=10
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
-num.network.threads=2
-num.io.threads=4
-num.recovery.threads.per.data.dir=1
-log.retention.hours=168
-log.segment.bytes=134217728
-EOF
-    cat >"$k/log4j2.xml" <<'EOF'
-<?xml version="1.0" encoding="UTF-8"?>
-<!-- written by ops/lib.sh: Kafka logs to stdout, which ops/ redirects to .local/log/kafka.log -->
-<Configuration status="WARN">
-  <Appenders>
-    <Console name="STDOUT" target="SYSTEM_OUT">
-      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
-    </Console>
-  </Appenders>
-  <Loggers>
-    <Root level="WARN"><AppenderRef ref="STDOUT"/></Root>
-    <Logger name="kafka.server.KafkaRaftServer" level="INFO"/>
-    <Logger name="kafka.server.BrokerServer" level="INFO"/>
-    <Logger name="kafka.server.ControllerServer" level="INFO"/>
-    <Logger name="org.apache.kafka.common.utils.AppInfoParser" level="INFO"/>
-    <Logger name="kafka.tools.StorageTool" level="INFO"/>
-  </Loggers>
-</Configuration>
-EOF
-}
-
-# kafka_cmd: sets KAFKA_CMD=(java ...options... -cp libs/*); append main class + args
-kafka_cmd() {
-    local -a heap
-    read -ra heap <<<"$KAFKA_HEAP_OPTS"
-    KAFKA_CMD=(java "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-        -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-        -Dlog4j2.configurationFile="$LOCAL_DIR/kafka/log4j2.xml" \
-        -cp "$KAFKA_HOME/libs/*")
-}
-
-start_kafka() {
-    local k="$LOCAL_DIR/kafka"
-    if ! is_running kafka; then
-        check_port_free kafka "$KAFKA_PORT"
-        check_port_free kafka "$KAFKA_CONTROLLER_PORT"
-        kafka_write_config
-        kafka_cmd
-        rotate_log kafka
-        if [[ ! -f "$k/data/meta.properties" ]]; then
-            if [[ ! -s "$k/cluster.id" ]]; then
-                # a Kafka Uuid: 16 random bytes, base64url without padding (may start with '-')
-                head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$k/cluster.id"
-            fi
-            if ! "${KAFKA_CMD[@]}" kafka.tools.StorageTool format --cluster-id="$(<"$k/cluster.id")" \
-                -c "$k/server.properties" --ignore-formatted >>"$(log_file kafka)" 2>&1; then
-                show_log_tail kafka
-                die "kafka: formatting the storage in $k/data failed"
-            fi
-        fi
-        spawn kafka "${KAFKA_CMD[@]}" kafka.Kafka "$k/server.properties"
-    fi
-    wait_for kafka 'kafka_started_in_log && probe_kafka_api' "$KAFKA_START_TIMEOUT"
-}
-
 # anvil_args: the flags for the chosen mode.
 #   ANVIL_MODE=auto (default): one block per transaction, nothing else (deterministic tests)
 #   ANVIL_MODE=live: like a real chain, a block every ANVIL_BLOCK_TIME seconds even when idle,
@@ -855,6 +763,11 @@ start_one_locked() {
 stop_one() { with_service_lock "$1" stop_one_locked "$1"; }
 stop_one_locked() {
     local svc=$1 pid
+    if [[ "$svc" == kafka ]]; then # every node, whatever the cluster's size
+        stop_kafka_units
+        status_line kafka stopped
+        return 0
+    fi
     if ! pid=$(service_pid "$svc"); then
         rm -f "$(pid_file "$svc")"
         status_line "$svc" stopped

@@ -134,8 +134,12 @@ class ConsumerRunner:
         # handlers_for() re-runs autodiscovery on every call: resolve each type once per runner.
         self._handlers: dict[str, list[registry.Handler]] = {}
         self._stop = threading.Event()
+        self._assigned: set[tuple[str, int]] = set()
 
     # --- Kafka side ---------------------------------------------------------------------------
+    # The group uses cooperative-sticky assignment (kafka_config): each callback gets only the
+    # partitions that this rebalance adds, revokes or loses, never the whole assignment, and the
+    # partitions not named keep being consumed. `_assigned` is the running total.
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Start each newly assigned partition at the offset stored in PostgreSQL with the effects."""
         try:
@@ -147,14 +151,15 @@ class ConsumerRunner:
                 consumer.incremental_assign(partitions)
             else:
                 consumer.assign(partitions)
-        if self._cooperative:
-            self.stats.assigned = sorted(
-                {*self.stats.assigned, *(f"{p.topic}[{p.partition}]" for p in partitions)}
-            )
-        else:
-            self.stats.assigned = [f"{p.topic}[{p.partition}]" for p in partitions]
+        if not self._cooperative:
+            self._assigned = set()  # eager: each callback names the whole assignment
+        self._assigned |= {(p.topic, p.partition) for p in partitions}
+        self._publish_assignment()
         log.info(
-            "consumer %s: assigned %s", self.group, ", ".join(f"{p.topic}[{p.partition}]" for p in partitions)
+            "consumer %s: assigned %s (now %d partition(s))",
+            self.group,
+            ", ".join(f"{p.topic}[{p.partition}]" for p in partitions) or "nothing new",
+            len(self._assigned),
         )
 
     def _seek_to_stored(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -183,7 +188,20 @@ class ConsumerRunner:
         # Everything handed out before this rebalance is applied and stored: commit it now so the
         # next owner of these partitions starts right after it.
         self._commit_stored()
+        self._assigned -= {(p.topic, p.partition) for p in partitions}
+        self._publish_assignment()
         log.info("consumer %s: revoked %d partition(s)", self.group, len(partitions))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Lost, not revoked (this member was dropped from the group): another member may own them
+        # already, so nothing is committed for them; the offsets stored with the effects (and the
+        # inbox, for groups that keep one) absorb the redelivery.
+        self._assigned -= {(p.topic, p.partition) for p in partitions}
+        self._publish_assignment()
+        log.warning("consumer %s: lost %d partition(s)", self.group, len(partitions))
+
+    def _publish_assignment(self) -> None:
+        self.stats.assigned = [f"{t}[{p}]" for t, p in sorted(self._assigned)]
 
     def _commit_stored(self) -> None:
         try:
@@ -206,7 +224,9 @@ class ConsumerRunner:
     def run(self, *, stop: threading.Event | None = None, max_messages: int | None = None) -> ConsumerStats:
         """Consume until `stop` is set (or `max_messages` were handled), then commit and close."""
         self._stop = stop or threading.Event()
-        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self.consumer.subscribe(
+            self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
         handled = 0
         try:
             while not self._stop.is_set():
@@ -279,7 +299,9 @@ class ConsumerRunner:
         blocked: set[tuple[str, int]] = set()
         for msg in messages:
             topic, partition, offset = _position(msg)
-            if msg.error() or (topic, partition) in blocked:
+            # A partition revoked while this batch was fetched is no longer ours to store (librdkafka
+            # refuses it); its new owner starts from the last commit and the inbox skips the repeats.
+            if msg.error() or (topic, partition) in blocked or (topic, partition) not in self._assigned:
                 continue
             if (topic, partition, offset) in finished:
                 upto[(topic, partition)] = offset

@@ -11,10 +11,35 @@ def group_id(group: str) -> str:
     return f"{settings.KAFKA_TOPIC_PREFIX}{group}"
 
 
+def security_config() -> dict[str, Any]:
+    """SASL / TLS settings of a managed Kafka, from the environment; empty for the local cluster.
+
+    Only what is set is passed, so librdkafka's defaults (PLAINTEXT, the system CA store) apply
+    otherwise. A SASL mechanism without a protocol means SASL over TLS, what managed services offer.
+    """
+    conf: dict[str, Any] = {}
+    protocol = settings.KAFKA_SECURITY_PROTOCOL.strip().upper()
+    mechanism = settings.KAFKA_SASL_MECHANISM.strip().upper()
+    if mechanism and not protocol:
+        protocol = "SASL_SSL"
+    if protocol:
+        conf["security.protocol"] = protocol
+    if protocol.startswith("SASL"):
+        conf["sasl.mechanism"] = mechanism or "PLAIN"
+        if settings.KAFKA_SASL_USERNAME:
+            conf["sasl.username"] = settings.KAFKA_SASL_USERNAME
+            conf["sasl.password"] = settings.KAFKA_SASL_PASSWORD
+    if protocol.endswith("SSL") and settings.KAFKA_SSL_CA_LOCATION:
+        conf["ssl.ca.location"] = settings.KAFKA_SSL_CA_LOCATION
+    return conf
+
+
 def _common(client: str) -> dict[str, Any]:
     return {
+        # Every broker: any one of them answering is enough to find the rest of the cluster.
         "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
         "client.id": f"mintdrop-{client}-{socket.gethostname()}",
+        **security_config(),
     }
 
 
@@ -48,6 +73,10 @@ def consumer_config(group: str, **overrides: Any) -> dict[str, Any]:
         "auto.commit.interval.ms": 1000,
         "auto.offset.reset": "earliest",
         "enable.partition.eof": False,
+        # Scaling out by partition: a process joining or leaving the group moves only the
+        # partitions that change owner; the others keep being consumed during the rebalance.
+        # The runner's assign/revoke callbacks therefore get deltas, not the whole assignment.
+        "partition.assignment.strategy": "cooperative-sticky",
         **overrides,
     }
 

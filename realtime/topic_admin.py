@@ -1,6 +1,15 @@
-"""Compare the declared topics (`realtime.topics.TOPICS`) with the broker, and bring the broker in line."""
+"""Compare the declared topics (`realtime.topics.TOPICS`) with the broker, and bring the broker in line.
 
+Besides each topic's own settings, every topic must have `KAFKA_REPLICATION_FACTOR` copies of each
+partition and `min.insync.replicas = KAFKA_MIN_INSYNC_REPLICAS` (3 and 2 on a 3-broker cluster). A
+wrong `min.insync.replicas` is fixed by `--apply`; a wrong replication factor is reported (Kafka
+changes it only by a partition reassignment, which this command does not do).
+"""
+
+import logging
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -16,7 +25,19 @@ from django.conf import settings
 from realtime.kafka_config import admin_config
 from realtime.topics import TOPICS, Topic
 
+log = logging.getLogger(__name__)
+
 TIMEOUT_S = 15.0
+REASSIGN_HINT = (
+    "Kafka changes it only by reassigning partitions (kafka-reassign-partitions, or java -cp "
+    "'.local/tools/kafka/libs/*' org.apache.kafka.tools.reassign.ReassignPartitionsCommand), "
+    "or delete and re-create the topic"
+)
+
+
+def wanted_config(topic: Topic) -> dict[str, str]:
+    """The topic's own settings plus the cluster-wide durability one (how many replicas ack a write)."""
+    return {"min.insync.replicas": str(settings.KAFKA_MIN_INSYNC_REPLICAS), **topic.broker_config()}
 
 
 @dataclass
@@ -33,12 +54,21 @@ class TopicPlan:
     def changed(self) -> bool:
         return self.create or self.add_partitions_to is not None or bool(self.config_changes)
 
+    @property
+    def ok(self) -> bool:
+        """Broker and declaration agree: nothing to apply and nothing `--apply` cannot fix."""
+        return not self.changed and not self.warnings
+
     def describe(self) -> list[str]:
         """Human-readable lines: the difference between declaration and broker."""
         name = self.topic.full_name
         if self.create:
-            configs = ", ".join(f"{k}={v}" for k, v in sorted(self.topic.broker_config().items()))
-            return [f"+ {name}: create with {self.topic.partitions} partitions ({configs})"]
+            configs = ", ".join(f"{k}={v}" for k, v in sorted(wanted_config(self.topic).items()))
+            rf = settings.KAFKA_REPLICATION_FACTOR
+            return [
+                f"+ {name}: create with {self.topic.partitions} partitions, replication factor {rf} ({configs})",
+                *[f"! {name}: {w}" for w in self.warnings],
+            ]
         lines = []
         if self.add_partitions_to is not None:
             lines.append(f"~ {name}: partitions -> {self.add_partitions_to}")
@@ -59,12 +89,20 @@ def plan(admin: AdminClient | None = None, topics: tuple[Topic, ...] = TOPICS) -
     plans = []
     existing = [t for t in topics if t.full_name in metadata.topics]
     current = _current_configs(admin, existing)
+    rf = settings.KAFKA_REPLICATION_FACTOR
+    brokers = len(metadata.brokers)
     for topic in topics:
         item = TopicPlan(topic)
         meta = metadata.topics.get(topic.full_name)
         if meta is None:
             item.create = True
+            if brokers < rf:
+                item.warnings.append(
+                    f"cannot be created with replication factor {rf} (KAFKA_REPLICATION_FACTOR): "
+                    f"only {brokers} broker(s) in the cluster"
+                )
         else:
+            item.warnings += _replication_problems(meta, rf)
             have = len(meta.partitions)
             if have < topic.partitions:
                 item.add_partitions_to = topic.partitions
@@ -72,12 +110,36 @@ def plan(admin: AdminClient | None = None, topics: tuple[Topic, ...] = TOPICS) -
                 item.warnings.append(
                     f"has {have} partitions, declared {topic.partitions}; Kafka cannot shrink"
                 )
-            for key, want in topic.broker_config().items():
+            for key, want in wanted_config(topic).items():
                 old = current[topic.full_name].get(key)
                 if old != want:
                     item.config_changes[key] = (old, want)
         plans.append(item)
     return plans
+
+
+def _replication_problems(meta: Any, rf: int) -> list[str]:
+    """What is wrong with a topic's replicas: too few / too many copies, copies out of sync."""
+    problems = []
+    copies = sorted({len(p.replicas) for p in meta.partitions.values()})
+    if copies != [rf]:
+        have = "/".join(str(c) for c in copies)
+        problems.append(
+            f"replication factor {have}, declared {rf} (KAFKA_REPLICATION_FACTOR); {REASSIGN_HINT}"
+        )
+    isr = settings.KAFKA_MIN_INSYNC_REPLICAS
+    if copies and min(copies) < isr:
+        problems.append(
+            f"fewer replicas ({min(copies)}) than min.insync.replicas {isr} (KAFKA_MIN_INSYNC_REPLICAS): "
+            "every acks=all write to it fails"
+        )
+    lagging = sorted(p.id for p in meta.partitions.values() if len(p.isrs) < len(p.replicas))
+    if lagging:
+        problems.append(
+            f"under-replicated partition(s) {', '.join(map(str, lagging))}: "
+            "fewer replicas in sync than assigned (a broker is down or behind)"
+        )
+    return problems
 
 
 def _current_configs(admin: AdminClient, topics: list[Topic]) -> dict[str, dict[str, str | None]]:
@@ -99,7 +161,7 @@ def apply(plans: list[TopicPlan], admin: AdminClient | None = None) -> None:
             p.topic.full_name,
             num_partitions=p.topic.partitions,
             replication_factor=settings.KAFKA_REPLICATION_FACTOR,
-            config=p.topic.broker_config(),
+            config=wanted_config(p.topic),
         )
         for p in plans
         if p.create
@@ -137,3 +199,31 @@ def ensure_topics(topics: tuple[Topic, ...] = TOPICS) -> list[TopicPlan]:
     if any(p.changed for p in plans):
         apply(plans, admin)
     return plans
+
+
+def wait_for_topics(
+    *, stop: threading.Event | None = None, max_backoff_s: float = 10.0
+) -> list[TopicPlan] | None:
+    """`ensure_topics()`, waiting while the cluster cannot be reached (or cannot hold the topics yet).
+
+    A process started before its brokers waits here, saying why in its log, instead of exiting into
+    a restart loop (honcho would take every other process down with it). Returns None if `stop`
+    was set while waiting.
+    """
+    delay = 0.5
+    while True:
+        try:
+            return ensure_topics()
+        except (KafkaException, RuntimeError) as exc:
+            log.warning(
+                "kafka: not ready at %s (%s); waiting for Kafka, next try in %.1fs",
+                settings.KAFKA_BOOTSTRAP_SERVERS,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                delay,
+            )
+        if stop is not None:
+            if stop.wait(delay):
+                return None
+        else:
+            threading.Event().wait(delay)
+        delay = min(delay * 2, max_backoff_s)

@@ -49,3 +49,21 @@ def test_api_404_uses_the_error_shape(client: Client) -> None:
     response = client.get("/api/v1/does-not-exist")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_readyz_kafka_is_up_when_any_listed_broker_answers(client: Client, settings: object) -> None:
+    live = settings.KAFKA_BOOTSTRAP_SERVERS  # type: ignore[attr-defined]
+    with override_settings(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:1,{live}"):
+        kafka = client.get("/readyz").json()["dependencies"]["kafka"]
+    assert kafka["status"] == "ok", kafka
+
+
+@pytest.mark.django_db
+@override_settings(KAFKA_MIN_INSYNC_REPLICAS=99)
+def test_readyz_kafka_is_down_with_fewer_brokers_up_than_a_write_needs(client: Client) -> None:
+    response = client.get("/readyz")
+    kafka = response.json()["dependencies"]["kafka"]
+    assert response.status_code == 503
+    assert kafka["status"] == "down"
+    assert "broker(s) up, writes need 99 in sync (KAFKA_MIN_INSYNC_REPLICAS)" in kafka["error"]

@@ -11,7 +11,7 @@ from config.tracing import configure_tracing
 from monitoring.exporter import start_process_exporter
 from realtime import registry
 from realtime.consumer import ConsumerRunner
-from realtime.topic_admin import ensure_topics
+from realtime.topic_admin import wait_for_topics
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         if group not in known:
             raise CommandError(f"unknown consumer group {group!r}; groups with handlers: {', '.join(known)}")
         configure_tracing(group)  # service mintdrop-<group>
-        ensure_topics()
+        wait_for_topics()  # a broker not up yet: wait for it, logging why (no crash loop)
         start_process_exporter(f"consume-{group}")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from config.tracing import configure_tracing
 from monitoring.exporter import start_process_exporter
 from realtime.relay import make_relay
-from realtime.topic_admin import ensure_topics
+from realtime.topic_admin import wait_for_topics
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         configure_tracing("relay")
-        ensure_topics()
+        wait_for_topics()  # a broker not up yet: wait for it, logging why (no crash loop)
         relay = make_relay(batch_size=options["batch_size"])
         if options["once"]:
             if not relay.try_become_leader():

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from config.tracing import configure_tracing
 from monitoring.exporter import start_process_exporter
-from realtime.topic_admin import ensure_topics
+from realtime.topic_admin import wait_for_topics
 from realtime.ws.projector import run_projector
 
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         configure_tracing("projector")
-        ensure_topics()
+        wait_for_topics()  # a broker not up yet: wait for it, logging why (no crash loop)
         start_process_exporter("projector")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
