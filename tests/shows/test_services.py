@@ -191,4 +191,6 @@ def test_late_joiner_snapshot(
     assert snap["flash_drop"]["drop_id"] == link.drop_id and snap["flash_drop"]["skus"][0]["available"] == 5
     assert [m["text"] for m in snap["messages"]] == [f"line {i}" for i in range(5, 55)]
     venue = selectors.venue_feed(show_id=live_show.pk)
-    assert set(venue) == {"show_id", "title", "state", "playback_url", "pinned", "flash_drop", "server_time"}
+    assert set(venue) == {
+        "show_id", "title", "state", "playback_url", "pinned", "flash_drop", "server_time", "auction", "giveaway"
+    }  # fmt: skip
