@@ -160,6 +160,18 @@ def emit_many(
     """
     if not transaction.get_connection(using).in_atomic_block:
         raise OutsideTransaction("emit_many() must be called inside transaction.atomic()")
-    prepared = [prepare(type=t, key=k, payload=p, version=version) for t, k, p in events]
+    return emit_prepared(
+        [prepare(type=t, key=k, payload=p, version=version) for t, k, p in events], using=using
+    )
+
+
+def emit_prepared(prepared: list[tuple[Event, str]], *, using: str = "default") -> list[Event]:
+    """Insert events built earlier with `prepare()` (one multi-row INSERT, in the caller's transaction).
+
+    For batches whose events belong to different traces: each is prepared under its own span (the
+    trace context is read by `prepare()`), then all are written at once.
+    """
+    if not transaction.get_connection(using).in_atomic_block:
+        raise OutsideTransaction("emit_prepared() must be called inside transaction.atomic()")
     _insert(prepared, using)
     return [event for event, _ in prepared]

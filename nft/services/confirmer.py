@@ -30,11 +30,12 @@ from nft.models.chain import LIVE_STATUSES
 from nft.services.finality import final_block_number, uses_finalized_tag
 from nft.services.indexer import apply_transfers, parse_transfer, rollback_after
 from nft.services.locks import lock_mints, lock_transactions
-from nft.services.mint_events import emit_mint_failed, emit_mints_confirmed
+from nft.services.mint_events import emit_mint_failed, prepare_mint_confirmed
 from nft.services.mints import resend_dropped_mints
 from nft.services.transactions import rebroadcast_pending
 from nft.services.wallets import settle_claim
-from realtime.outbox import emit
+from realtime.events import Event
+from realtime.outbox import emit, emit_prepared
 from realtime.tracing import stored_span
 
 logger = logging.getLogger(__name__)
@@ -264,7 +265,8 @@ def _settle_mints(txs: list[ChainTransaction]) -> None:
             Mint.objects.filter(pk__in=[tx.mint_id for tx in txs]).select_related("collection")
         )
     }
-    confirmed: list[tuple[Mint, ChainTransaction, int]] = []
+    confirmed: list[Mint] = []
+    events: list[tuple[Event, str]] = []  # prepared under each purchase's span, written at once
     for tx in txs:
         mint = mints[int(tx.mint_id or 0)]
         if mint.current_tx_id != tx.pk or mint.status in (MintStatus.CONFIRMED, MintStatus.FAILED):
@@ -279,17 +281,18 @@ def _settle_mints(txs: list[ChainTransaction]) -> None:
             },
         ):
             if tx.status == TxStatus.CONFIRMED:
-                confirmed.append((mint, tx, tx.confirmations))
+                confirmed.append(mint)
+                events.append(prepare_mint_confirmed(mint, tx, tx.confirmations))
                 continue
             mint.status, mint.failure_reason = MintStatus.FAILED, f"transaction {tx.tx_hash} reverted"
             mint.save(update_fields=["status", "failure_reason", "updated_at"])
             emit_mint_failed(mint, reason=mint.failure_reason, tx_hash=tx.tx_hash)
     if confirmed:
         now = timezone.now()
-        Mint.objects.filter(pk__in=[m.pk for m, _, _ in confirmed]).update(
+        Mint.objects.filter(pk__in=[m.pk for m in confirmed]).update(
             status=MintStatus.CONFIRMED, confirmed_at=now, updated_at=now
         )
-        emit_mints_confirmed(confirmed)
+        emit_prepared(events)
 
 
 def handle_reorg(c: ChainClient, tip: Block) -> dict[str, Any]:

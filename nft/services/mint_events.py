@@ -3,7 +3,8 @@
 from typing import Any
 
 from nft.models import ChainTransaction, Mint
-from realtime.outbox import emit, emit_many
+from realtime.events import Event
+from realtime.outbox import emit, emit_many, prepare
 
 
 def _base(mint: Mint) -> dict[str, Any]:
@@ -37,34 +38,20 @@ def emit_mints_submitted(txs: list[ChainTransaction], *, mints: dict[int, Mint])
         emit_many(events)
 
 
-def emit_mint_confirmed(mint: Mint, tx: ChainTransaction, confirmations: int) -> None:
-    payload = _base(mint) | {
-        "tx_hash": tx.tx_hash,
-        "block_number": tx.block_number,
-        "block_hash": tx.block_hash,
-        "confirmations": confirmations,
-    }
-    emit(type="nft.mint.confirmed", key=mint.order_id, payload=payload)
-
-
-def emit_mints_confirmed(settled: list[tuple[Mint, ChainTransaction, int]]) -> None:
-    """`emit_mint_confirmed` for several (mint, tx, confirmations) in one INSERT."""
-    events = [
-        (
-            "nft.mint.confirmed",
-            mint.order_id,
-            _base(mint)
-            | {
-                "tx_hash": tx.tx_hash,
-                "block_number": tx.block_number,
-                "block_hash": tx.block_hash,
-                "confirmations": confirmations,
-            },
-        )
-        for mint, tx, confirmations in settled
-    ]
-    if events:
-        emit_many(events)
+def prepare_mint_confirmed(mint: Mint, tx: ChainTransaction, confirmations: int) -> tuple[Event, str]:
+    """The `nft.mint.confirmed` event of one mint, built (not written) under the caller's span, so a
+    batch written later with `emit_prepared()` keeps each purchase's trace."""
+    return prepare(
+        type="nft.mint.confirmed",
+        key=mint.order_id,
+        payload=_base(mint)
+        | {
+            "tx_hash": tx.tx_hash,
+            "block_number": tx.block_number,
+            "block_hash": tx.block_hash,
+            "confirmations": confirmations,
+        },
+    )
 
 
 def emit_mint_failed(mint: Mint, *, reason: str, tx_hash: str | None) -> None:
