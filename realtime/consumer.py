@@ -151,6 +151,7 @@ class ConsumerRunner:
                 consumer.incremental_assign(partitions)
             else:
                 consumer.assign(partitions)
+        self._advertise_stored(consumer, partitions)
         if not self._cooperative:
             self._assigned = set()  # eager: each callback names the whole assignment
         self._assigned |= {(p.topic, p.partition) for p in partitions}
@@ -183,6 +184,21 @@ class ConsumerRunner:
             state = stored.get((p.topic, p.partition))
             if state is not None and state.next_offset >= 0:
                 p.offset = state.next_offset
+
+    def _advertise_stored(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Commit the positions just read from PostgreSQL to Kafka too (advisory, for lag tools).
+
+        Kafka's committed offset lags behind when a process died after its DB commit; if nothing
+        new arrives on the partition, no later commit would fix it and lag probes/alerts would
+        report work that is already done.
+        """
+        known = [TopicPartition(p.topic, p.partition, p.offset) for p in partitions if p.offset >= 0]
+        if not known:
+            return
+        try:
+            consumer.commit(offsets=known, asynchronous=True)
+        except KafkaException as exc:
+            log.warning("consumer %s: advisory offset commit failed: %s", self.group, exc)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Everything handed out before this rebalance is applied and stored: commit it now so the
