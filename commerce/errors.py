@@ -157,3 +157,45 @@ class OwnershipNotProven(CommerceError):
 
     code = "ownership_not_proven"
     http_status = 403
+
+
+class CurrencyMismatch(CommerceError):
+    """A drop (and so an order) is in one currency: a SKU priced in another cannot join it."""
+
+    code = "currency_mismatch"
+    http_status = 400
+
+
+class ChargesNotEnabled(CommerceError):
+    """The merchant's Stripe account cannot take charges yet (onboarding unfinished): no drop may open."""
+
+    code = "charges_not_enabled"
+    http_status = 409
+
+
+class InvalidApplication(CommerceError):
+    """A seller application is missing fields or has invalid ones."""
+
+    code = "invalid_application"
+    http_status = 400
+
+
+class ApplicationNotPending(CommerceError):
+    """The seller application was already reviewed (or one is already waiting for review)."""
+
+    code = "application_not_pending"
+    http_status = 409
+
+
+class InvalidFeePlan(CommerceError):
+    """A fee plan above 100 %, a negative fixed fee, or a currency code that is not ISO 4217."""
+
+    code = "invalid_fee_plan"
+    http_status = 400
+
+
+class NotConnectMerchant(CommerceError):
+    """The merchant settles on the platform's own Stripe account, not on a connected account."""
+
+    code = "not_connect_merchant"
+    http_status = 409

@@ -358,6 +358,12 @@ PAYMENTS_STRIPE_TIMEOUT_SECONDS = env.float("PAYMENTS_STRIPE_TIMEOUT_SECONDS", d
 PAYMENTS_STRIPE_MAX_RETRIES = env.int("PAYMENTS_STRIPE_MAX_RETRIES", default=2)
 # Demo-only endpoint/command that confirms a PaymentIntent on stripe-mock, then sends the signed webhook.
 PAYMENTS_DEMO_CONFIRM = env.bool("PAYMENTS_DEMO_CONFIRM", default=DEBUG)
+# Marketplace (Stripe Connect): the fee on a Connect merchant's sales when it has no fee plan, in
+# basis points (1000 = 10 %); the public URL Stripe sends onboarded merchants back to; how long the
+# console caches balance and payouts read from Stripe.
+MARKETPLACE_DEFAULT_FEE_BPS = env.int("MARKETPLACE_DEFAULT_FEE_BPS", default=1000)
+MARKETPLACE_PUBLIC_URL = env.str("MARKETPLACE_PUBLIC_URL", default="http://127.0.0.1:8000")
+MARKETPLACE_STRIPE_CACHE_SECONDS = env.int("MARKETPLACE_STRIPE_CACHE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {"task": "commerce.payments.tasks.reconcile", "schedule": 60.0}
 
 # --- Frontend (frontend/): storefront, merchant console, vendored npm assets ---------------------

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from commerce import money
 from commerce.addresses import MAX_CITY, MAX_LINE, MAX_NAME, MAX_PHONE, MAX_POSTAL_CODE, MAX_REGION
 from commerce.carriers import CARRIERS
 from commerce.models import PhygitalDelivery, ProductKind, Sku
@@ -12,9 +13,13 @@ from commerce.models import PhygitalDelivery, ProductKind, Sku
 MAX_SKUS = 3
 
 
-def to_minor(amount: Decimal | None) -> int | None:
-    """Dollars (two decimals) as typed in the form -> integer minor units."""
-    return None if amount is None else int((amount * 100).to_integral_value())
+# Currencies the console offers (any ISO 4217 code works through the API).
+CURRENCY_CHOICES = [(c, c.upper()) for c in ("usd", "eur", "gbp", "chf", "jpy", "krw", "kwd", "bhd")]
+
+
+def to_minor(amount: Decimal | None, currency: str = "usd") -> int | None:
+    """A price as typed in the form (major units) -> integer minor units of `currency` (ISO exponent)."""
+    return None if amount is None else money.to_minor(amount, currency)
 
 
 class ProductForm(forms.Form):
@@ -38,6 +43,12 @@ class ProductForm(forms.Form):
         help_text="Phygital only: ship the item with the purchase, or when the owner redeems the token.",
     )
     is_active = forms.BooleanField(required=False, initial=True, label="Visible in the shop")
+    currency = forms.ChoiceField(
+        choices=CURRENCY_CHOICES,
+        initial="usd",
+        required=False,
+        help_text="Prices are typed in this currency's major unit (JPY has no decimals, KWD has three).",
+    )
 
     def __init__(self, *args: Any, collections: list[tuple[int, str]], editing: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -58,9 +69,9 @@ class ProductForm(forms.Form):
             self.fields[f"sku{i}_price"] = forms.DecimalField(
                 min_value=Decimal("0"),
                 max_digits=12,
-                decimal_places=2,
+                decimal_places=3,
                 required=required,
-                label="Price (USD)",
+                label="Price",
             )
             self.fields[f"sku{i}_edition"] = forms.IntegerField(
                 min_value=1, max_value=1_000_000, required=False, label="NFT edition size"
@@ -86,9 +97,20 @@ class ProductForm(forms.Form):
         if kind != ProductKind.PHYGITAL and delivery != PhygitalDelivery.SHIP_WITH_PURCHASE:
             self.add_error("phygital_delivery", "Only phygital products can be redeemed later.")
         data["phygital_delivery"] = delivery
+        currency = data.get("currency") or "usd"
+        data["currency"] = currency
         for i in range(MAX_SKUS if not self.editing else 0):
-            if data.get(f"sku{i}_code") and data.get(f"sku{i}_price") is None:
+            price = data.get(f"sku{i}_price")
+            if data.get(f"sku{i}_code") and price is None:
                 self.add_error(f"sku{i}_price", "Give this SKU a price.")
+            elif price is not None:
+                try:
+                    money.to_minor(price, currency)
+                except ValueError:
+                    places = money.exponent(currency)
+                    self.add_error(
+                        f"sku{i}_price", f"{currency.upper()} prices have {places} decimal places."
+                    )
         return data
 
     def skus(self) -> list[dict[str, Any]]:
@@ -100,7 +122,11 @@ class ProductForm(forms.Form):
                     {
                         "code": code,
                         "name": self.cleaned_data.get(f"sku{i}_name") or "",
-                        "price": to_minor(self.cleaned_data.get(f"sku{i}_price")) or 0,
+                        "price": to_minor(
+                            self.cleaned_data.get(f"sku{i}_price"), self.cleaned_data["currency"]
+                        )
+                        or 0,
+                        "currency": self.cleaned_data["currency"],
                         "edition_size": self.cleaned_data.get(f"sku{i}_edition"),
                     }
                 )

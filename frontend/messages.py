@@ -19,6 +19,14 @@ ERROR_MESSAGES: dict[str, str] = {
     "invalid_transition": "That action is not possible in the current state. Refresh to see the latest state.",
     "drop_not_editable": "A drop can only be edited before it starts.",
     "edition_exceeded": "That would exceed the NFT edition size of this item.",
+    # marketplace: onboarding, Stripe Connect, fees, currencies
+    "currency_mismatch": "A drop sells in one currency: every item in it must be priced in that currency.",
+    "charges_not_enabled": "Finish your Stripe onboarding (Money page) first: until Stripe enables payments "
+    "for your shop, no drop can open.",
+    "invalid_application": "Some details of your application are missing or not valid. Please check the form.",
+    "application_not_pending": "You already have an application waiting for review — we will e-mail you.",
+    "invalid_fee_plan": "A fee plan takes 0 to 100 % plus a fixed amount of at least zero per currency.",
+    "not_connect_merchant": "This shop is paid through the platform's account; contact us to move it to Stripe payouts.",
     # commerce/abuse: blocks from the merchant's live room
     "buyer_blocked": "The seller has blocked this account from buying in this drop.",
     "invalid_block": "Choose whether to block the buyer in this drop or in the whole shop.",

@@ -29,6 +29,7 @@ _ROYALTY_INFO = function_signature_to_4byte_selector("royaltyInfo(uint256,uint25
 _BALANCE_OF = function_signature_to_4byte_selector("balanceOf(address)")
 _REDEEM = function_signature_to_4byte_selector("redeem(uint256)")
 _IS_REDEEMED = function_signature_to_4byte_selector("isRedeemed(uint256)")
+_SET_DEFAULT_ROYALTY = function_signature_to_4byte_selector("setDefaultRoyalty(address,uint96)")
 
 
 @cache
@@ -94,6 +95,11 @@ def redeem_call(token_id: int) -> bytes:
 
 def is_redeemed_call(token_id: int) -> bytes:
     return _IS_REDEEMED + encode(["uint256"], [token_id])
+
+
+def set_default_royalty_call(*, receiver: str, royalty_bps: int) -> bytes:
+    """ERC-2981 receiver and rate for every token (the contract's DEFAULT_ADMIN_ROLE only)."""
+    return _SET_DEFAULT_ROYALTY + encode(["address", "uint96"], [receiver, royalty_bps])
 
 
 def decode_one(type_: str, data: bytes) -> Any:

@@ -1,30 +1,9 @@
-"""Amounts in integer minor units shown to people ("USD 30.00")."""
+"""Amounts in integer minor units shown in e-mails ("USD 30.00", "JPY 1,500", "KWD 1.250")."""
 
-# ISO 4217 currencies without a minor unit (Stripe's list of zero-decimal currencies that we may see).
-_ZERO_DECIMAL = frozenset(
-    {
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    }
-)
+from commerce.money import plain_amount
 
 
 def format_money(amount: int, currency: str) -> str:
+    """Code first, then the amount with the currency's own ISO 4217 decimals (commerce.money)."""
     code = (currency or "").lower()
-    if code in _ZERO_DECIMAL:
-        return f"{code.upper()} {amount:,}"
-    return f"{code.upper()} {amount // 100:,}.{amount % 100:02d}"
+    return f"{code.upper()} {plain_amount(amount, code)}"

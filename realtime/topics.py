@@ -56,6 +56,12 @@ TOPICS: tuple[Topic, ...] = (
         aggregates=("wallet",),
         description="Activity of watched wallets (transfers, approvals), keyed by wallet address.",
     ),
+    Topic(
+        "merchants",
+        partitions=3,
+        aggregates=("merchant",),
+        description="Seller applications, Connect accounts and fee plans, keyed by merchant id (`application-<id>`).",
+    ),
     Topic("chain", partitions=1, aggregates=("chain",), description="Chain-level facts such as reorgs."),
     Topic("shows", partitions=3, aggregates=("show",), description="Live show events, keyed by show id."),
     Topic(

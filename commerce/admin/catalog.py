@@ -1,5 +1,7 @@
 """Admin for merchants, memberships, collections, products, SKUs and idempotency keys."""
 
+from typing import Any
+
 from django.contrib import admin
 
 from commerce.models import IdempotencyKey, Merchant, MerchantMembership, NftCollection, Product, Sku
@@ -14,12 +16,29 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "slug", "is_active", "created_at"]
-    list_filter = ["is_active"]
-    search_fields = ["name", "slug"]
+    list_display = ["id", "name", "slug", "is_active", "settlement", "charges_enabled", "payouts_enabled"]
+    list_filter = ["is_active", "settlement", "charges_enabled"]
+    search_fields = ["name", "slug", "stripe_account_id"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at", "updated_at"]
+    # Stripe's view of the connected account: only signed account.updated webhooks change it.
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "stripe_account_id",
+        "charges_enabled",
+        "payouts_enabled",
+        "details_submitted",
+        "stripe_account_synced_at",
+    ]
     inlines = [MembershipInline]
+
+    def save_model(self, request: Any, obj: Merchant, form: Any, change: bool) -> None:
+        plan_changed = change and "fee_plan" in form.changed_data
+        super().save_model(request, obj, form, change)
+        if plan_changed:
+            from commerce.admin.onboarding import merchant_fee_plan_saved
+
+            merchant_fee_plan_saved(obj)
 
 
 @admin.register(MerchantMembership)

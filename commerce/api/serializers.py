@@ -15,6 +15,7 @@ from commerce.models import (
     Shipment,
     Sku,
 )
+from commerce.money import exponent
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -29,10 +30,25 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorBodySerializer()
 
 
+class CurrencyExponentField(serializers.IntegerField):
+    """ISO 4217 exponent of the row's `currency` (JPY 0, USD 2, KWD 3): major units = amount / 10 ** exponent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="currency", read_only=True, min_value=0, max_value=4, **kwargs)
+
+    def to_representation(self, value: Any) -> int:
+        return exponent(str(value))
+
+
 class SkuSerializer(serializers.ModelSerializer):
+    currency_exponent = CurrencyExponentField()
+
     class Meta:
         model = Sku
-        fields = ["id", "code", "name", "price", "currency", "attributes", "edition_size", "is_active"]
+        fields = [
+            "id", "code", "name", "price", "currency", "currency_exponent", "attributes", "edition_size",
+            "is_active",
+        ]  # fmt: skip
 
 
 class CollectionSerializer(serializers.ModelSerializer):
@@ -64,11 +80,12 @@ class DropItemSerializer(serializers.ModelSerializer):
     reserved = serializers.IntegerField(source="stock_reserved", read_only=True)
     sold = serializers.IntegerField(source="stock_sold", read_only=True)
     available = serializers.IntegerField(read_only=True)
+    currency_exponent = CurrencyExponentField()
 
     class Meta:
         model = DropItem
         fields = [
-            "id", "sku", "product_id", "title", "kind", "price", "currency",
+            "id", "sku", "product_id", "title", "kind", "price", "currency", "currency_exponent",
             "offered", "reserved", "sold", "available",
         ]  # fmt: skip
 
@@ -77,12 +94,14 @@ class DropSerializer(serializers.ModelSerializer):
     items = DropItemSerializer(many=True, read_only=True)
     merchant_id = serializers.IntegerField(read_only=True)
     merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+    currency_exponent = CurrencyExponentField()
 
     class Meta:
         model = Drop
         fields = [
             "id", "merchant_id", "merchant_name", "title", "description", "state", "starts_at",
-            "ends_at", "per_buyer_limit", "items", "state_changed_at", "created_at",
+            "ends_at", "per_buyer_limit", "currency", "currency_exponent", "items", "state_changed_at",
+            "created_at",
         ]  # fmt: skip
 
 
@@ -162,6 +181,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
+    currency_exponent = CurrencyExponentField()
     lines = OrderLineSerializer(many=True, read_only=True)
     buyer_id = serializers.IntegerField(read_only=True)
     merchant_id = serializers.IntegerField(read_only=True)
@@ -173,7 +193,7 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = [
             "id", "buyer_id", "merchant_id", "drop_id", "status", "status_reason", "total",
-            "currency", "refunded_amount", "lines", "shipping_address", "shipments",
+            "currency", "currency_exponent", "refunded_amount", "lines", "shipping_address", "shipments",
             "created_at", "paid_at", "closed_at",
         ]  # fmt: skip
 

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from commerce.api import views_buyer as buyer
 from commerce.api import views_collection_proofs as collection_proofs
+from commerce.api import views_marketplace as marketplace
 from commerce.api import views_members as members
 from commerce.api import views_merchant as merchant
 from commerce.api import views_public as public
@@ -35,7 +36,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orders/<int:pk>/cancel/", buyer.OrderCancelView.as_view(), name="order-cancel"),
     path("me/merchants/", buyer.MyMerchantsView.as_view(), name="my-merchants"),
     path("carriers/", shipping.CarriersView.as_view(), name="carriers"),
+    path("seller-applications/", marketplace.SellerApplicationsView.as_view(), name="seller-applications"),
+    path("platform/fee-plans/", marketplace.FeePlansView.as_view(), name="platform-fee-plans"),
     path(M, members.MerchantSettingsView.as_view(), name="merchant-settings"),
+    path(M + "stripe-account/", marketplace.StripeAccountView.as_view(), name="merchant-stripe-account"),
+    path(
+        M + "stripe-account/onboarding-link/",
+        marketplace.OnboardingLinkView.as_view(),
+        name="merchant-stripe-onboarding-link",
+    ),
+    path(M + "money/", marketplace.MoneyView.as_view(), name="merchant-money"),
+    path(M + "money/orders.csv", marketplace.MoneyCsvView.as_view(), name="merchant-money-csv"),
     path(M + "members/", members.MembersView.as_view(), name="merchant-members"),
     path(M + "members/<int:user_id>/", members.MemberDetailView.as_view(), name="merchant-member"),
     path(M + "collections/", merchant.CollectionsView.as_view(), name="merchant-collections"),

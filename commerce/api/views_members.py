@@ -6,12 +6,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from commerce import selectors
-from commerce.api.docs import errors
+from commerce.api.docs import chain_errors, errors
 from commerce.api.inputs import MemberInput, MemberRoleInput, MerchantSettingsInput
 from commerce.api.serializers import MemberSerializer, MerchantSettingsSerializer
 from commerce.api.views_merchant import MerchantView
 from commerce.services import members
-from commerce.services.collections import set_payout_address
+from commerce.services.collections import change_payout_address
 
 
 class MerchantSettingsView(MerchantView):
@@ -25,11 +25,13 @@ class MerchantSettingsView(MerchantView):
         tags=["merchant"],
         summary="Change the payout address / royalty (owners only)",
         request=MerchantSettingsInput,
-        responses={200: MerchantSettingsSerializer, **errors(400, 401, 403, 404, 422)},
+        responses={200: MerchantSettingsSerializer, **errors(400, 401, 403, 404, 422), **chain_errors()},
+        description="The ERC-2981 royalty receiver of every collection the platform deployed for the merchant is "
+        "changed on chain first (one transaction each, receipt awaited), then the settings.",
     )
     def patch(self, request: Request, merchant_id: int) -> Response:
         data = self.valid(MerchantSettingsInput)
-        merchant = set_payout_address(
+        merchant = change_payout_address(
             merchant_id=self.merchant.pk, address=data["payout_address"], royalty_bps=data.get("royalty_bps")
         )
         return Response(MerchantSettingsSerializer(merchant).data)

@@ -42,6 +42,8 @@ class Drop(models.Model):
         default=2, help_text="Units one account may hold (reserved + bought) in this drop."
     )
     state_changed_at = models.DateTimeField(null=True, blank=True)
+    # The one currency of the drop (and so of every order from it): its SKUs' currency, ISO 4217.
+    currency = models.CharField(max_length=3, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

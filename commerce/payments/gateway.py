@@ -33,6 +33,49 @@ class RefundResult:
 
 
 @dataclass(frozen=True)
+class AccountResult:
+    id: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+
+
+@dataclass(frozen=True)
+class AccountLinkResult:
+    url: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a destination charge sends the money, and what the platform keeps of it."""
+
+    account_id: str
+    application_fee_amount: int
+
+
+@dataclass(frozen=True)
+class BalanceAmount:
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class BalanceResult:
+    available: list[BalanceAmount]
+    pending: list[BalanceAmount]
+
+
+@dataclass(frozen=True)
+class PayoutResult:
+    id: str
+    amount: int
+    currency: str
+    arrival_date: int
+    status: str
+
+
+@dataclass(frozen=True)
 class GatewayCall:
     """What was sent and what the server echoed (stripe-mock and Stripe echo the Idempotency-Key)."""
 
@@ -47,7 +90,13 @@ class StripeGateway(Protocol):
     """The Stripe operations payments needs."""
 
     def create_intent(
-        self, *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
+        self,
+        *,
+        amount: int,
+        currency: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        destination: Destination | None = None,
     ) -> IntentResult: ...
 
     def retrieve_intent(self, *, payment_intent_id: str) -> IntentResult: ...
@@ -59,8 +108,26 @@ class StripeGateway(Protocol):
     def cancel_intent(self, *, payment_intent_id: str, idempotency_key: str) -> IntentResult: ...
 
     def create_refund(
-        self, *, payment_intent_id: str, amount: int, metadata: dict[str, str], idempotency_key: str
+        self,
+        *,
+        payment_intent_id: str,
+        amount: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        reverse_transfer: bool = False,
     ) -> RefundResult: ...
+
+    def create_account(
+        self, *, email: str, country: str, business_name: str, metadata: dict[str, str], idempotency_key: str
+    ) -> AccountResult: ...
+
+    def create_account_link(
+        self, *, account_id: str, refresh_url: str, return_url: str, idempotency_key: str
+    ) -> AccountLinkResult: ...
+
+    def retrieve_balance(self, *, account_id: str) -> BalanceResult: ...
+
+    def list_payouts(self, *, account_id: str, limit: int = 10) -> list[PayoutResult]: ...
 
 
 def _translate(exc: stripe.StripeError) -> Exception:
@@ -81,12 +148,16 @@ class StripeApiGateway:
     api_base: str = ""
     calls: deque[GatewayCall] = field(default_factory=lambda: deque(maxlen=200))
 
+    # stripe-python's HTTP client (tests pass a recording subclass that still sends every request).
+    http_client: stripe.HTTPClient | None = None
+
     def __post_init__(self) -> None:
         self.client = stripe.StripeClient(
             self.api_key or settings.STRIPE_SECRET_KEY,
             base_addresses={"api": self.api_base or settings.STRIPE_API_BASE},
             max_network_retries=settings.PAYMENTS_STRIPE_MAX_RETRIES,
-            http_client=stripe.RequestsClient(timeout=settings.PAYMENTS_STRIPE_TIMEOUT_SECONDS),
+            http_client=self.http_client
+            or stripe.RequestsClient(timeout=settings.PAYMENTS_STRIPE_TIMEOUT_SECONDS),
         )
 
     def _record(self, operation: str, params: dict[str, Any], key: str | None, obj: Any) -> None:
@@ -105,7 +176,13 @@ class StripeApiGateway:
         )
 
     def create_intent(
-        self, *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
+        self,
+        *,
+        amount: int,
+        currency: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        destination: Destination | None = None,
     ) -> IntentResult:
         params: dict[str, Any] = {
             "amount": amount,
@@ -113,6 +190,9 @@ class StripeApiGateway:
             "metadata": metadata,
             "automatic_payment_methods": {"enabled": True},
         }
+        if destination is not None:  # a destination charge: the merchant gets amount - fee
+            params["transfer_data"] = {"destination": destination.account_id}
+            params["application_fee_amount"] = destination.application_fee_amount
         try:
             obj = self.client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -160,9 +240,20 @@ class StripeApiGateway:
         return self._intent(obj)
 
     def create_refund(
-        self, *, payment_intent_id: str, amount: int, metadata: dict[str, str], idempotency_key: str
+        self,
+        *,
+        payment_intent_id: str,
+        amount: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        reverse_transfer: bool = False,
     ) -> RefundResult:
         params: dict[str, Any] = {"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata}
+        if reverse_transfer:
+            # Of a destination charge: take the refunded share back from the merchant, and give back
+            # the same share of the platform's fee (Stripe prorates both for a partial refund).
+            params["reverse_transfer"] = True
+            params["refund_application_fee"] = True
         try:
             obj = self.client.v1.refunds.create(
                 params=params,  # type: ignore[arg-type]
@@ -172,6 +263,84 @@ class StripeApiGateway:
             raise _translate(exc) from exc
         self._record("refunds.create", params, idempotency_key, obj)
         return RefundResult(id=obj.id, status=str(obj.status), amount=int(obj.amount))
+
+    def create_account(
+        self, *, email: str, country: str, business_name: str, metadata: dict[str, str], idempotency_key: str
+    ) -> AccountResult:
+        params: dict[str, Any] = {
+            "type": "express",
+            "country": country,
+            "email": email,
+            "business_profile": {"name": business_name},
+            "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+            "metadata": metadata,
+        }
+        try:
+            obj = self.client.v1.accounts.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        self._record("accounts.create", params, idempotency_key, obj)
+        return AccountResult(
+            id=str(obj.id),
+            charges_enabled=bool(obj.charges_enabled),
+            payouts_enabled=bool(obj.payouts_enabled),
+            details_submitted=bool(obj.details_submitted),
+        )
+
+    def create_account_link(
+        self, *, account_id: str, refresh_url: str, return_url: str, idempotency_key: str
+    ) -> AccountLinkResult:
+        params: dict[str, Any] = {
+            "account": account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        }
+        try:
+            obj = self.client.v1.account_links.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        response = getattr(obj, "last_response", None)
+        headers = getattr(response, "headers", None) or {}
+        self.calls.append(
+            GatewayCall("account_links.create", params, idempotency_key, headers.get("Idempotency-Key"), "")
+        )
+        return AccountLinkResult(url=str(obj.url), expires_at=int(obj.expires_at))
+
+    def retrieve_balance(self, *, account_id: str) -> BalanceResult:
+        try:
+            obj = self.client.v1.balance.retrieve(options={"stripe_account": account_id})
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+        def amounts(rows: Any) -> list[BalanceAmount]:
+            return [BalanceAmount(int(r.amount), str(r.currency)) for r in rows or []]
+
+        return BalanceResult(available=amounts(obj.available), pending=amounts(obj.pending))
+
+    def list_payouts(self, *, account_id: str, limit: int = 10) -> list[PayoutResult]:
+        try:
+            page = self.client.v1.payouts.list(
+                params={"limit": limit}, options={"stripe_account": account_id}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return [
+            PayoutResult(
+                id=str(p.id),
+                amount=int(p.amount),
+                currency=str(p.currency),
+                arrival_date=int(p.arrival_date),
+                status=str(p.status),
+            )
+            for p in page.data
+        ]
 
 
 _default: StripeGateway | None = None

@@ -49,6 +49,10 @@ class PaymentAttempt(models.Model):
     status = models.CharField(max_length=10, choices=AttemptStatus.choices, default=AttemptStatus.CREATING)
     amount = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3)
+    # Destination charge (Connect merchants): the merchant's account and the platform's fee, fixed
+    # when the attempt is recorded so a repeated create sends the very same parameters.
+    destination_account = models.CharField(max_length=255, blank=True)
+    application_fee_amount = models.PositiveBigIntegerField(default=0)
     payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     client_secret = models.CharField(max_length=500, blank=True)
     # Last PaymentIntent status Stripe reported to us (create, webhooks, reconciler).
@@ -179,6 +183,8 @@ class Refund(models.Model):
     amount = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3)
     payment_intent_id = models.CharField(max_length=255)
+    # A refund of a destination charge reverses the merchant's transfer and the platform's fee share.
+    reverse_transfer = models.BooleanField(default=False)
     reason = models.CharField(max_length=200)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveIntegerField(default=0)

@@ -114,6 +114,40 @@ def build_event(
     }
 
 
+def account_updated_event(
+    *,
+    account_id: str,
+    charges_enabled: bool,
+    payouts_enabled: bool,
+    details_submitted: bool = True,
+    event_id: str | None = None,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """The account.updated Stripe sends (to a Connect endpoint) when a connected account changes."""
+    return {
+        "id": event_id or _id("evt"),
+        "object": "event",
+        "api_version": API_VERSION,
+        "account": account_id,
+        "created": int(time.time()) if created is None else created,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": "account.updated",
+        "data": {
+            "object": {
+                "id": account_id,
+                "object": "account",
+                "type": "express",
+                "charges_enabled": charges_enabled,
+                "payouts_enabled": payouts_enabled,
+                "details_submitted": details_submitted,
+                "requirements": {"currently_due": [] if charges_enabled else ["external_account"]},
+            }
+        },
+    }
+
+
 def event_for_order(event_type: str, *, order_id: int, **options: Any) -> dict[str, Any]:
     """`build_event` for a real order: its PaymentIntent id (from its payment attempt), total and currency."""
     order = Order.objects.get(pk=order_id)

@@ -11,8 +11,16 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from commerce.errors import DropNotEditable, EditionExceeded, InvalidCatalogData, InvalidTransition, NotFound
-from commerce.models import Drop, DropItem, DropState, Sku, StockShard
+from commerce.errors import (
+    ChargesNotEnabled,
+    CurrencyMismatch,
+    DropNotEditable,
+    EditionExceeded,
+    InvalidCatalogData,
+    InvalidTransition,
+    NotFound,
+)
+from commerce.models import Drop, DropItem, DropState, Merchant, Sku, StockShard
 from commerce.models.drops import DROP_TRANSITIONS
 from commerce.services import soldout_memo, stock, stock_split
 from commerce.services.locks import lock_drop
@@ -94,8 +102,13 @@ def create_drop(
     per_buyer_limit: int = 2,
     description: str = "",
     items: list[DropItemSpec],
+    currency: str | None = None,
 ) -> Drop:
-    """Create a scheduled drop offering `items` (SKUs of this merchant). NFT stock defaults to the edition."""
+    """Create a scheduled drop offering `items` (SKUs of this merchant). NFT stock defaults to the edition.
+
+    A drop is in one currency (`currency`, or its first SKU's): a SKU priced in another is refused
+    with CurrencyMismatch, so an order from it is one currency too.
+    """
     if ends_at is not None and ends_at <= starts_at:
         raise InvalidCatalogData("ends_at must be after starts_at.", details={"field": "ends_at"})
     if len({spec.sku_id for spec in items}) != len(items):
@@ -110,7 +123,16 @@ def create_drop(
         missing = [spec.sku_id for spec in items if spec.sku_id not in skus]
         if missing:
             raise NotFound("Unknown SKU.", details={"resource": "sku", "ids": missing})
+        drop_currency = (currency or (skus[items[0].sku_id].currency if items else "usd")).lower()
+        others = sorted({s.code for s in skus.values() if s.currency != drop_currency})
+        if others:
+            raise CurrencyMismatch(
+                f"This drop is in {drop_currency.upper()}; every SKU in it must be priced in "
+                f"{drop_currency.upper()}.",
+                details={"field": "items", "currency": drop_currency, "skus": others},
+            )
         drop = Drop.objects.create(
+            currency=drop_currency,
             merchant_id=merchant_id,
             title=title,
             description=description,
@@ -152,10 +174,33 @@ def update_drop(*, drop_id: int, merchant_id: int, **fields: object) -> Drop:
     return drop
 
 
+def check_can_take_charges(*, merchant_id: int) -> None:
+    """Raise ChargesNotEnabled unless the merchant can be paid: a Connect merchant needs charges enabled.
+
+    Merchants that settle on the platform's own account (created by an admin, not onboarded) may
+    always sell; see commerce.models.merchants.Settlement.
+    """
+    merchant = Merchant.objects.only("settlement", "charges_enabled", "stripe_account_id").get(pk=merchant_id)
+    if not merchant.can_take_charges:
+        raise ChargesNotEnabled(
+            "Finish your Stripe onboarding first: the shop cannot take payments yet, so no drop can open.",
+            details={
+                "merchant_id": merchant_id,
+                "stripe_account_id": merchant.stripe_account_id,
+                "charges_enabled": merchant.charges_enabled,
+            },
+        )
+
+
 def start_drop(*, drop_id: int, merchant_id: int | None = None) -> Drop:
-    """Merchant starts a scheduled drop now (early if its starts_at is still ahead)."""
+    """Merchant starts a scheduled drop now (early if its starts_at is still ahead).
+
+    Refused (ChargesNotEnabled) while the merchant's Stripe account cannot take charges.
+    """
     with transaction.atomic():
         drop = _locked(drop_id, merchant_id)
+        if drop.state in (DropState.SCHEDULED, DropState.PAUSED):
+            check_can_take_charges(merchant_id=drop.merchant_id)
         now = timezone.now()
         reason = "started by merchant"
         if drop.state == DropState.SCHEDULED and drop.starts_at > now:
@@ -177,6 +222,7 @@ def resume_drop(*, drop_id: int, merchant_id: int | None = None) -> Drop:
         drop = _locked(drop_id, merchant_id)
         if drop.state != DropState.PAUSED:
             raise InvalidTransition(f"A {drop.state} drop cannot be resumed.", details={"state": drop.state})
+        check_can_take_charges(merchant_id=drop.merchant_id)
         if drop.ends_at is not None and drop.ends_at <= timezone.now():
             return _transition(drop, DropState.ENDED, reason="ends_at reached")
         if not _has_free_stock(drop.pk):
@@ -257,8 +303,11 @@ def advance_drops_by_time(*, now: datetime | None = None) -> int:
     """Start drops whose starts_at passed and end those whose ends_at passed; returns moves made."""
     now = now or timezone.now()
     moved = 0
-    due_start = Drop.objects.filter(state=DropState.SCHEDULED, starts_at__lte=now).values_list(
-        "pk", flat=True
+    # A Connect merchant whose account cannot take charges keeps its drops scheduled until it can.
+    due_start = (
+        Drop.objects.filter(state=DropState.SCHEDULED, starts_at__lte=now)
+        .exclude(merchant__settlement="connect", merchant__charges_enabled=False)
+        .values_list("pk", flat=True)
     )
     for drop_id in list(due_start[:500]):
         with transaction.atomic():

@@ -4,9 +4,10 @@ from typing import Any
 
 from django import template
 
+from commerce.money import format_money
+
 register = template.Library()
 
-SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 STATE_LABELS = {
     "scheduled": "Upcoming",
     "live": "Live",
@@ -25,14 +26,12 @@ STATE_LABELS = {
 
 @register.filter
 def money(amount: Any, currency: str = "usd") -> str:
-    """1999, "usd" -> "$19.99" (amounts are integer minor units)."""
+    """1999, "usd" -> "$19.99"; 1999, "jpy" -> "¥1,999"; 1500, "kwd" -> "1.500 KWD" (minor units, ISO 4217)."""
     try:
         value = int(amount)
     except (TypeError, ValueError):
         return ""
-    symbol = SYMBOLS.get((currency or "usd").lower())
-    text = f"{value / 100:,.2f}"
-    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+    return format_money(value, currency or "usd")
 
 
 @register.filter

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 
 from commerce import selectors
 from commerce.services import members
-from commerce.services.collections import set_payout_address
+from commerce.services.collections import change_payout_address
 from config.errors import ApplicationError
 from frontend.forms import InviteMemberForm, MemberRoleForm, PayoutForm, RemoveMemberForm
 from frontend.messages import friendly
@@ -43,7 +43,7 @@ def _apply(request: HttpRequest, merchant_id: int) -> str | None:
         payout = PayoutForm(request.POST)
         if not payout.is_valid():
             return "The payout address must be 0x and 40 hex digits; the royalty 0 to 10000 basis points."
-        set_payout_address(
+        change_payout_address(
             merchant_id=merchant_id,
             address=payout.cleaned_data["payout_address"],
             royalty_bps=payout.cleaned_data["royalty_bps"],

@@ -59,6 +59,7 @@ class TxKind(models.TextChoices):
     FUND = "fund"  # gas top-up of a custodial wallet before its claim transfer
     REDEEM = "redeem"  # a custodial wallet redeems its phygital token
     NOOP = "noop"  # a 0-value self-transfer filling a nonce gap
+    ROYALTY = "royalty"  # setDefaultRoyalty: the merchant's payout address changed
 
 
 class TxStatus(models.TextChoices):

@@ -88,6 +88,39 @@ def deploy_collection(
     return collection
 
 
+def set_royalty_receiver(
+    *, address: str, royalty_receiver: str, royalty_bps: int, timeout: float = 60.0
+) -> str:
+    """Change a collection's ERC-2981 receiver and rate on chain (signed by the platform, which holds
+    the contract's admin role); waits for the receipt, records the new values, returns the tx hash."""
+    if not 0 <= royalty_bps <= 10_000:
+        raise ChainRejected("royalty_bps must be between 0 and 10000")
+    royalty_receiver = check_address(royalty_receiver)
+    collection = Collection.objects.get(chain_id=settings.CHAIN_ID, address=check_address(address))
+    signer = signer_account()
+    sender = ensure_sender(address=signer.address)
+    fees = suggest_fees()
+    with transaction.atomic():
+        locked = lock_sender(sender.pk)
+        tx = sign_and_store(
+            sender=locked,
+            nonce=allocate_nonce(locked),
+            kind=TxKind.ROYALTY,
+            to_address=collection.address,
+            data=contracts.set_default_royalty_call(receiver=royalty_receiver, royalty_bps=royalty_bps),
+            gas_limit=settings.NFT_MINT_GAS_LIMIT,
+            fees=fees,
+        )
+    send_transaction(tx_id=tx.pk)
+    receipt = _wait_for_receipt(tx, timeout)
+    if int(receipt["status"]) != 1:
+        raise ChainRejected(f"setDefaultRoyalty {tx.tx_hash} reverted", details={"tx_hash": tx.tx_hash})
+    Collection.objects.filter(pk=collection.pk).update(
+        royalty_receiver=royalty_receiver, royalty_bps=royalty_bps
+    )
+    return tx.tx_hash
+
+
 def _wait_for_receipt(tx: ChainTransaction, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -97,5 +130,5 @@ def _wait_for_receipt(tx: ChainTransaction, timeout: float) -> dict[str, Any]:
         time.sleep(0.2)
         send_transaction(tx_id=tx.pk)  # idempotent: same bytes
     raise ChainRejected(
-        f"deployment {tx.tx_hash} not mined within {timeout}s", details={"tx_hash": tx.tx_hash}
+        f"transaction {tx.tx_hash} not mined within {timeout}s", details={"tx_hash": tx.tx_hash}
     )

@@ -5,13 +5,16 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from commerce.errors import ChargesNotEnabled
 from commerce.errors import NotFound as CommerceNotFound
-from commerce.models import Order, OrderStatus
+from commerce.models import Merchant, Order, OrderStatus, Settlement
 from commerce.payments.errors import DemoDisabled, NotFound, OrderNotPayable, StripeRejected
-from commerce.payments.gateway import StripeGateway, get_gateway
+from commerce.payments.gateway import Destination, StripeGateway, get_gateway
 from commerce.payments.models import AttemptStatus, PaymentAttempt
 from commerce.payments.services.timeline import StepOutcome, lock_saga, record_step
+from commerce.services.fees import application_fee
 from commerce.services.locks import lock_order
+from config.faults import crash_point
 
 
 def intent_idempotency_key(order_id: int, attempt: int) -> str:
@@ -40,6 +43,25 @@ def _result(attempt: PaymentAttempt) -> PaymentStart:
     )
 
 
+def _destination(order: Order) -> tuple[str, int]:
+    """(connected account, platform fee) of a Connect merchant's order; ("", 0) on platform settlement.
+
+    Destination charges, not separate charges and transfers: one PaymentIntent per order carries
+    the transfer and the fee, Stripe moves the money atomically with the charge, and a refund can
+    reverse both in the same call; nothing of ours has to run (and be retried) after the payment.
+    """
+    merchant = Merchant.objects.select_related("fee_plan").get(pk=order.merchant_id)
+    if merchant.settlement != Settlement.CONNECT:
+        return "", 0
+    if not merchant.can_take_charges:
+        raise ChargesNotEnabled(
+            "This shop cannot take payments right now.", details={"merchant_id": merchant.pk}
+        )
+    return merchant.stripe_account_id, application_fee(
+        merchant=merchant, amount=order.total, currency=order.currency
+    )
+
+
 def _open_attempt(*, order_id: int, buyer_id: int | None) -> PaymentAttempt:
     """Lock the order, check it may be paid, and return its current attempt (creating it if needed)."""
     with transaction.atomic():
@@ -55,6 +77,7 @@ def _open_attempt(*, order_id: int, buyer_id: int | None) -> PaymentAttempt:
         if attempt is not None and attempt.status != AttemptStatus.FAILED:
             return attempt  # open: reuse; creating: repeat the same call with the same key
         number = 1 if attempt is None else attempt.attempt + 1
+        destination, fee = _destination(order)
         lock_saga(order_id)
         attempt = PaymentAttempt.objects.create(
             order_id=order_id,
@@ -62,6 +85,8 @@ def _open_attempt(*, order_id: int, buyer_id: int | None) -> PaymentAttempt:
             idempotency_key=intent_idempotency_key(order_id, number),
             amount=order.total,
             currency=order.currency,
+            destination_account=destination,
+            application_fee_amount=fee,
         )
         record_step(
             order_id=order_id, step="payment_intent.create", outcome=StepOutcome.REQUESTED, attempt=number
@@ -84,12 +109,18 @@ def start_payment(
         return _result(attempt)
     gateway = gateway or get_gateway()
     metadata = {"order_id": str(order_id), "attempt": str(attempt.attempt)}
+    destination = (
+        Destination(attempt.destination_account, attempt.application_fee_amount)
+        if attempt.destination_account
+        else None
+    )
     try:
         intent = gateway.create_intent(
             amount=attempt.amount,
             currency=attempt.currency,
             metadata=metadata,
             idempotency_key=attempt.idempotency_key,
+            destination=destination,
         )
     except StripeRejected as exc:
         with transaction.atomic():
@@ -100,6 +131,8 @@ def start_payment(
                 order_id=order_id, step="payment_intent.create", outcome=StepOutcome.FAILED, error=exc.message
             )
         raise
+    # Test-only: die after Stripe created the intent, before it is recorded (the retry re-sends the key).
+    crash_point("intents.after_call")
     with transaction.atomic():
         attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
         if attempt.status == AttemptStatus.CREATING:  # a concurrent caller may have recorded it first
@@ -119,6 +152,8 @@ def start_payment(
                 payment_intent_id=intent.id,
                 amount=intent.amount,
                 currency=intent.currency,
+                destination=attempt.destination_account,
+                application_fee_amount=attempt.application_fee_amount,
             )
     return _result(attempt)
 

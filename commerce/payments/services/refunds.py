@@ -17,7 +17,7 @@ from commerce.errors import InvalidTransition
 from commerce.models import LineStatus, Order, OrderLine, OrderStatus
 from commerce.payments.errors import StripeRejected, StripeUnavailable
 from commerce.payments.gateway import StripeGateway, get_gateway
-from commerce.payments.models import Refund, RefundSource, RefundStatus
+from commerce.payments.models import PaymentAttempt, Refund, RefundSource, RefundStatus
 from commerce.payments.services.timeline import StepOutcome, lock_saga, record_step, sync_state
 from commerce.payments.signals import refund_requested
 from commerce.services.cancellations import mark_line_refunded, refund_order
@@ -58,9 +58,13 @@ def request_refund(
 
     Returns (refund, created). A new one is handed to the worker after commit.
     """
+    charged_to_merchant = PaymentAttempt.objects.filter(
+        order_id=order.pk, payment_intent_id=order.payment_intent_id
+    ).exclude(destination_account="")
     refund, created = Refund.objects.get_or_create(
         idempotency_key=key,
         defaults={
+            "reverse_transfer": bool(order.payment_intent_id) and charged_to_merchant.exists(),
             "order": order,
             "line": line,
             "source": source,
@@ -179,6 +183,7 @@ def execute_refund(*, refund_id: str, gateway: StripeGateway | None = None) -> R
             amount=refund.amount,
             metadata=metadata,
             idempotency_key=refund.idempotency_key,
+            reverse_transfer=refund.reverse_transfer,
         )
     except StripeUnavailable as exc:
         Refund.objects.filter(pk=refund.pk).update(last_error=exc.message)

@@ -19,6 +19,7 @@ from commerce.abuse.fingerprints import card_facts
 from commerce.models import Order
 from commerce.payments.errors import InvalidSignature, MalformedEvent
 from commerce.payments.models import PaymentAttempt, StripeEvent
+from commerce.payments.services.connect import apply_account_updated
 from realtime.errors import InvalidEvent
 from realtime.outbox import emit
 
@@ -131,6 +132,8 @@ def receive_stripe_webhook(*, payload: bytes, signature: str | None) -> WebhookR
     event_type = _require(doc, "type", str)
     if not event_id.startswith("evt_"):
         raise MalformedEvent("The event id is not a Stripe event id.", details={"field": "id"})
+    if event_type == "account.updated":
+        return _receive_account_updated(doc, event_id)
     if event_type not in HANDLED_TYPES:
         return WebhookReceipt("ignored", event_id, reason=f"unhandled type {event_type}")
     data = _require(doc, "data", dict)
@@ -171,3 +174,44 @@ def receive_stripe_webhook(*, payload: bytes, signature: str | None) -> WebhookR
     if order_id is None:
         return WebhookReceipt("ignored", event_id, reason="unknown order")
     return WebhookReceipt("accepted", event_id, emitted_type=outbox_type)
+
+
+def _receive_account_updated(doc: dict[str, Any], event_id: str) -> WebhookReceipt:
+    """A connected account changed (onboarding finished, charges or payouts enabled or disabled).
+
+    Stored once by event id like every Stripe event; the merchant's flags change in the same
+    transaction, and only if the event is newer than the state already applied.
+    """
+    obj = _require(_require(doc, "data", dict), "object", dict)
+    account_id = _require(obj, "id", str)
+    if not account_id.startswith("acct_"):
+        raise MalformedEvent("The account id is not a Stripe account id.", details={"field": "id"})
+    for flag in ("charges_enabled", "payouts_enabled"):
+        if not isinstance(obj.get(flag), bool):
+            raise MalformedEvent(f"The account has no valid {flag!r}.", details={"field": flag})
+    created = doc.get("created")
+    if not isinstance(created, int) or isinstance(created, bool):
+        raise MalformedEvent("The event has no valid 'created'.", details={"field": "created"})
+    record = StripeEvent(
+        stripe_event_id=event_id,
+        type="account.updated",
+        stripe_created=datetime.fromtimestamp(created, UTC),
+        livemode=bool(doc.get("livemode")),
+        payload=doc,
+    )
+    try:
+        with transaction.atomic():
+            record.save()
+            outcome = apply_account_updated(account=obj, created=created, stripe_event_id=event_id)
+            if outcome in ("applied", "no change"):
+                record.emitted_type = "merchant.account_updated" if outcome == "applied" else ""
+            else:
+                record.ignored_reason = outcome
+            record.save(update_fields=["emitted_type", "ignored_reason"])
+    except IntegrityError:
+        if StripeEvent.objects.filter(stripe_event_id=event_id).exists():
+            return WebhookReceipt("duplicate", event_id)
+        raise
+    if record.ignored_reason:
+        return WebhookReceipt("ignored", event_id, reason=record.ignored_reason)
+    return WebhookReceipt("accepted", event_id, emitted_type=record.emitted_type)

@@ -91,16 +91,33 @@
     }
   }
 
+  /* ISO 4217 exponent of a currency (JPY 0, USD 2, KWD 3): the server's table (commerce/money.py,
+     json_script "currency-exponents") lists every currency that is not 2 decimals. */
+  let exponents = null;
+  function exponent(currency) {
+    if (exponents === null) {
+      const el = document.getElementById("currency-exponents");
+      try { exponents = el ? JSON.parse(el.textContent) : {}; } catch (e) { exponents = {}; }
+    }
+    const code = (currency || "usd").toLowerCase();
+    return Object.prototype.hasOwnProperty.call(exponents, code) ? exponents[code] : 2;
+  }
+
+  /* Amounts are integer minor units: divide by 10^exponent, show exactly that many decimals. */
   function money(amount, currency) {
     const cur = (currency || "usd").toUpperCase();
+    const digits = exponent(cur);
+    const major = (amount || 0) / Math.pow(10, digits);
     try {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency: cur }).format((amount || 0) / 100);
+      return new Intl.NumberFormat(undefined, {
+        style: "currency", currency: cur, minimumFractionDigits: digits, maximumFractionDigits: digits,
+      }).format(major);
     } catch (e) {
-      return ((amount || 0) / 100).toFixed(2) + " " + cur;
+      return major.toFixed(digits) + " " + cur;
     }
   }
 
-  M.api = { request, friendly, withBusy, newKey, csrfToken, ApiError, money };
+  M.api = { request, friendly, withBusy, newKey, csrfToken, ApiError, money, exponent };
 })();
 
 /* What inline attributes used to do, now that the Content-Security-Policy allows no inline script or
