@@ -164,7 +164,8 @@ class StripeApiGateway:
         response = getattr(obj, "last_response", None)
         headers = getattr(response, "headers", None) or {}
         echoed = headers.get("Idempotency-Key") or headers.get("idempotency-key")
-        self.calls.append(GatewayCall(operation, params, key, echoed, str(obj.id)))
+        # Account links have no id of their own: recorded with "".
+        self.calls.append(GatewayCall(operation, params, key, echoed, str(getattr(obj, "id", "") or "")))
 
     def _intent(self, obj: Any) -> IntentResult:
         return IntentResult(
@@ -306,11 +307,7 @@ class StripeApiGateway:
             )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
-        response = getattr(obj, "last_response", None)
-        headers = getattr(response, "headers", None) or {}
-        self.calls.append(
-            GatewayCall("account_links.create", params, idempotency_key, headers.get("Idempotency-Key"), "")
-        )
+        self._record("account_links.create", params, idempotency_key, obj)
         return AccountLinkResult(url=str(obj.url), expires_at=int(obj.expires_at))
 
     def retrieve_balance(self, *, account_id: str) -> BalanceResult:

@@ -1,5 +1,6 @@
 """Template filters of the storefront: money in minor units, short hashes, state labels."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
@@ -32,6 +33,15 @@ def money(amount: Any, currency: str = "usd") -> str:
     except (TypeError, ValueError):
         return ""
     return format_money(value, currency or "usd")
+
+
+@register.filter
+def from_epoch(value: Any) -> datetime | str:
+    """A Unix timestamp from Stripe (`arrival_date`, `created`) as an aware datetime for `|date`."""
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
 
 
 @register.filter

@@ -1,5 +1,7 @@
 """The "sell with us" form and the console's Money page (issue #22), server-rendered, against stripe-mock."""
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -80,6 +82,9 @@ def test_money_page_shows_stripe_balance_payouts_and_the_onboarding_button(
         and balance_calls[0]["headers"]["stripe-account"] == merchant.stripe_account_id
     )
     assert wire.to("GET", "/v1/payouts")[0]["headers"]["stripe-account"] == merchant.stripe_account_id
+    arrival = re.search(r'data-epoch="(\d+)">(\d{4}-\d{2}-\d{2})<', html)  # a date, not a raw timestamp
+    assert arrival is not None
+    assert arrival[2] == datetime.fromtimestamp(int(arrival[1]), tz=UTC).strftime("%Y-%m-%d")
     owner.get(f"/console/{merchant.pk}/money/")
     assert len(wire.to("GET", "/v1/balance")) == 1  # cached
     onboarding = owner.post(f"/console/{merchant.pk}/money/")
