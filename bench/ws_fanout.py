@@ -90,7 +90,9 @@ async def _raw_server(port: int, sockets: int, frames: int, interval: float, siz
         finally:
             conns.discard(ws)
 
-    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None):
+    # backlog as the ws processes' listeners (realtime/ws/serve.py): with asyncio's default of 100 a
+    # burst of thousands of connects to a busy process overflowed it and was refused.
+    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None, backlog=4096):
         while len(conns) < sockets:
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
@@ -164,6 +166,7 @@ def run_clients(
             "max": max(frames) if frames else None,
         },
         "client_errors": [e for r in results for e in r.get("errors", [])][:3],
+        "client_dial_retries": sum(r.get("dial_retries", 0) for r in results),
         "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2),
     }
 

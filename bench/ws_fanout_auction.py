@@ -342,6 +342,7 @@ def run(args: Any) -> dict[str, Any]:
             "frames_per_socket": round(frames / max(1, ready), 1),
             "frames_delivered": frames,
             "reconnects_after_4408": sum(r.get("reconnects", 0) for r in results),
+            "client_dial_retries": sum(r.get("dial_retries", 0) for r in results),
             "server_cpu_s": server_cpu,
             "server_cpu_pct": round(100 * server_cpu / (time.monotonic() - marks["t0"]), 1),
             "server_cpu_per_frame_us": per_frame_us(server_cpu, frames),

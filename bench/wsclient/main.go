@@ -89,6 +89,7 @@ type result struct {
 	Closed                                         []int64      // auction mode: the closed price each socket saw
 	Arrivals                                       [][2]float64 // auction mode: (bids seen, unix time)
 	Reconnects                                     int
+	DialRetries                                    int
 	Errors                                         []string
 	CPUSeconds                                     float64
 }
@@ -356,6 +357,14 @@ func main() {
 			for attempt := 0; ; attempt++ {
 				gate <- struct{}{}
 				conn, _, err := dialer.Dial(url, header)
+				for retry := 1; err != nil && retry <= 5 && time.Now().Before(deadline); retry++ {
+					// A refused or reset connect (a full accept queue on a busy box): try again, as a page would.
+					time.Sleep(time.Duration(retry) * 200 * time.Millisecond)
+					conn, _, err = dialer.Dial(url, header)
+					mu.Lock()
+					out.DialRetries++
+					mu.Unlock()
+				}
 				if err == nil && mode == "centrifugo" {
 					err = conn.WriteMessage(websocket.TextMessage,
 						[]byte(`{"id":1,"connect":{}}`+"\n"+`{"id":2,"subscribe":{"channel":"bench"}}`))
@@ -399,7 +408,7 @@ func main() {
 	out.CPUSeconds = time.Duration(usage.Utime.Nano() + usage.Stime.Nano()).Seconds()
 	doc := map[string]any{
 		"connected": out.Connected, "final": out.Final, "fanout": nonNil(out.Fanout),
-		"errors": out.Errors, "cpu_s": out.CPUSeconds,
+		"errors": out.Errors, "cpu_s": out.CPUSeconds, "dial_retries": out.DialRetries,
 	}
 	if mode == "auction" {
 		hist, problem := foldArrivals(out.Arrivals, os.Getenv("WSCLIENT_SENT_LOG"))
