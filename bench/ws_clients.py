@@ -66,12 +66,23 @@ def go_client() -> str | None:
 
 
 def start_client_pools(
-    mode: str, url: str, sockets: int, workers: int, timeout: float, impl: str
+    mode: str,
+    url: str,
+    sockets: int,
+    workers: int,
+    timeout: float,
+    impl: str,
+    *,
+    ready_on_snapshot: bool = False,
+    env: dict[str, str] | None = None,
 ) -> list[subprocess.Popen[str]]:
     """Start `workers` client processes sharing `sockets` sockets; each prints {"ready": n}, then results.
 
     impl "go" (bench/wsclient) measures with a fraction of the Python pool's CPU, which otherwise
     competes with the server on the same 2 cores; "python" runs `run_client_pool` (same output).
+    `ready_on_snapshot`: a socket counts as connected once its first snapshot arrived, i.e. once the
+    server's work for the connect is done (mintdrop's servers; the raw floor sends no snapshot), so
+    the server CPU counted from "all connected" is the frames' and not the tail of the connect burst.
     """
     per = [sockets // workers + (1 if i < sockets % workers else 0) for i in range(workers)]
     if impl == "go":
@@ -81,6 +92,17 @@ def start_client_pools(
         argv = [binary, mode]
     else:
         argv = [sys.executable, str(ENTRY), "--client" if mode == "drop" else "--show-client"]
+    child_env = {
+        **os.environ,
+        **(env or {}),
+        "WSCLIENT_READY": "snapshot" if ready_on_snapshot else "handshake",
+    }
     return [
-        subprocess.Popen([*argv, url, str(n), str(timeout)], stdout=subprocess.PIPE, text=True) for n in per
+        subprocess.Popen([*argv, url, str(n), str(timeout)], stdout=subprocess.PIPE, text=True, env=child_env)
+        for n in per
     ]
+
+
+def ready_on_snapshot() -> bool:
+    """In a Python client process: count a socket as connected at its first snapshot (see start_client_pools)."""
+    return os.environ.get("WSCLIENT_READY") == "snapshot"

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CLK = os.sysconf("SC_CLK_TCK")
 
-from ws_clients import pct, run_client_pool, start_client_pools  # noqa: E402 (bench/ is sys.path[0])
+from ws_clients import pct, ready_on_snapshot, run_client_pool, start_client_pools  # noqa: E402 (bench/ is sys.path[0])
 
 
 # --- client worker (a subprocess): connects, reports, measures --------------------------------
@@ -47,12 +47,17 @@ async def _client(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadlin
     async with sem:  # connect in waves: a burst of thousands of handshakes would time out
         ws = await connect(url, origin=Origin("http://127.0.0.1"), compression=None, open_timeout=120,
                            max_queue=None, ping_interval=None)  # fmt: skip
-    async with ws:
+    counted = not ready_on_snapshot()
+    if counted:
         out["connected"] += 1
+    async with ws:
         frames = 0
         async for raw in ws:
             now = time.time()
             doc = json.loads(raw)
+            if not counted and doc["type"] == "snapshot":
+                counted = True
+                out["connected"] += 1
             if doc["type"] != "stock":
                 continue
             frames += 1
@@ -85,7 +90,9 @@ async def _raw_server(port: int, sockets: int, frames: int, interval: float, siz
         finally:
             conns.discard(ws)
 
-    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None):
+    # backlog as the ws processes' listeners (realtime/ws/serve.py): with asyncio's default of 100 a
+    # burst of thousands of connects to a busy process overflowed it and was refused.
+    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None, backlog=4096):
         while len(conns) < sockets:
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
@@ -118,10 +125,20 @@ def free_port() -> int:
 
 
 def run_clients(
-    url: str, sockets: int, workers: int, timeout: float, start: Any, impl: str, mode: str = "drop"
+    url: str,
+    sockets: int,
+    workers: int,
+    timeout: float,
+    start: Any,
+    impl: str,
+    mode: str = "drop",
+    *,
+    ready_on_snapshot: bool = False,
 ) -> dict[str, Any]:
     """Start client workers, wait until all are connected, call `start()`, then gather results."""
-    procs = start_client_pools(mode, url, sockets, workers, timeout, impl)
+    procs = start_client_pools(
+        mode, url, sockets, workers, timeout, impl, ready_on_snapshot=ready_on_snapshot
+    )
     t0 = time.monotonic()
     ready = sum(json.loads(p.stdout.readline() or '{"ready": 0}')["ready"] for p in procs)  # type: ignore[union-attr]
     connect_s = time.monotonic() - t0
@@ -149,6 +166,7 @@ def run_clients(
             "max": max(frames) if frames else None,
         },
         "client_errors": [e for r in results for e in r.get("errors", [])][:3],
+        "client_dial_retries": sum(r.get("dial_retries", 0) for r in results),
         "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2),
     }
 
@@ -377,9 +395,8 @@ def main() -> None:
 
             url = f"ws://127.0.0.1:{port}/ws/drops/{drop.pk}/"
             driver = threading.Thread(target=reserve_all)
-            result = run_clients(
-                url, args.sockets, args.client_workers, args.timeout, driver.start, args.client_impl
-            )
+            result = run_clients(url, args.sockets, args.client_workers, args.timeout, driver.start,
+                                 args.client_impl, ready_on_snapshot=True)  # fmt: skip
             driver.join()
             result["reservation_rate_per_s"] = round(args.reservations / (marks["t1"] - marks["t0"]), 1)
             result["projector_cpu_s"] = round(cpu_seconds(projector.pid) - marks["cpu_proj"], 2)

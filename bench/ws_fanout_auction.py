@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/ws_fanout.py --mode auction --sockets 5000 --bid-rate 50 --bid-seconds 20
 
-Watchers are anonymous sockets on /ws/shows/<id>/ (Python asyncio client pool: the Go pool does not
-parse auction frames). Once all are connected a driver process places bids through the bidding
+Watchers are anonymous sockets on /ws/shows/<id>/ (the Go pool, bench/wsclient `auction`, or with
+`--client-impl python` the asyncio pool; a socket closed as too slow, 4408, reconnects and takes a
+fresh snapshot, as a viewer's page does). The ws server is `--ws-processes` copies of
+`python -m realtime.ws.serve` on one port. Once all have their snapshot a driver process places bids through the bidding
 service (lock, rows, outbox, push on commit) at `--bid-rate` per second, each at the next increment,
 noting when it sent each bid; the auction ends by server time (sudden death) and is closed.
 Printed: bid-to-every-watcher latency (for each bid and watcher: from sending the bid to the first
 frame on that watcher that includes it; p50/p99/max over all pairs), the share of watchers that saw
-the final price in the closed state, frames per socket, and the raw `websockets` broadcast floor
-(same client processes, frames of a similar size, 10/s) of the same run.
+the final price in the closed state, frames per socket, server CPU per delivered frame, and the raw
+`websockets` broadcast floor (same client processes, frames of a similar size, 10/s) of the same run.
 """
 
 import asyncio
@@ -17,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import datetime
@@ -111,13 +114,22 @@ def _hist_pct(hist: dict[str, int], q: float) -> float | None:
     return None
 
 
-def _driver(auction_id: int, user_ids: list[int], rate: float, seconds: float, sent_log: str) -> None:
-    """A process of its own (as a web process would be): bid at `rate`/s for `seconds`, then close."""
+def _driver(
+    auction_id: int, user_ids: list[int], rate: float, seconds: float, sent_log: str, threads: int
+) -> None:
+    """A process of its own (as web processes would be): bid at `rate`/s for `seconds`, then close.
+
+    `threads` threads share one schedule (bid k is due at k / rate): one bid's round trips through
+    the service (lock, rows, outbox, push) take longer than 1 / rate on a busy box, and web
+    processes bid in parallel too. Bid k asks the k-th rung of the increment ladder, so bids that
+    overtake each other on the way to the auction's row lock are refused as too low (counted).
+    """
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from django.contrib.auth.models import User
+    from django.db import connection
     from django.utils import timezone
 
     from commerce.auctions.increments import next_bid
@@ -130,34 +142,61 @@ def _driver(auction_id: int, user_ids: list[int], rate: float, seconds: float, s
     print(json.dumps({"ready": True}), flush=True)
     sys.stdin.readline()  # go
     sent: dict[int, float] = {}
-    current, refused, interval = auction.current_bid, 0, 1.0 / rate
-    nxt = t0 = time.monotonic()
-    i = 0
-    while time.monotonic() - t0 < seconds:
-        amount = next_bid(table=auction.increments, starting_price=auction.starting_price, current=current)
-        at = time.time()
+    lock = threading.Lock()
+    ladder = {"k": 0, "amount": next_bid(table=auction.increments, starting_price=auction.starting_price,
+                                         current=auction.current_bid)}  # fmt: skip
+    refusals: dict[str, int] = {}
+    interval, t0 = 1.0 / rate, time.monotonic()
+
+    def bidder() -> None:
         try:
-            outcome = place_bid(auction_id=auction_id, user=users[i % len(users)], amount=amount)
-            for b in outcome.bids:
-                sent[b.seq] = at
-            current = outcome.auction.current_bid
-        except Exception:
-            refused += 1
-        i += 1
-        nxt += interval
-        time.sleep(max(0.0, nxt - time.monotonic()))
+            while True:
+                with lock:
+                    k, amount = ladder["k"], ladder["amount"]
+                    ladder["k"] = k + 1
+                    ladder["amount"] = next_bid(table=auction.increments, starting_price=auction.starting_price,
+                                                current=amount)  # fmt: skip
+                if k * interval >= seconds:
+                    return
+                time.sleep(max(0.0, t0 + k * interval - time.monotonic()))
+                at = time.time()
+                try:
+                    done = place_bid(auction_id=auction_id, user=users[k % len(users)], amount=amount)
+                except Exception as exc:
+                    with lock:
+                        refusals[type(exc).__name__] = refusals.get(type(exc).__name__, 0) + 1
+                    continue
+                with lock:
+                    for b in done.bids:
+                        sent[b.seq] = at
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=bidder) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.monotonic() - t0
     Path(sent_log).write_text(json.dumps(sent))
     # Sudden death: the end by server time, then the close (the worker's eta task in production).
     Auction.objects.filter(pk=auction_id).update(ends_at=timezone.now())
-    while close_auction(auction_id=auction_id).state == "open":
+    while (closed := close_auction(auction_id=auction_id)).state == "open":
         time.sleep(0.01)
-    print(json.dumps({"bids": len(sent), "refused": refused, "final_price": current,
-                      "rate_per_s": round(len(sent) / (time.monotonic() - t0), 1)}), flush=True)  # fmt: skip
+    print(json.dumps({"bids": len(sent), "refused": sum(refusals.values()), "refusals": refusals,
+                      "final_price": closed.current_bid, "threads": threads,
+                      "attempted_per_s": round(min(ladder["k"], int(seconds * rate)) / elapsed, 1),
+                      "rate_per_s": round(len(sent) / elapsed, 1)}), flush=True)  # fmt: skip
 
 
 def _pools(
-    url: str, sockets: int, workers: int, timeout: float, sent_log: str
+    url: str, sockets: int, workers: int, timeout: float, sent_log: str, impl: str, *, mintdrop: bool
 ) -> list[subprocess.Popen[str]]:
+    if impl == "go":
+        from ws_clients import start_client_pools
+
+        return start_client_pools("auction", url, sockets, workers, timeout, "go", ready_on_snapshot=mintdrop,
+                                  env={"WSCLIENT_SENT_LOG": sent_log})  # fmt: skip
     per = [sockets // workers + (1 if i < sockets % workers else 0) for i in range(workers)]
     return [
         subprocess.Popen(
@@ -183,6 +222,9 @@ def _gather(procs: list[subprocess.Popen[str]], start: Any) -> tuple[int, float,
 def add_arguments(parser: Any) -> None:
     parser.add_argument("--bid-rate", type=float, default=50.0, help="auction mode: bids per second")
     parser.add_argument("--bid-seconds", type=float, default=20.0, help="auction mode: how long bids come")
+    parser.add_argument(
+        "--bid-threads", type=int, default=8, help="auction mode: driver threads sharing the schedule"
+    )
 
 
 def run(args: Any) -> dict[str, Any]:
@@ -190,7 +232,7 @@ def run(args: Any) -> dict[str, Any]:
     import resource
 
     from ws_clients import pct
-    from ws_fanout import cpu_seconds, free_port, setup_database
+    from ws_fanout import cpu_seconds, free_port, per_frame_us, setup_database, start_ws_processes, total_cpu
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -220,13 +262,14 @@ def run(args: Any) -> dict[str, Any]:
                                  scheduled_at=timezone.now())  # fmt: skip
     lifecycle.go_live(show_id=show.pk, merchant_id=merchant.pk)
     pins.pin_product(show_id=show.pk, merchant_id=merchant.pk, product_id=product.pk)
-    bidders = [User.objects.create_user(username=f"bench-bid-{tag}-{i}").pk for i in range(10)]
+    bidders = [User.objects.create_user(username=f"bench-bid-{tag}-{i}").pk for i in range(40)]
     auction = setup.create_auction(show_id=show.pk, merchant_id=merchant.pk, spec=setup.AuctionSpec(
         starting_price=100, duration_seconds=3600, ending=Ending.SUDDEN_DEATH, increments=[[0, 100]]))  # fmt: skip
     sent_log = str(Path(ROOT_LOCAL()) / f"bench_auction_sent_{tag}.json")
     report: dict[str, Any] = {"mode": "auction", "sockets": args.sockets, "bid_rate": args.bid_rate,
                               "bid_seconds": args.bid_seconds, "client_workers": args.client_workers,
-                              "client_impl": "python", "asgi_workers": args.ws_processes}  # fmt: skip
+                              "client_impl": args.client_impl, "ws_processes": args.ws_processes,
+                              "load_average_start": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     children: list[subprocess.Popen[Any]] = []
     try:
         raw_port = free_port()
@@ -234,44 +277,52 @@ def run(args: Any) -> dict[str, Any]:
                                 str(args.sockets), str(args.raw_frames)])  # fmt: skip
         children.append(raw)
         time.sleep(1.0)
+        raw_cpu: dict[str, float] = {}
         ready, connect_s, results = _gather(
-            _pools(f"ws://127.0.0.1:{raw_port}/", args.sockets, args.client_workers, args.timeout, sent_log),
-            lambda: None,
-        )
+            _pools(f"ws://127.0.0.1:{raw_port}/", args.sockets, args.client_workers, args.timeout, sent_log,
+                   args.client_impl, mintdrop=False),
+            lambda: raw_cpu.setdefault("t0", cpu_seconds(raw.pid)),
+        )  # fmt: skip
         raw_lat = [x for r in results for x in r.get("raw", [])]
+        raw_frames = sum(r.get("frames", 0) for r in results)
+        raw_server_cpu = round(cpu_seconds(raw.pid) - raw_cpu["t0"], 2)
         report["raw_websockets"] = {"connected": ready, "final_delivery_ratio": round(sum(r.get("final", 0) for r in results) / args.sockets, 4),
                                     "latency_ms": {"p50": pct(raw_lat, 0.5), "p99": pct(raw_lat, 0.99), "max": pct(raw_lat, 1.0)},
+                                    "frames_delivered": raw_frames, "server_cpu_s": raw_server_cpu,
+                                    "server_cpu_per_frame_us": per_frame_us(raw_server_cpu, raw_frames),
                                     "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2)}  # fmt: skip
         raw.kill()
 
         port = free_port()
         logs = open(Path(ROOT_LOCAL()) / "bench_ws.log", "ab")  # noqa: SIM115
-        asgi = subprocess.Popen([str(HERE.parents[1] / ".venv/bin/uvicorn"), "config.asgi:application", "--port", str(port),
-                                 "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--no-access-log",
-                                 "--log-level", "warning", "--workers", str(args.ws_processes)],
-                                cwd=HERE.parents[1], env=env, stdout=logs, stderr=logs)  # fmt: skip
-        children.append(asgi)
-        import socket
-
-        deadline = time.monotonic() + 120
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        ws = start_ws_processes(args.ws_processes, port, env, logs, args.server_profile)
+        children.extend(ws)
         driver = subprocess.Popen([sys.executable, str(HERE), "--driver", str(auction.pk), ",".join(map(str, bidders)),
-                                   str(args.bid_rate), str(args.bid_seconds), sent_log],
+                                   str(args.bid_rate), str(args.bid_seconds), sent_log, str(args.bid_threads)],
                                   env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
         children.append(driver)
         assert driver.stdin is not None and driver.stdout is not None
         driver.stdout.readline()
-        cpu0 = cpu_seconds(asgi.pid)
+        marks: dict[str, float] = {}
 
-        def go() -> None:
+        def go() -> None:  # every watcher has its snapshot: count the server's CPU from here
             assert driver.stdin is not None
+            marks["cpu"], marks["t0"] = total_cpu(ws), time.monotonic()
             driver.stdin.write("go\n")
             driver.stdin.flush()
 
         url = f"ws://127.0.0.1:{port}/ws/shows/{show.pk}/"
         ready, connect_s, results = _gather(
-            _pools(url, args.sockets, args.client_workers, args.timeout, sent_log), go
+            _pools(
+                url,
+                args.sockets,
+                args.client_workers,
+                args.timeout,
+                sent_log,
+                args.client_impl,
+                mintdrop=True,
+            ),
+            go,
         )
         done = json.loads(driver.stdout.readline() or "{}")
         hist: dict[str, int] = {}
@@ -280,20 +331,32 @@ def run(args: Any) -> dict[str, Any]:
                 hist[k] = hist.get(k, 0) + v
         final = done.get("final_price")
         saw_final = sum(1 for r in results for price in r.get("closed", []) if price == final)
+        frames = sum(r.get("frames", 0) for r in results)
+        server_cpu = round(total_cpu(ws) - marks["cpu"], 2)
         report["driver"] = done
         report["mintdrop"] = {
             "connected": ready, "connect_s": round(connect_s, 1),
             "final_price_seen_ratio": round(saw_final / args.sockets, 4),
             "bid_to_watcher_latency_ms": {"p50": _hist_pct(hist, 0.5), "p99": _hist_pct(hist, 0.99),
                                           "max": _hist_pct(hist, 1.0), "pairs": sum(hist.values())},
-            "frames_per_socket": round(sum(r.get("frames", 0) for r in results) / max(1, ready), 1),
-            "server_cpu_s": round(cpu_seconds(asgi.pid) - cpu0, 2),
+            "frames_per_socket": round(frames / max(1, ready), 1),
+            "frames_delivered": frames,
+            "reconnects_after_4408": sum(r.get("reconnects", 0) for r in results),
+            "client_dial_retries": sum(r.get("dial_retries", 0) for r in results),
+            "server_cpu_s": server_cpu,
+            "server_cpu_pct": round(100 * server_cpu / (time.monotonic() - marks["t0"]), 1),
+            "server_cpu_per_frame_us": per_frame_us(server_cpu, frames),
             "client_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2),
             "client_errors": [e for r in results for e in r.get("errors", [])][:3],
         }  # fmt: skip
         raw_p99 = report["raw_websockets"]["latency_ms"]["p99"]
         p99 = report["mintdrop"]["bid_to_watcher_latency_ms"]["p99"]
         report["p99_ratio_vs_raw"] = round(p99 / raw_p99, 2) if raw_p99 and p99 else None
+        raw_us, us = (
+            report["raw_websockets"]["server_cpu_per_frame_us"],
+            report["mintdrop"]["server_cpu_per_frame_us"],
+        )
+        report["cpu_per_frame_ratio_vs_raw"] = round(us / raw_us, 2) if raw_us and us else None
     finally:
         for child in children:
             child.terminate()
@@ -322,4 +385,4 @@ if __name__ == "__main__":
         _client_main(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
     elif sys.argv[1] == "--driver":
         _driver(int(sys.argv[2]), [int(u) for u in sys.argv[3].split(",")], float(sys.argv[4]),
-                float(sys.argv[5]), sys.argv[6])  # fmt: skip
+                float(sys.argv[5]), sys.argv[6], int(sys.argv[7]))  # fmt: skip

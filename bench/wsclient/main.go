@@ -4,7 +4,16 @@
 // on the same 2 cores as the server it measures; this one spends a fraction of that, so the figures
 // say more about the server. Same protocol as the Python pool (bench/ws_fanout.py, run_client_pool):
 //
-//	wsclient <drop|show|centrifugo> <url> <count> <timeout-seconds>
+//	wsclient <drop|show|centrifugo|auction> <url> <count> <timeout-seconds>
+//
+// auction: each socket reads `auction` frames (and a snapshot's auction) until the auction is no
+// longer open, noting when it first saw each bid count; at the end the times the bid driver sent
+// each bid are read from the JSON file WSCLIENT_SENT_LOG ({"<bid seq>": unix seconds}) and folded
+// into a histogram of bid-to-watcher latency (1 ms buckets). Against the raw floor it reads its
+// stock frames as drop mode does. A socket the server closes as too slow (4408) reconnects and
+// takes a fresh snapshot, as a browser viewer does (counted in "reconnects").
+// WSCLIENT_READY=snapshot: a socket counts as connected once its first snapshot arrived (the
+// server's connect work is then done), not at the end of the handshake.
 //
 // centrifugo: each socket sends Centrifugo's JSON connect and subscribe commands (channel "bench")
 // and reads publications whose data is a drop-mode stock frame, measured as in drop mode.
@@ -41,14 +50,21 @@ type stamped struct {
 	At string `json:"at"`
 }
 
+type auctionState struct {
+	Bids       int    `json:"bids"`
+	State      string `json:"state"`
+	CurrentBid int64  `json:"current_bid"`
+}
+
 type frame struct {
-	Type        string    `json:"type"`
-	At          string    `json:"at"`
-	PublishedAt string    `json:"published_at"`
-	Stream      string    `json:"stream"`
-	SoldOut     bool      `json:"sold_out"`
-	Skus        []sku     `json:"skus"`
-	Frames      []stamped `json:"frames"` // chat_batch
+	Auction     *auctionState `json:"auction"`
+	Type        string        `json:"type"`
+	At          string        `json:"at"`
+	PublishedAt string        `json:"published_at"`
+	Stream      string        `json:"stream"`
+	SoldOut     bool          `json:"sold_out"`
+	Skus        []sku         `json:"skus"`
+	Frames      []stamped     `json:"frames"` // chat_batch
 	FlashDrop   *struct {
 		State string `json:"state"`
 		Skus  []sku  `json:"skus"`
@@ -68,8 +84,12 @@ type centrifugoReply struct {
 type result struct {
 	Connected, Final, FinalBySnapshot, ChatBatches int
 	Stock, Fanout, Chat, Launch                    []float64
-	FramesDrop                                     []int // drop mode: frames per socket
-	FramesShow                                     int   // show mode: frames in all
+	FramesDrop                                     []int        // drop mode: frames per socket
+	FramesShow                                     int          // show mode: frames in all
+	Closed                                         []int64      // auction mode: the closed price each socket saw
+	Arrivals                                       [][2]float64 // auction mode: (bids seen, unix time)
+	Reconnects                                     int
+	DialRetries                                    int
 	Errors                                         []string
 	CPUSeconds                                     float64
 }
@@ -94,17 +114,24 @@ func exhausted(skus []sku) bool {
 }
 
 // watch reads one socket until its final state (drop) or linger (show) or the deadline.
-func watch(conn *websocket.Conn, mode string, deadline time.Time, mu *sync.Mutex, out *result) {
+// ready is called once the socket counts as connected (WSCLIENT_READY=snapshot: its first snapshot).
+// In auction mode it returns "reconnect" when the server closed the socket as too slow (4408).
+func watch(conn *websocket.Conn, mode string, deadline time.Time, mu *sync.Mutex, out *result, ready func()) string {
 	var (
 		local   result
 		frames  int
 		reached bool
+		seen    int
+		outcome string
 	)
 	stopAt := deadline
 	for {
 		_ = conn.SetReadDeadline(stopAt)
 		_, raw, err := conn.ReadMessage()
 		if err != nil {
+			if websocket.IsCloseError(err, 4408) {
+				outcome = "reconnect"
+			}
 			break
 		}
 		now := time.Now()
@@ -129,6 +156,31 @@ func watch(conn *websocket.Conn, mode string, deadline time.Time, mu *sync.Mutex
 		}
 		var doc frame
 		if json.Unmarshal(raw, &doc) != nil {
+			continue
+		}
+		if doc.Type == "snapshot" {
+			ready()
+		}
+		if mode == "auction" {
+			frames++
+			if doc.Type == "stock" { // the raw floor's frames
+				if local.addStock(now, &doc) {
+					local.Final++
+					break
+				}
+				continue
+			}
+			if doc.Auction == nil || (doc.Type != "auction" && doc.Type != "snapshot") {
+				continue
+			}
+			if doc.Auction.Bids > seen {
+				seen = doc.Auction.Bids
+				local.Arrivals = append(local.Arrivals, [2]float64{float64(seen), float64(now.UnixNano()) / 1e9})
+			}
+			if doc.Auction.State != "open" {
+				local.Closed = append(local.Closed, doc.Auction.CurrentBid)
+				break
+			}
 			continue
 		}
 		if mode == "drop" {
@@ -187,6 +239,47 @@ func watch(conn *websocket.Conn, mode string, deadline time.Time, mu *sync.Mutex
 	out.Launch = append(out.Launch, local.Launch...)
 	out.FramesDrop = append(out.FramesDrop, frames)
 	out.FramesShow += frames
+	out.Closed = append(out.Closed, local.Closed...)
+	out.Arrivals = append(out.Arrivals, local.Arrivals...)
+	return outcome
+}
+
+// foldArrivals: for each bid and socket, the latency from the driver sending it to the first frame on
+// that socket that included it, as {"<ms>": pairs}. Arrivals are per socket, separated by bids = -1.
+func foldArrivals(arrivals [][2]float64, sentLog string) (map[string]int, string) {
+	hist := map[string]int{}
+	if sentLog == "" {
+		return hist, ""
+	}
+	data, err := os.ReadFile(sentLog)
+	if err != nil {
+		return hist, err.Error()
+	}
+	var raw map[string]float64
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return hist, err.Error()
+	}
+	sent := map[int]float64{}
+	for k, v := range raw {
+		if seq, err := strconv.Atoi(k); err == nil {
+			sent[seq] = v
+		}
+	}
+	low := 0
+	for _, a := range arrivals {
+		seen := int(a[0])
+		if seen < 0 {
+			low = 0
+			continue
+		}
+		for seq := low + 1; seq <= seen; seq++ {
+			if t, ok := sent[seq]; ok {
+				hist[strconv.Itoa(max(0, int((a[1]-t)*1000)))]++
+			}
+		}
+		low = max(low, seen)
+	}
+	return hist, ""
 }
 
 // addStock records a stock frame's latencies; true when it carries the final state (sold out).
@@ -212,8 +305,8 @@ func earliest(a, b time.Time) time.Time {
 }
 
 func main() {
-	if len(os.Args) != 5 || (os.Args[1] != "drop" && os.Args[1] != "show" && os.Args[1] != "centrifugo") {
-		fmt.Fprintln(os.Stderr, "usage: wsclient <drop|show|centrifugo> <url> <count> <timeout-seconds>")
+	if len(os.Args) != 5 || (os.Args[1] != "drop" && os.Args[1] != "show" && os.Args[1] != "centrifugo" && os.Args[1] != "auction") {
+		fmt.Fprintln(os.Stderr, "usage: wsclient <drop|show|centrifugo|auction> <url> <count> <timeout-seconds>")
 		os.Exit(2)
 	}
 	mode, url := os.Args[1], os.Args[2]
@@ -246,34 +339,60 @@ func main() {
 		connected sync.WaitGroup
 		done      sync.WaitGroup
 	)
+	readyOnSnapshot := os.Getenv("WSCLIENT_READY") == "snapshot"
 	gate := make(chan struct{}, 50) // connect in waves: a burst of thousands of handshakes would time out
 	connected.Add(count)
 	done.Add(count)
 	for range count {
 		go func() {
 			defer done.Done()
-			gate <- struct{}{}
-			conn, _, err := dialer.Dial(url, header)
-			if err == nil && mode == "centrifugo" {
-				err = conn.WriteMessage(websocket.TextMessage,
-					[]byte(`{"id":1,"connect":{}}`+"\n"+`{"id":2,"subscribe":{"channel":"bench"}}`))
-			}
-			<-gate
-			mu.Lock()
-			if err != nil {
-				if len(out.Errors) < 5 {
-					out.Errors = append(out.Errors, err.Error())
+			var once sync.Once
+			ready := func() { once.Do(connected.Done) }
+			defer ready()  // a socket that failed or closed before its snapshot does not hold the others up
+			defer func() { // end of this socket's arrivals (across its reconnects)
+				mu.Lock()
+				out.Arrivals = append(out.Arrivals, [2]float64{-1, 0})
+				mu.Unlock()
+			}()
+			for attempt := 0; ; attempt++ {
+				gate <- struct{}{}
+				conn, _, err := dialer.Dial(url, header)
+				for retry := 1; err != nil && retry <= 5 && time.Now().Before(deadline); retry++ {
+					// A refused or reset connect (a full accept queue on a busy box): try again, as a page would.
+					time.Sleep(time.Duration(retry) * 200 * time.Millisecond)
+					conn, _, err = dialer.Dial(url, header)
+					mu.Lock()
+					out.DialRetries++
+					mu.Unlock()
 				}
-			} else {
-				out.Connected++
+				if err == nil && mode == "centrifugo" {
+					err = conn.WriteMessage(websocket.TextMessage,
+						[]byte(`{"id":1,"connect":{}}`+"\n"+`{"id":2,"subscribe":{"channel":"bench"}}`))
+				}
+				<-gate
+				mu.Lock()
+				if err != nil {
+					if len(out.Errors) < 5 {
+						out.Errors = append(out.Errors, err.Error())
+					}
+				} else if attempt == 0 {
+					out.Connected++
+				} else {
+					out.Reconnects++
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+				if !readyOnSnapshot {
+					ready()
+				}
+				outcome := watch(conn, mode, deadline, &mu, &out, ready)
+				conn.Close()
+				if outcome != "reconnect" || mode != "auction" || time.Now().After(deadline) {
+					return
+				}
 			}
-			mu.Unlock()
-			connected.Done()
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-			watch(conn, mode, deadline, &mu, &out)
 		}()
 	}
 	waitUntil(&connected, deadline)
@@ -289,9 +408,20 @@ func main() {
 	out.CPUSeconds = time.Duration(usage.Utime.Nano() + usage.Stime.Nano()).Seconds()
 	doc := map[string]any{
 		"connected": out.Connected, "final": out.Final, "fanout": nonNil(out.Fanout),
-		"errors": out.Errors, "cpu_s": out.CPUSeconds,
+		"errors": out.Errors, "cpu_s": out.CPUSeconds, "dial_retries": out.DialRetries,
 	}
-	if mode != "show" {
+	if mode == "auction" {
+		hist, problem := foldArrivals(out.Arrivals, os.Getenv("WSCLIENT_SENT_LOG"))
+		if problem != "" {
+			out.Errors = append(out.Errors, "sent log: "+problem)
+		}
+		closed := out.Closed
+		if closed == nil {
+			closed = []int64{}
+		}
+		doc["raw"], doc["hist"], doc["closed"], doc["frames"] = nonNil(out.Stock), hist, closed, out.FramesShow
+		doc["reconnects"], doc["errors"] = out.Reconnects, out.Errors
+	} else if mode != "show" {
 		doc["latencies"], doc["frames"] = nonNil(out.Stock), out.FramesDrop
 	} else {
 		doc["stock"], doc["chat"], doc["launch"] = nonNil(out.Stock), nonNil(out.Chat), nonNil(out.Launch)
