@@ -132,6 +132,14 @@ class Cluster:
     def sigcont(self, n: int) -> None:
         os.kill(self.nodes[n].pid, signal.SIGCONT)
 
+    def heal(self) -> None:
+        """After a run (even an interrupted one): every node continued and running."""
+        for n, node in self.nodes.items():
+            if Path(f"/proc/{node.pid}").exists() and not _zombie(node.pid):
+                os.kill(node.pid, signal.SIGCONT)
+            else:
+                self.restart(n)
+
     def all_running(self) -> bool:
         return all(
             Path(f"/proc/{node.pid}").exists() and not _zombie(node.pid) for node in self.nodes.values()

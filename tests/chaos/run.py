@@ -123,7 +123,7 @@ class FaultRunner:
                     time.sleep(fault.hold)
                     self.cluster.sigcont(node)
                 self.injected[fault.kind] += 1
-                back = wait_until(lambda: self.cluster.fully_replicated(topics), timeout=180, step=2)
+                back = wait_until(lambda: self.cluster.fully_replicated(topics), timeout=90, step=2)
                 self.note(fault=f"{fault.kind} recovered", in_sync=back)
             except Exception as exc:
                 self.errors.append(f"{fault.kind}: {exc!r}")
@@ -205,9 +205,13 @@ def run_chaos(
         ]
         for t in fault_threads:
             t.start()
-    time.sleep(window)
-    for t in fault_threads:
-        t.join(timeout=900)
+    try:
+        time.sleep(window)
+        for t in fault_threads:
+            t.join(timeout=900)
+    finally:
+        if cluster is not None:
+            cluster.heal()
     stop.set()
     for t in threads:
         t.join(timeout=120)

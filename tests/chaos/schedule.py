@@ -32,9 +32,9 @@ def schedule(seed: int, *, window: float, partitions: int = 6) -> tuple[list[Fau
     for i in range(BROKER_LEADER_KILLS + 1):
         target = f"orders[{rng.randrange(partitions)}]"
         if i == pause_slot:
-            broker.append(Fault(rng.uniform(2, 10), "broker_pause", target, BROKER_PAUSE_S))
+            broker.append(Fault(rng.uniform(1, 4), "broker_pause", target, BROKER_PAUSE_S))
         else:
-            broker.append(Fault(rng.uniform(2, 10), "broker_leader_kill", target, rng.uniform(2, 8)))
+            broker.append(Fault(rng.uniform(1, 4), "broker_leader_kill", target, rng.uniform(2, 8)))
     procs = [Fault(rng.uniform(5, window), "kill9", name, rng.uniform(1, 5)) for name in KILLED]
     procs.append(
         Fault(rng.uniform(5, max(6.0, window - CONSUMER_CUT_S)), "consumer_cut", "saga-1", CONSUMER_CUT_S)

@@ -118,6 +118,14 @@ class ChaosStack(Stack):
     def sigcont(self, name: str) -> None:
         os.killpg(self.procs[name].pid, signal.SIGCONT)
 
+    def stop(self) -> None:
+        # A process a fault left stopped (SIGSTOP) cannot act on SIGTERM: wake everything first.
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGCONT)
+        super().stop()
+
     def web_up(self) -> bool:
         return _port_open(self.web_port)
 
