@@ -26,7 +26,7 @@ from notifications.models import Notification
 from realtime import registry
 from realtime.logreader import read_log
 from realtime.models import ConsumerOffset, OutboxEvent
-from realtime.topics import TOPICS, dead_letter_topic
+from realtime.topics import TOPICS, dead_letter_topic, topic_for_aggregate
 
 GROUPS = ("saga", "nft", "fulfilment", "notify", "sales")
 TRANSFER = Web3.keccak(text="Transfer(address,address,uint256)").hex()
@@ -37,17 +37,20 @@ def _handled(group: str, event_type: str) -> bool:
     return bool(registry.handlers_for(group, event_type))
 
 
-def read_everything() -> tuple[dict[str, list[tuple[str, int, int]]], dict[str, list[str]], int]:
+KeyT = tuple[str, str]  # (topic, key): an order and a drop may share the id "1"
+
+
+def read_everything() -> tuple[dict[str, list[tuple[str, int, int]]], dict[KeyT, list[str]], int]:
     """Every message of the business topics: id -> [(topic, partition, offset)], key -> ids in log order
     (first copies), and the number of dead-lettered messages."""
     names = [t.full_name for t in TOPICS if t.name != dead_letter_topic().name]
     where: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    by_key: dict[str, list[str]] = defaultdict(list)
+    by_key: dict[KeyT, list[str]] = defaultdict(list)
     for msg in read_log(names, reader="chaos-check", idle_timeout_s=30):
         doc = json.loads(msg.value() or b"{}")
         eid = doc["id"]
         if eid not in where:
-            by_key[doc["key"]].append(eid)
+            by_key[(msg.topic() or "", doc["key"])].append(eid)
         where[eid].append((msg.topic() or "", msg.partition() or 0, msg.offset() or 0))
     dead = sum(
         1 for _ in read_log([dead_letter_topic().full_name], reader="chaos-check-dl", idle_timeout_s=30)
@@ -68,7 +71,11 @@ def onchain_mints(chain_url: str, contracts: list[str]) -> Counter[tuple[str, in
 
 
 def check(*, chain_url: str, viewers_stock: list[dict[int, int]], drop_ids: list[int]) -> dict[str, Any]:
-    outbox = list(OutboxEvent.objects.order_by("sequence").values("id", "type", "aggregateid", "payload"))
+    outbox = list(
+        OutboxEvent.objects.order_by("sequence").values(
+            "id", "type", "aggregatetype", "aggregateid", "payload"
+        )
+    )
     where, log_by_key, dead_lettered = read_everything()
     ids = {str(r["id"]) for r in outbox}
     type_of = {str(r["id"]): r["type"] for r in outbox}
@@ -77,13 +84,19 @@ def check(*, chain_url: str, viewers_stock: list[dict[int, int]], drop_ids: list
     phantom = len(where.keys() - ids)
 
     # Per key, the order of first copies in the log must be the outbox's order for that key.
-    outbox_by_key: dict[str, list[str]] = defaultdict(list)
+    outbox_by_key: dict[KeyT, list[str]] = defaultdict(list)
     for r in outbox:
-        outbox_by_key[r["aggregateid"]].append(str(r["id"]))
+        outbox_by_key[(topic_for_aggregate(r["aggregatetype"]).full_name, r["aggregateid"])].append(
+            str(r["id"])
+        )
     # Only keys whose writes are serialised (an order's events are written under its row lock, one
     # after another) have one true order; a drop's inventory events come from concurrent reservations
     # whose commit order the sequence does not give: their inversions are reported, not judged.
-    order_keys = {r["aggregateid"] for r in outbox if r["type"].startswith(("order.", "payment."))}
+    order_keys = {
+        (topic_for_aggregate(r["aggregatetype"]).full_name, r["aggregateid"])
+        for r in outbox
+        if r["aggregatetype"] == "order"
+    }
     order_violations: list[dict[str, Any]] = []
     concurrent_inversions = 0
     for key, in_log in log_by_key.items():
