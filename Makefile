@@ -7,13 +7,14 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help dev test install venv services stop migrate seed lint lock ci-test run
+.PHONY: help dev test install venv services stop migrate seed lint lock ci-test run chaos
 
 help:
 	@echo "make dev    - install everything, start services, migrate, seed demo data, run all processes"
 	@echo "make test   - install everything, start services, lint, run the whole test suite"
 	@echo "make stop   - stop the local services started by ops/"
 	@echo "make lock   - re-resolve requirements.lock (hashed pins) after editing pyproject.toml"
+	@echo "make chaos  - the chaos suite on a private 3-broker cluster (CHAOS_SEED=<n> replays a run)"
 
 # Every package is installed only if its file matches a sha256 hash in requirements.lock, uv itself
 # included (its pin and hashes are cut out of the lock for pip).
@@ -70,3 +71,19 @@ test: services lint
 # --python-version 3.11 --generate-hashes -o requirements.lock` (ops/lock), keeping locked versions.
 lock:
 	@ops/lock
+
+# The chaos suite (tests/chaos/README.md): brokers and every process kind killed during a drop, then
+# the checks printed as JSON. Several minutes per run, so not part of `make test`. It starts (or
+# reuses) a private 3-broker cluster on CHAOS_KAFKA_PORT (+100, +200), never the shared one.
+CHAOS_KAFKA_PORT ?= 59492
+chaos: export KAFKA_BROKERS := 3
+chaos: export KAFKA_PORT := $(CHAOS_KAFKA_PORT)
+chaos: export KAFKA_CONTROLLER_PORT := $(shell echo $$(($(CHAOS_KAFKA_PORT) + 1)))
+chaos: export KAFKA_BOOTSTRAP_SERVERS := 127.0.0.1:$(CHAOS_KAFKA_PORT),127.0.0.1:$(shell echo $$(($(CHAOS_KAFKA_PORT) + 100))),127.0.0.1:$(shell echo $$(($(CHAOS_KAFKA_PORT) + 200)))
+chaos: export KAFKA_REPLICATION_FACTOR := 3
+chaos: export KAFKA_MIN_INSYNC_REPLICAS := 2
+chaos: export MINTDROP_CHAOS := 1
+chaos: venv
+	@ops/start kafka
+	@$(PY) manage.py check_services
+	@nice .venv/bin/pytest tests/chaos -p no:cacheprovider -s $(if $(CHAOS_SEED),--chaos-seed $(CHAOS_SEED)) $(PYTEST_ARGS)

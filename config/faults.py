@@ -29,3 +29,17 @@ def crash_point(name: str) -> None:
     """Exit at once, with no clean-up (a stand-in for kill -9), when a test armed this point."""
     if armed(name):
         os._exit(CRASH_EXIT_CODE)
+
+
+PLANT_ENV = "MINTDROP_PLANT"
+
+
+def planted(name: str) -> bool:
+    """Whether the test-only planted bug `name` is on (tests/chaos proves its checks catch it).
+
+    Same gate as crash points: only with fault injection enabled (test settings), never in production.
+    Named plants: offset_before_effect (realtime/consumer.py: offsets committed before the effects).
+    """
+    if not getattr(settings, "FAULT_INJECTION_ENABLED", False):
+        return False
+    return name in os.environ.get(PLANT_ENV, "").split(",")

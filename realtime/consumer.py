@@ -53,7 +53,7 @@ from django.db import connection, transaction
 from django.db.utils import InterfaceError, OperationalError
 from opentelemetry.trace import SpanKind
 
-from config.faults import crash_point
+from config.faults import crash_point, planted
 from monitoring.metrics import count_consumer, count_dead_letter
 from realtime import offsets, registry, tracing
 from realtime.consumer_decode import Decoded, decode_message
@@ -428,6 +428,9 @@ class ConsumerRunner:
             if tracing.enabled()
             else {}
         )
+        if planted("offset_before_effect"):
+            self._planted_offset_first(batch, no_effect, parents)
+            return
         with transaction.atomic():
             states = offsets.lock(
                 self.group, [_position(m)[:2] for m in [*(d.msg for d in batch), *no_effect]]
@@ -445,6 +448,27 @@ class ConsumerRunner:
         count_consumer(self.group, "duplicate", duplicates)
         if fresh:
             self._after_commit()
+
+    def _planted_offset_first(
+        self, batch: list[Decoded], no_effect: list[Message], parents: dict[Any, str]
+    ) -> None:
+        """A PLANTED BUG, test-only (config.faults.planted): the offsets commit in a transaction of
+        their own BEFORE the effects, so a crash in between loses the batch. tests/chaos shows its
+        checks report it; nothing but a test run with MINTDROP_PLANT set ever takes this path."""
+        with transaction.atomic():
+            states = offsets.lock(
+                self.group, [_position(m)[:2] for m in [*(d.msg for d in batch), *no_effect]]
+            )
+            fresh, _duplicates = self._fresh_events(states, batch)
+            for msg in no_effect:
+                topic, partition, offset = _position(msg)
+                offsets.advance(states[(topic, partition)], offset)
+            offsets.save(self.group, states)
+        if fresh:
+            crash_point("consumer.plant_gap")
+        with transaction.atomic():
+            self._run_handlers_in_order(fresh, parents)
+        self.stats.processed += len(fresh)
 
     def _record_finished(self, messages: list[Message]) -> None:
         """Move the offsets past messages that finished without an effect (own transaction)."""

@@ -1,0 +1,151 @@
+"""Every mintdrop process kind as real children, each restartable after a kill -9 (tests/frontend/stack.py's
+`Stack`, widened): web (granian, 2 workers, failed workers respawned), two ws processes on one port,
+the relay, two saga consumers (so a consumer cut off has a sibling to take its partitions), nft,
+fulfilment, notify, sales, the live projector, a Celery worker and chainwatch, on a private anvil with
+1 s blocks. Everything runs under `nice` and talks to 127.0.0.1 only.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.frontend.stack import ROOT, VENV_BIN, Stack, _port_open, anvil_binary
+
+CHAOS_REDIS_DB = 14  # this suite's Celery broker database (the e2e stack uses 11)
+LOG_DIR = ROOT / "artifacts" / "chaos-logs"
+
+
+class ChaosStack(Stack):
+    def __init__(self, extra_env: dict[str, str] | None = None, sagas: int = 2) -> None:
+        super().__init__()
+        self.extra_env = extra_env or {}
+        self.sagas = sagas
+        self.proc_env: dict[str, dict[str, str]] = {}  # per-process overrides (e.g. an armed crash point)
+        self.commands: dict[str, list[str]] = {}
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        redis_base = env["CELERY_BROKER_URL"].rsplit("/", 1)[0]
+        env["CELERY_BROKER_URL"] = f"{redis_base}/{CHAOS_REDIS_DB}"
+        env["METRICS_PORT_BASE"] = "off"
+        env["DJANGO_DEBUG"] = "false"
+        env["NFT_POLL_INTERVAL_SECONDS"] = "0.5"
+        return {**env, **self.extra_env}
+
+    def spawn(self, name: str, *cmd: "str | Path") -> None:
+        argv = ["nice", "-n", "5", *[str(c) for c in cmd]]
+        self.commands[name] = argv
+        self._launch(name)
+
+    def _launch(self, name: str) -> None:
+        log = open(LOG_DIR / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        old = self.logs.pop(name, None)
+        if old is not None:
+            old.close()
+        self.logs[name] = log
+        self.procs[name] = subprocess.Popen(
+            self.commands[name], cwd=ROOT, env={**self.env(), **self.proc_env.get(name, {})}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def start(self) -> "ChaosStack":
+        for f in LOG_DIR.glob("*.log"):
+            f.unlink()
+        self._flush_celery_queue()
+        self.spawn(
+            "anvil", anvil_binary(), "--host", "127.0.0.1", "--port", str(self.chain_port),
+            "--chain-id", "31337", "--prune-history", "64", "--block-time", "1",
+        )  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "kafka_topics", "--apply"],
+            cwd=ROOT, env=self.env(), check=True, capture_output=True, timeout=180,
+        )  # fmt: skip
+        self.spawn(
+            "web", VENV_BIN / "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+            "--port", str(self.web_port), "--workers", "2", "--blocking-threads", "4",
+            "--respawn-failed-workers", "--respawn-interval", "1", "config.wsgi:application",
+        )  # fmt: skip
+        for i in range(2):
+            self.spawn(
+                f"ws-{i}", sys.executable, "-m", "realtime.ws.serve", "--host", "127.0.0.1",
+                "--port", str(self.ws_port), "--log-level", "warning",
+            )  # fmt: skip
+        self.manage("relay", "relay_outbox")
+        for i in range(self.sagas):
+            self.manage(f"saga-{i}", "consume", "saga")
+        for group in ("nft", "fulfilment", "notify", "sales"):
+            self.manage(group, "consume", group)
+        self.manage("projector", "project_live")
+        self.spawn(
+            "worker", VENV_BIN / "celery", "-A", "config", "worker", "--loglevel", "WARNING",
+            "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle",
+        )  # fmt: skip
+        self.manage("chainwatch", "watch_chain")
+        self._wait_ready()
+        return self
+
+    # --- faults -------------------------------------------------------------------------------
+    def kill9(self, name: str) -> None:
+        """SIGKILL the process group of `name` (no clean-up, like a power cut of that process)."""
+        proc = self.procs[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def restart(self, name: str, env: dict[str, str] | None = None) -> None:
+        if env is not None:
+            self.proc_env[name] = env
+        self._launch(name)
+
+    def kill_web_worker(self) -> int:
+        """SIGKILL one granian worker (a child of the web server); granian respawns it. Returns its pid."""
+        children = _children(self.procs["web"].pid)
+        # `nice` execs granian, so the pid is granian's; its workers are its children.
+        if not children:
+            raise RuntimeError("web server has no worker to kill")
+        victim = children[0]
+        os.kill(victim, signal.SIGKILL)
+        return victim
+
+    def sigstop(self, name: str) -> None:
+        os.killpg(self.procs[name].pid, signal.SIGSTOP)
+
+    def sigcont(self, name: str) -> None:
+        os.killpg(self.procs[name].pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        # A process a fault left stopped (SIGSTOP) cannot act on SIGTERM: wake everything first.
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGCONT)
+        super().stop()
+
+    def web_up(self) -> bool:
+        return _port_open(self.web_port)
+
+    def dead(self) -> list[str]:
+        return [n for n, p in self.procs.items() if p.poll() is not None]
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return sorted(out)
+
+
+def wait_until(predicate: "object", timeout: float, step: float = 0.5) -> bool:
+    """Poll `predicate()` until true or `timeout` s pass (a bound); returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(step)
+    return bool(predicate())  # type: ignore[operator]
