@@ -23,6 +23,7 @@ from commerce.auctions.services import setup
 from commerce.services import catalog
 from commerce.shows.services import lifecycle, pins
 from realtime.models import OutboxEvent
+from realtime.relay import backlog
 from tests.realtime.helpers import envelope, read_topic
 from tests.ws.conftest import Processes, wait_for
 
@@ -82,8 +83,7 @@ def test_500_bidders_5000_bids_one_winner_log_in_order_no_late_bid(kafka_prefix:
         setup.open_auction(auction_id=auction.pk, merchant_id=auction.merchant_id)
         wait_for(lambda: all(o.exists() for o in outs), timeout=900, what="the bidders to finish")
         wait_for(lambda: Auction.objects.get(pk=auction.pk).state != "open", timeout=60, what="the close")
-        wait_for(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), timeout=120,
-                 what="the relay to publish everything")  # fmt: skip
+        wait_for(lambda: backlog()[0] == 0, timeout=120, what="the relay to publish everything")
     finally:
         procs.stop_all()
 
