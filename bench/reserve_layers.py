@@ -399,6 +399,27 @@ class Server:
             self.proc.kill()
 
 
+def _healthz_call() -> Callable[[], Any]:
+    """GET /healthz through Django's WSGI handler in-process (the floor of the middleware layer)."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handler = WSGIHandler()
+
+    def call() -> Any:
+        environ = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "SCRIPT_NAME": "", "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1", "wsgi.input": io.BytesIO(b""),
+            "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": False,
+            "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
+        }  # fmt: skip
+        chunks: list[Any] = []
+        b"".join(handler(environ, lambda status, headers, exc_info=None: chunks.append(status)))  # type: ignore[arg-type]
+        return chunks[0]
+
+    return call
+
+
 def _http_call(
     server: "Server", method: str, path: str, body: bytes | None = None, token: str | None = None
 ) -> Callable[[], Any]:
@@ -410,6 +431,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--calls", type=int, default=200, help="calls per layer, kind and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--no-http",
+        action="store_true",
+        help="in-process layers only (a loaded box may take minutes to start granian)",
+    )
     args = parser.parse_args(argv)
 
     name = _db_name()
@@ -430,9 +456,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         call_command("migrate", verbosity=0)
         fx = Fixture()
         # Each kept as soon as it runs, so that `finally` stops it even if a later one fails.
-        servers.append(server := Server(db_url))
-        servers.append(stock_server := Server(db_url, lean_health_check=False))
-        servers.append(strict_server := Server(db_url, ABUSE_RATE_RESERVE_USER="1/d"))  # the 429
+        http = not args.no_http
+        if http:
+            servers.append(server := Server(db_url))
+            servers.append(stock_server := Server(db_url, lean_health_check=False))
+            servers.append(strict_server := Server(db_url, ABUSE_RATE_RESERVE_USER="1/d"))  # the 429
         calls: dict[tuple[str, str], Callable[[], Any]] = {}
         for kind, drop_id in (("reserve", fx.roomy), ("refusal", fx.sold_out)):
             calls[("sql", kind)] = _sql_call(fx, drop_id)
@@ -440,25 +468,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for layer in ("django_view", "drf_view", "drf_throttle", "drf_auth", "drf_idempotency"):
                 calls[(layer, kind)] = _view_call(fx, drop_id, layer)
             calls[("middleware", kind)] = _wsgi_call(fx, drop_id)
-            calls[("http", kind)] = _http_call(
-                server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
-            )
-            calls[("http_select1", kind)] = _http_call(
-                stock_server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
-            )
+            if http:
+                calls[("http", kind)] = _http_call(
+                    server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
+                )
+                calls[("http_select1", kind)] = _http_call(
+                    stock_server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
+                )
         for layer in ("drf_throttle", "drf_auth", "drf_idempotency"):
             calls[(layer, "throttled")] = _view_call(fx, fx.roomy, layer, refuse=True)
         calls[("middleware", "throttled")] = _wsgi_call(fx, fx.roomy, refuse=True)
-        calls[("http", "throttled")] = _http_call(
-            strict_server, "POST", "/api/v1/reservations/", fx.body(fx.roomy), fx.throttled_token
-        )
-        calls[("http", "healthz")] = _http_call(server, "GET", "/healthz")
+        if http:
+            calls[("http", "throttled")] = _http_call(
+                strict_server, "POST", "/api/v1/reservations/", fx.body(fx.roomy), fx.throttled_token
+            )
+            calls[("http", "healthz")] = _http_call(server, "GET", "/healthz")
+        else:
+            calls[("middleware", "healthz")] = _healthz_call()
         samples: dict[tuple[str, str], list[float]] = {key: [] for key in calls}
         cpu: dict[tuple[str, str], list[float]] = {key: [0.0, 0.0, 0.0] for key in calls}  # app, db, client
         unexpected: dict[str, dict[int, int]] = {}
         conninfo = db_url.replace("postgres://", "postgresql://")
         meters = {s.proc.pid: CpuMeter(conninfo, s.proc.pid) for s in servers}
-        server_of = {"http": server, "http_select1": stock_server}
+        meters[0] = CpuMeter(conninfo, os.getpid())  # in-process layers: only its database CPU is read
+        server_of = {"http": server, "http_select1": stock_server} if http else {}
         for _ in range(args.rounds):
             for key, call in calls.items():
                 want = EXPECTED[key[1]]
@@ -473,8 +506,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
                 for _ in range(5):
                     checked()  # warm: prepared statements, token cache, the server's connection
-                srv = strict_server if key == ("http", "throttled") else server_of.get(key[0], server)
-                m = meters[srv.proc.pid]
+                if key == ("http", "throttled"):
+                    m = meters[strict_server.proc.pid]
+                else:
+                    m = meters[
+                        server_of[key[0]].proc.pid
+                        if key[0] in server_of
+                        else (server.proc.pid if http else 0)
+                    ]
                 db0, srv0 = m.sample()
                 t0 = time.thread_time()
                 for _ in range(args.calls):
@@ -504,6 +543,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for kind, names in (("reserve", LAYERS), ("refusal", LAYERS), ("throttled", THROTTLED_LAYERS)):
             below = 0.0
             for layer in names:
+                if (layer, kind) not in samples:
+                    continue
                 row: dict[str, float] = _stats(samples[(layer, kind)])
                 n = len(samples[(layer, kind)])
                 app, db, client = (round(x / n * 1e6, 1) for x in cpu[(layer, kind)])
@@ -514,13 +555,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     row["client_cpu_us"] = client
                 below = app
                 layers.setdefault(layer, {})[kind] = row
-        n = len(samples[("http", "healthz")])
-        healthz = _stats(samples[("http", "healthz")]) | {
-            "app_cpu_us": round(cpu[("http", "healthz")][0] / n * 1e6, 1)
-        }
+        hkey = ("http", "healthz") if http else ("middleware", "healthz")
+        n = len(samples[hkey])
+        healthz = _stats(samples[hkey]) | {"app_cpu_us": round(cpu[hkey][0] / n * 1e6, 1), "layer": hkey[0]}
         for m in meters.values():
             m.monitor.close()
-        for kind in ("reserve", "refusal"):
+        for kind in ("reserve", "refusal") if http else ():
             n = len(samples[("http_select1", kind)])
             app, db, _client = (round(x / n * 1e6, 1) for x in cpu[("http_select1", kind)])
             layers["http_select1"] = layers.get("http_select1", {}) | {
@@ -530,7 +570,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "benchmark": "reserve_layers",
             "calls_per_layer": args.calls * args.rounds,
             "layers": layers,
-            "healthz_http": healthz,
+            "healthz": healthz,
             "refusal_memo_service": _stats(memo),
             "unexpected_statuses": unexpected,
             "conditions": {
