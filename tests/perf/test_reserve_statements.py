@@ -186,7 +186,7 @@ def test_tokenless_keyed_reserve_in_a_queued_drop_is_refused_in_one_statement(ma
     response, sql = _reserve(client, drop, sku, key=key)
     assert response.status_code == 403 and response.json()["error"]["code"] == "admission_required"
     assert len(sql) == 1, sql  # the refusal stored under the key
-    replay, replay_sql = _reserve(client, drop, sku, key=key)
+    replay, _ = _reserve(client, drop, sku, key=key)
     assert replay.status_code == 403 and replay.json() == response.json()
     assert Reservation.objects.count() == 0 and DropBuyer.objects.count() == 0
     assert IdempotencyKey.objects.filter(key=key).count() == 1
