@@ -494,13 +494,16 @@ def queue_scenario(args: argparse.Namespace, base: str, baseline: dict[str, Any]
         from commerce.waiting_room import store
 
         order = store.admission_log(drop_id=data["drop_id"])
-        # Arrival as the server recorded it: the ticket the join script handed out (the moment the
-        # join reached the queue). Admission order is written by the admitter, separately; a buyer
-        # whose admission expired re-joins behind (new ticket) and counts as an inversion here.
-        tau = stampede_queue.arrival_tau({u: float(t) for u, t in phase["tickets"].items()}, order)
+        # Arrival: the moment each buyer's first join entered the server (its WSGI entry, before
+        # Django; `arrived_at_us` in the join's answer). Admission order is the admitter's Redis log.
+        # Whatever reorders requests after they reach the server -- threads, token look-ups, the
+        # order the join script runs them, a re-join after an expired admission -- counts against it.
+        tau = stampede_queue.arrival_tau({u: float(t) for u, t in phase["entries"].items()}, order)
+        ticket_tau = stampede_queue.arrival_tau({u: float(t) for u, t in phase["tickets"].items()}, order)
     else:
         order = sorted(phase["got_in"], key=lambda uid: phase["got_in"][uid])
         tau = stampede_queue.arrival_tau(phase["arrivals"], order)
+        ticket_tau = None
     created = phase["statuses"].get("201", 0)
     from django.conf import settings
 
@@ -541,11 +544,14 @@ def queue_scenario(args: argparse.Namespace, base: str, baseline: dict[str, Any]
         "bot_buyer_share": round(n_bots / args.buyers, 4),
         "admission_kendall_tau": tau,
         "admission_kendall_tau_basis": (
-            "server arrival: admission order (Redis log) vs the ticket each buyer's first join got"
+            "server arrival: admission order (Redis log) vs when each buyer's first join entered the server"
             if args.queue == "on"
             else "reservation order vs the time each buyer's request left the client"
         ),
-        # For comparison only: admission order vs when each client sent its join (includes the
+        # For comparison only: admission order vs the ticket the join script gave (the order the joins
+        # reached Redis: the queue's own order, so only re-joins lower it) ...
+        "admission_kendall_tau_queue_ticket": ticket_tau,
+        # ... and vs when each client sent its join (includes the
         # network and the server's request scheduling, which reorder requests sent close together).
         "admission_kendall_tau_client_send": stampede_queue.arrival_tau(phase["arrivals"], order),
         "completed": phase["unfinished_honest"] == 0,

@@ -8,8 +8,10 @@ busy machine weighs on all of them alike:
 - `service`: `reserve_stock()` (input checks, event prepared and validated, the statement);
 - `django_view`: a bare Django view around the service (JSON in, JSON out; no DRF) — what a view
   needs at least, to price DRF's dispatch against;
-- `drf_view`: the real `ReservationListCreateView` through DRF's dispatch, user forced (no auth);
+- `drf_view`: the real `ReservationListCreateView` through DRF's dispatch, user forced, no throttle;
+- `drf_throttle`: the same with the throttles counting (one Lua call to Redis; roomy rates);
 - `drf_auth`: the same with `Authorization: Token` (the cached token authentication);
+- `drf_idempotency`: the same with a fresh `Idempotency-Key` (claim, store the response);
 - `middleware`: Django's WSGI handler (middleware + URL routing + the above) called in-process;
 - `http`: the `web` server of the Procfile (granian WSGI, 1 worker, 1 thread here) over loopback
   with a keep-alive client; `/healthz` on the same server is measured as its floor;
@@ -17,7 +19,10 @@ busy machine weighs on all of them alike:
   DATABASE_LEAN_HEALTH_CHECK=false), the cut measured in the same run.
 
 Each layer is measured for a successful reserve and for a refusal that reaches the database
-(sold out, the sold-out memo off); `refusal_memo` is the same refusal answered from the memo.
+(sold out, the sold-out memo off); `refusal_memo` is the same refusal answered from the memo;
+`throttled` is the 429 a throttled script gets (from `drf_throttle` up). Every answer's status is
+checked: anything else is counted in `unexpected_statuses` (a layer answering 403 or 429 instead
+of reserving measures something else). The drops have their waiting room off.
 Prints JSON: per layer and kind the wall-clock median / p90 in µs, and — what survives a busy
 machine — the CPU each call cost: `app_cpu_us` (this thread's CPU for in-process layers; the
 server's processes for `http`), `db_cpu_us` (the PostgreSQL backends of the benchmark database,
@@ -37,7 +42,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,7 +53,16 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BASE_DB_URL = os.environ.get("DATABASE_URL", "postgres://mintdrop:mintdrop@127.0.0.1:55432/mintdrop")
-LAYERS = ["sql", "service", "django_view", "drf_view", "drf_auth", "middleware", "http"]
+LAYERS = [
+    "sql", "service", "django_view", "drf_view", "drf_throttle", "drf_auth", "drf_idempotency", "middleware",
+    "http",
+]  # fmt: skip
+# The 429 a throttled script gets (what bots mostly get in a stampede), from the throttle up.
+THROTTLED_LAYERS = ["drf_throttle", "drf_auth", "drf_idempotency", "middleware", "http"]
+EXPECTED = {"reserve": 201, "refusal": 409, "throttled": 429, "healthz": 200}
+# Throttles count every call (one Redis round trip, as in production) but never refuse the buyer the
+# layers reserve for; a second buyer is refused (`throttled`). Set before Django reads its settings.
+ROOMY_RATES = {"ABUSE_RATE_RESERVE_USER": "100000000/m", "ABUSE_RATE_RESERVE_IP": "100000000/s,100000000/m"}
 
 
 def _db_name() -> str:
@@ -128,6 +143,7 @@ class Fixture:
         from commerce.services import catalog, drops
         from commerce.services.reservations import reserve_stock
         from commerce.services.tokens import issue_token
+        from commerce.waiting_room import services as rooms
 
         owner = User.objects.create_user("bench-owner", password=None)
         merchant = catalog.create_merchant(name="Bench", slug="bench", owner=owner)
@@ -146,11 +162,16 @@ class Fixture:
                 per_buyer_limit=limit,
                 items=[drops.DropItemSpec(sku_id=self.sku.pk, quantity=units)],
             )
+            # No waiting room (a roomy drop is "auto: on" by size): this measures the reserve itself;
+            # the queued drop's admission check is one HMAC and one INSERT (commerce/services/waiting_room.py).
+            rooms.configure(drop_id=drop.pk, merchant_id=merchant.pk, mode="off")
             drops.start_drop(drop_id=drop.pk)
             return int(drop.pk)
 
         self.user = User.objects.create_user("bench-buyer", password=None)
         self.token = issue_token(user=self.user).key
+        self.throttled_user = User.objects.create_user("bench-throttled", password=None)
+        self.throttled_token = issue_token(user=self.throttled_user).key
         self.roomy = live(1_000_000, 1_000_000)
         self.sold_out = live(1, 1)
         reserve_stock(drop_id=self.sold_out, sku_id=self.sku.pk, buyer_id=owner.pk, quantity=1)
@@ -228,7 +249,39 @@ def _bare_django_view() -> Callable[..., Any]:
     return view
 
 
-def _view_call(fx: Fixture, drop_id: int, kind: str) -> Callable[[], Any]:
+def _status(result: Any) -> int:
+    """The HTTP status a layer answered (service layers: 201 or the error's status)."""
+    from commerce.errors import CommerceError
+
+    if isinstance(result, int):
+        return result
+    if isinstance(result, str):
+        return int(result.split()[0])
+    if isinstance(result, CommerceError):
+        return int(result.http_status)
+    if hasattr(result, "status_code"):
+        return int(result.status_code)
+    if getattr(result, "counters", 1) is None:  # the sql layer's refused outcome
+        return 409
+    return 201
+
+
+@contextmanager
+def _throttles(on: bool, *, refuse: bool = False) -> Iterator[None]:
+    """Throttles off, counted (roomy rates: every call passes), or refusing this buyer (429)."""
+    from django.conf import settings
+
+    saved = settings.ABUSE_THROTTLE_ENABLED, settings.ABUSE_THROTTLE_RATES["reserve.user"]
+    settings.ABUSE_THROTTLE_ENABLED = on
+    if refuse:
+        settings.ABUSE_THROTTLE_RATES["reserve.user"] = "1/d"
+    try:
+        yield
+    finally:
+        settings.ABUSE_THROTTLE_ENABLED, settings.ABUSE_THROTTLE_RATES["reserve.user"] = saved
+
+
+def _view_call(fx: Fixture, drop_id: int, layer: str, *, refuse: bool = False) -> Callable[[], Any]:
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from commerce.api.views_buyer import ReservationListCreateView
@@ -237,40 +290,50 @@ def _view_call(fx: Fixture, drop_id: int, kind: str) -> Callable[[], Any]:
     drf = ReservationListCreateView.as_view()
     bare = _bare_django_view()
     body = fx.body(drop_id)
+    token = fx.throttled_token if refuse else fx.token
+    user = fx.throttled_user if refuse else fx.user
 
     def call() -> Any:
-        headers = {"HTTP_AUTHORIZATION": f"Token {fx.token}"} if kind == "drf_auth" else {}
+        headers = {"REMOTE_ADDR": "127.0.0.1"}
+        if layer in ("drf_auth", "drf_idempotency"):
+            headers["HTTP_AUTHORIZATION"] = f"Token {token}"
+        if layer == "drf_idempotency":
+            headers["HTTP_IDEMPOTENCY_KEY"] = uuid.uuid4().hex
         request = factory.post("/api/v1/reservations/", body, content_type="application/json", **headers)
-        if kind == "django_view":
-            request.user = fx.user
+        if layer == "django_view":
+            request.user = user
             return bare(request)
-        if kind == "drf_view":
-            force_authenticate(request, user=fx.user)
-        response = drf(request)
+        if layer in ("drf_view", "drf_throttle"):
+            force_authenticate(request, user=user)
+        with _throttles(layer != "drf_view", refuse=refuse):
+            response = drf(request)
         response.render()
         return response
 
     return call
 
 
-def _wsgi_call(fx: Fixture, drop_id: int) -> Callable[[], Any]:
+def _wsgi_call(fx: Fixture, drop_id: int, *, refuse: bool = False) -> Callable[[], Any]:
     from django.core.handlers.wsgi import WSGIHandler
 
     handler = WSGIHandler()
     body = fx.body(drop_id)
+    token = fx.throttled_token if refuse else fx.token
 
     def call() -> Any:
         environ = {
             "REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/reservations/", "SCRIPT_NAME": "",
             "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-            "HTTP_AUTHORIZATION": f"Token {fx.token}", "HTTP_HOST": "127.0.0.1",
+            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Token {token}", "HTTP_HOST": "127.0.0.1",
+            "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
             "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
             "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
         }  # fmt: skip
         chunks: list[Any] = []
-        result = handler(environ, lambda status, headers, exc_info=None: chunks.append(status))  # type: ignore[arg-type]
-        b"".join(result)
+        with _throttles(True, refuse=refuse):
+            result = handler(environ, lambda status, headers, exc_info=None: chunks.append(status))  # type: ignore[arg-type]
+            b"".join(result)
         return chunks[0]
 
     return call
@@ -279,10 +342,11 @@ def _wsgi_call(fx: Fixture, drop_id: int) -> Callable[[], Any]:
 class Server:
     """granian WSGI on config.wsgi (the Procfile's `web`), 1 worker x 1 thread, on the bench DB."""
 
-    def __init__(self, db_url: str, *, lean_health_check: bool = True) -> None:
+    def __init__(self, db_url: str, *, lean_health_check: bool = True, **extra: str) -> None:
         self.port = _free_port()
         env = {
             **os.environ,
+            **extra,
             "DATABASE_LEAN_HEALTH_CHECK": "true" if lean_health_check else "false",
             "DATABASE_URL": db_url,
             "COMMERCE_SOLD_OUT_MEMO_SECONDS": os.environ["COMMERCE_SOLD_OUT_MEMO_SECONDS"],
@@ -295,7 +359,7 @@ class Server:
             ],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # a loaded box can take minutes to import Django
         while True:
             try:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -304,6 +368,7 @@ class Server:
                     break
             except OSError:
                 if time.monotonic() > deadline:
+                    self.stop()
                     raise
                 time.sleep(0.2)
 
@@ -311,6 +376,7 @@ class Server:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Token {token}"
+            headers["Idempotency-Key"] = uuid.uuid4().hex
         for attempt in (1, 2):
             try:
                 self.conn.request(method, path, body=body, headers=headers)
@@ -333,6 +399,27 @@ class Server:
             self.proc.kill()
 
 
+def _healthz_call() -> Callable[[], Any]:
+    """GET /healthz through Django's WSGI handler in-process (the floor of the middleware layer)."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handler = WSGIHandler()
+
+    def call() -> Any:
+        environ = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "SCRIPT_NAME": "", "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1", "wsgi.input": io.BytesIO(b""),
+            "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": False,
+            "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
+        }  # fmt: skip
+        chunks: list[Any] = []
+        b"".join(handler(environ, lambda status, headers, exc_info=None: chunks.append(status)))  # type: ignore[arg-type]
+        return chunks[0]
+
+    return call
+
+
 def _http_call(
     server: "Server", method: str, path: str, body: bytes | None = None, token: str | None = None
 ) -> Callable[[], Any]:
@@ -344,6 +431,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--calls", type=int, default=200, help="calls per layer, kind and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--no-http",
+        action="store_true",
+        help="in-process layers only (a loaded box may take minutes to start granian)",
+    )
     args = parser.parse_args(argv)
 
     name = _db_name()
@@ -351,9 +443,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     db_url = BASE_DB_URL.rsplit("/", 1)[0] + "/" + name
     os.environ["DATABASE_URL"] = db_url
     os.environ["COMMERCE_SOLD_OUT_MEMO_SECONDS"] = "0"  # refusals reach the database
+    os.environ.update(ROOMY_RATES)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    server: Server | None = None
-    stock_server: Server | None = None
+    servers: list[Server] = []
     try:
         import django
 
@@ -363,36 +455,70 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         call_command("migrate", verbosity=0)
         fx = Fixture()
-        server = Server(db_url)
-        stock_server = Server(db_url, lean_health_check=False)
+        # Each kept as soon as it runs, so that `finally` stops it even if a later one fails.
+        http = not args.no_http
+        if http:
+            servers.append(server := Server(db_url))
+            servers.append(stock_server := Server(db_url, lean_health_check=False))
+            servers.append(strict_server := Server(db_url, ABUSE_RATE_RESERVE_USER="1/d"))  # the 429
         calls: dict[tuple[str, str], Callable[[], Any]] = {}
         for kind, drop_id in (("reserve", fx.roomy), ("refusal", fx.sold_out)):
             calls[("sql", kind)] = _sql_call(fx, drop_id)
             calls[("service", kind)] = _service_call(fx, drop_id)
-            for layer in ("django_view", "drf_view", "drf_auth"):
+            for layer in ("django_view", "drf_view", "drf_throttle", "drf_auth", "drf_idempotency"):
                 calls[(layer, kind)] = _view_call(fx, drop_id, layer)
             calls[("middleware", kind)] = _wsgi_call(fx, drop_id)
-            calls[("http", kind)] = _http_call(
-                server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
+            if http:
+                calls[("http", kind)] = _http_call(
+                    server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
+                )
+                calls[("http_select1", kind)] = _http_call(
+                    stock_server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
+                )
+        for layer in ("drf_throttle", "drf_auth", "drf_idempotency"):
+            calls[(layer, "throttled")] = _view_call(fx, fx.roomy, layer, refuse=True)
+        calls[("middleware", "throttled")] = _wsgi_call(fx, fx.roomy, refuse=True)
+        if http:
+            calls[("http", "throttled")] = _http_call(
+                strict_server, "POST", "/api/v1/reservations/", fx.body(fx.roomy), fx.throttled_token
             )
-            calls[("http_select1", kind)] = _http_call(
-                stock_server, "POST", "/api/v1/reservations/", fx.body(drop_id), fx.token
-            )
-        calls[("http", "healthz")] = _http_call(server, "GET", "/healthz")
+            calls[("http", "healthz")] = _http_call(server, "GET", "/healthz")
+        else:
+            calls[("middleware", "healthz")] = _healthz_call()
         samples: dict[tuple[str, str], list[float]] = {key: [] for key in calls}
         cpu: dict[tuple[str, str], list[float]] = {key: [0.0, 0.0, 0.0] for key in calls}  # app, db, client
-        meter = CpuMeter(db_url.replace("postgres://", "postgresql://"), server.proc.pid)
-        stock_meter = CpuMeter(db_url.replace("postgres://", "postgresql://"), stock_server.proc.pid)
+        unexpected: dict[str, dict[int, int]] = {}
+        conninfo = db_url.replace("postgres://", "postgresql://")
+        meters = {s.proc.pid: CpuMeter(conninfo, s.proc.pid) for s in servers}
+        meters[0] = CpuMeter(conninfo, os.getpid())  # in-process layers: only its database CPU is read
+        server_of = {"http": server, "http_select1": stock_server} if http else {}
         for _ in range(args.rounds):
             for key, call in calls.items():
+                want = EXPECTED[key[1]]
+
+                def checked(
+                    call: Callable[[], Any] = call, key: tuple[str, str] = key, want: int = want
+                ) -> None:
+                    got = _status(call())
+                    if got != want:  # a layer answering something else measures something else: say so
+                        seen = unexpected.setdefault("/".join(key), {})
+                        seen[got] = seen.get(got, 0) + 1
+
                 for _ in range(5):
-                    call()  # warm: prepared statements, token cache, the server's connection
-                m = stock_meter if key[0] == "http_select1" else meter
+                    checked()  # warm: prepared statements, token cache, the server's connection
+                if key == ("http", "throttled"):
+                    m = meters[strict_server.proc.pid]
+                else:
+                    m = meters[
+                        server_of[key[0]].proc.pid
+                        if key[0] in server_of
+                        else (server.proc.pid if http else 0)
+                    ]
                 db0, srv0 = m.sample()
                 t0 = time.thread_time()
                 for _ in range(args.calls):
                     started = time.perf_counter()
-                    call()
+                    checked()
                     samples[key].append(time.perf_counter() - started)
                 client = time.thread_time() - t0
                 db1, srv1 = m.sample()
@@ -414,24 +540,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             memo.append(time.perf_counter() - started)
 
         layers: dict[str, Any] = {}
-        for kind in ("reserve", "refusal"):
+        for kind, names in (("reserve", LAYERS), ("refusal", LAYERS), ("throttled", THROTTLED_LAYERS)):
             below = 0.0
-            for layer in LAYERS:
+            for layer in names:
+                if (layer, kind) not in samples:
+                    continue
                 row: dict[str, float] = _stats(samples[(layer, kind)])
                 n = len(samples[(layer, kind)])
                 app, db, client = (round(x / n * 1e6, 1) for x in cpu[(layer, kind)])
-                row |= {"app_cpu_us": app, "db_cpu_us": db, "app_step_us": round(app - below, 1)}
+                row |= {"app_cpu_us": app, "db_cpu_us": db}
+                if below:
+                    row["app_step_us"] = round(app - below, 1)
                 if layer == "http":
                     row["client_cpu_us"] = client
                 below = app
                 layers.setdefault(layer, {})[kind] = row
-        n = len(samples[("http", "healthz")])
-        healthz = _stats(samples[("http", "healthz")]) | {
-            "app_cpu_us": round(cpu[("http", "healthz")][0] / n * 1e6, 1)
-        }
-        meter.monitor.close()
-        stock_meter.monitor.close()
-        for kind in ("reserve", "refusal"):
+        hkey = ("http", "healthz") if http else ("middleware", "healthz")
+        n = len(samples[hkey])
+        healthz = _stats(samples[hkey]) | {"app_cpu_us": round(cpu[hkey][0] / n * 1e6, 1), "layer": hkey[0]}
+        for m in meters.values():
+            m.monitor.close()
+        for kind in ("reserve", "refusal") if http else ():
             n = len(samples[("http_select1", kind)])
             app, db, _client = (round(x / n * 1e6, 1) for x in cpu[("http_select1", kind)])
             layers["http_select1"] = layers.get("http_select1", {}) | {
@@ -441,19 +570,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "benchmark": "reserve_layers",
             "calls_per_layer": args.calls * args.rounds,
             "layers": layers,
-            "healthz_http": healthz,
+            "healthz": healthz,
             "refusal_memo_service": _stats(memo),
+            "unexpected_statuses": unexpected,
             "conditions": {
                 "server": "granian wsgi, 1 worker x 1 blocking thread, keep-alive client, 127.0.0.1",
                 "sequential": True,
+                "throttles": "counted on every call from drf_throttle up (roomy rates); `throttled`: 1/d",
+                "idempotency_key": "a fresh Idempotency-Key per call from drf_idempotency up",
                 "load_average_1m": round(os.getloadavg()[0], 2),
                 "cpu_count": os.cpu_count(),
             },
         }
     finally:
-        for s in (server, stock_server):
-            if s is not None:
-                s.stop()
+        for s in servers:
+            s.stop()
         from django.db import connections
 
         connections.close_all()

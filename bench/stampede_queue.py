@@ -99,6 +99,7 @@ async def _run_client(part: dict[str, Any]) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     arrivals: dict[int, float] = {}  # when the buyer's first request left the client (after the gate)
     tickets: dict[int, int] = {}  # the ticket the server gave the buyer's first join (queue on)
+    entries: dict[int, int] = {}  # when the first join entered the server (µs, its WSGI entry; queue on)
     got_in: dict[int, float] = {}  # reservation time (queue off) -- admission order comes from Redis
     polls = 0
     honest_done = asyncio.Event()
@@ -155,6 +156,8 @@ async def _run_client(part: dict[str, Any]) -> dict[str, Any]:
             status, data, _ = await _request(session, "POST", queue_url, auth)
         if status == 200 and data.get("ticket"):
             tickets[uid] = int(data["ticket"])
+        if status == 200 and data.get("arrived_at_us"):
+            entries[uid] = int(data["arrived_at_us"])
         while time.time() < deadline and not sold_out.is_set():
             if status == 200 and data.get("drop_state") in ("sold_out", "ended"):
                 return
@@ -227,7 +230,7 @@ async def _run_client(part: dict[str, Any]) -> dict[str, Any]:
         await s.close()
     return {
         "start": start, "end": end, "latencies": reserve_latencies, "statuses": statuses,
-        "arrivals": arrivals, "tickets": tickets, "got_in": got_in, "polls": polls,
+        "arrivals": arrivals, "tickets": tickets, "entries": entries, "got_in": got_in, "polls": polls,
         "unfinished_honest": len(unfinished), "unfinished_bots": len(bots_unfinished),
         "honest_addresses": len(honest_sessions),
     }  # fmt: skip
@@ -291,6 +294,7 @@ def run(
     elapsed = max(r["end"] for r in results) - min(r["start"] for r in results)
     arrivals = {uid: t for r in results for uid, t in r["arrivals"].items()}
     tickets = {uid: t for r in results for uid, t in r["tickets"].items()}
+    entries = {uid: t for r in results for uid, t in r["entries"].items()}
     got_in = {uid: t for r in results for uid, t in r["got_in"].items()}
     return {
         "requests": len(latencies),
@@ -303,6 +307,7 @@ def run(
         "statuses": statuses,
         "arrivals": arrivals,
         "tickets": tickets,
+        "entries": entries,
         "got_in": got_in,
         "polls": sum(r["polls"] for r in results),
         "unfinished_honest": sum(r["unfinished_honest"] for r in results),

@@ -29,7 +29,7 @@ from commerce.services.reservations import (
     release_expired_reservations,
     sold_out_seen_here,
 )
-from commerce.services.waiting_room import reserve_stock_admitted
+from commerce.services.waiting_room import missing_admission, reserve_stock_admitted
 from commerce.waiting_room.docs import ADMISSION_HEADER
 
 
@@ -82,12 +82,18 @@ def _reserve_input(view: APIView, request: Request) -> ReserveInput | _PlainRese
     return data
 
 
-def _known_sold_out(view: APIView, request: Request) -> Response | None:
-    """A stampede's late buyers: answered from the process's sold-out memo, before any claim."""
+def _known_refusal(view: APIView, request: Request) -> Response | None:
+    """Refusals this process knows without the database, answered before any Idempotency-Key claim:
+    no admission token in a queued drop (the scripts that ignore the queue), then the sold-out memo
+    (a stampede's late buyers). In the order the service checks them."""
     data = _reserve_input(view, request)
     if data.errors:
         return None  # the ordinary path explains the bad input
-    refusal = sold_out_seen_here(**data.validated_data)
+    refusal: Exception | None = missing_admission(
+        admission_token=request.headers.get("Admission-Token"), drop_id=data.validated_data["drop_id"]
+    )
+    if refusal is None:
+        refusal = sold_out_seen_here(**data.validated_data)
     return None if refusal is None else view.handle_exception(refusal)
 
 
@@ -116,7 +122,7 @@ class ReservationListCreateView(APIView):
         parameters=[IDEMPOTENCY_HEADER, ADMISSION_HEADER],
         responses={201: ReservationSerializer, **errors(400, 401, 403, 404, 409, 422, 429, 503)},
     )
-    @idempotent(precheck=_known_sold_out)
+    @idempotent(precheck=_known_refusal)
     def post(self, request: Request) -> Response:
         data = _reserve_input(self, request)
         if data.errors:

@@ -44,6 +44,20 @@ def _unspend(admission: tokens.Admission) -> None:
         cur.execute(f"DELETE FROM {_USES} WHERE jti = %s", [admission.jti])  # noqa: S608
 
 
+def _admission_required(drop_id: int) -> AdmissionRequired:
+    return AdmissionRequired(
+        "This drop has a waiting room: join the queue and reserve with your admission token.",
+        details={"drop_id": drop_id, "queue": f"/api/v1/drops/{drop_id}/queue/"},
+    )
+
+
+def missing_admission(*, admission_token: str | None, drop_id: int) -> AdmissionRequired | None:
+    """The refusal of a reserve without a token in a queued drop (no I/O: the room flag is cached)."""
+    if admission_token or not rooms.requires_admission(drop_id=drop_id):
+        return None
+    return _admission_required(drop_id)
+
+
 def reserve_stock_admitted(
     *, admission_token: str | None, drop_id: int, sku_id: int, buyer_id: int, quantity: int
 ) -> Reservation:
@@ -51,10 +65,7 @@ def reserve_stock_admitted(
     if not rooms.requires_admission(drop_id=drop_id):
         return reserve_stock(drop_id=drop_id, sku_id=sku_id, buyer_id=buyer_id, quantity=quantity)
     if not admission_token:
-        raise AdmissionRequired(
-            "This drop has a waiting room: join the queue and reserve with your admission token.",
-            details={"drop_id": drop_id, "queue": f"/api/v1/drops/{drop_id}/queue/"},
-        )
+        raise _admission_required(drop_id)
     admission = tokens.check(admission_token, drop_id=drop_id, buyer_id=buyer_id)
     refusal: CommerceError | None = None
     with transaction.atomic():

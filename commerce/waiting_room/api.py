@@ -1,5 +1,6 @@
 """Waiting-room endpoints: a buyer joins / reads their place; a merchant configures the room."""
 
+import time
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -47,6 +48,10 @@ class QueuePlaceSerializer(serializers.Serializer):
         required=False, help_text="Send as the `Admission-Token` header of POST /reservations/ (single use)."
     )
     admission_expires_at_ms = serializers.IntegerField(required=False)
+    arrived_at_us = serializers.IntegerField(
+        required=False,
+        help_text="Join only: when this request reached the server (µs since the epoch), as the server saw it.",
+    )
     rebuilding_until_ms = serializers.IntegerField(required=False)
     message = serializers.CharField(required=False)
 
@@ -77,7 +82,10 @@ class QueueView(_PausedAware):
         responses={200: QueuePlaceSerializer, **errors(401, 404, 409), **_PAUSED},
     )
     def post(self, request: Request, pk: int) -> Response:
-        return Response(rooms.join(drop_id=pk, buyer_id=request.user.pk))  # type: ignore[arg-type]
+        # Stamped by the WSGI entry (config/wsgi.py) before Django's handling; the view's own clock otherwise.
+        arrived = request.META.get("mintdrop.received_at") or time.time()
+        body = rooms.join(drop_id=pk, buyer_id=request.user.pk)  # type: ignore[arg-type]
+        return Response(body | {"arrived_at_us": int(arrived * 1_000_000)})
 
 
 class RoomInput(serializers.Serializer):

@@ -111,28 +111,41 @@ FREE_UNITS = Coalesce(Sum(F("items__offered") - F("items__reserved") - F("items_
 )
 
 
-# --- is a token needed? (on the reserve path: cached per process) -----------------------------------
-_requires: dict[int, tuple[float, bool]] = {}
+# --- is a token needed? where does the room stand? (hot paths: cached per process) --------------------
+# Every join and every poll of a queued drop needs its RoomConfig, and a stampede polls thousands of
+# times a second: one aggregate query per poll was the queue endpoints' main cost. Each process keeps
+# the answer COMMERCE_WAITING_ROOM_CACHE_SECONDS. What it decides there is advisory (the drop's state
+# and the estimate shown to a waiting buyer, whether a token is asked for); admissions are bounded by
+# the admitter's own fresh read and stock by PostgreSQL, never by this cache.
+_configs: dict[int, tuple[float, RoomConfig | None]] = {}
+_MAX_DROPS = 10_000
+
+
+def cached_config(*, drop_id: int) -> RoomConfig | None:
+    """`load_config`, answered from this process's memory when read within the cache window."""
+    now = time.monotonic()
+    hit = _configs.get(drop_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    config = load_config(drop_id=drop_id)
+    if len(_configs) >= _MAX_DROPS:
+        _configs.clear()
+    _configs[drop_id] = (now + settings.COMMERCE_WAITING_ROOM_CACHE_SECONDS, config)
+    return config
 
 
 def requires_admission(*, drop_id: int) -> bool:
     """Whether reserving in this drop needs an admission token (cached COMMERCE_WAITING_ROOM_CACHE_SECONDS)."""
-    now = time.monotonic()
-    hit = _requires.get(drop_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    config = load_config(drop_id=drop_id)
-    queued = config is not None and config.queued
-    _requires[drop_id] = (now + settings.COMMERCE_WAITING_ROOM_CACHE_SECONDS, queued)
-    return queued
+    config = cached_config(drop_id=drop_id)
+    return config is not None and config.queued
 
 
 def forget_cached(drop_id: int | None = None) -> None:
     """Drop this process's cached answers (after configure; tests)."""
     if drop_id is None:
-        _requires.clear()
+        _configs.clear()
     else:
-        _requires.pop(drop_id, None)
+        _configs.pop(drop_id, None)
 
 
 def configure(
@@ -208,6 +221,9 @@ def ensure_room(config: RoomConfig, *, now_ms: int | None = None) -> dict[str, s
     meta = store.meta(drop_id=config.drop_id)
     started = config.started(timezone.now())
     if not meta:
+        # Rare (first join, or Redis lost the room): decide on a fresh read, not a cached config.
+        forget_cached(config.drop_id)
+        config = load_config(drop_id=config.drop_id) or config
         if started and config.opened_at is not None:
             _rebuild(config, now_ms)
         else:
@@ -216,12 +232,13 @@ def ensure_room(config: RoomConfig, *, now_ms: int | None = None) -> dict[str, s
     if started and meta.get("state") in ("pre", "drawing") and now_ms >= int(meta.get("rebuild_until") or 0):
         draw_lottery(drop_id=config.drop_id)
         _mark_opened(config)
+        forget_cached(config.drop_id)  # opened_at is set now
         meta = store.meta(drop_id=config.drop_id)
     return meta
 
 
 def _config_for_buyer(drop_id: int) -> RoomConfig:
-    config = load_config(drop_id=drop_id)
+    config = cached_config(drop_id=drop_id)
     if config is None:
         raise NotFound("Drop not found.", details={"resource": "drop", "id": drop_id})
     if not config.queued:

@@ -173,3 +173,20 @@ def test_memo_refusal_is_not_taken_for_bad_input(make_user, make_drop, shop):
                     HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)  # fmt: skip
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_error"
     assert IdempotencyKey.objects.filter(response_status=409).count() == 0
+
+
+def test_tokenless_keyed_reserve_in_a_queued_drop_is_refused_in_one_statement(make_user, make_drop, shop):
+    """A script ignoring the waiting room, with an Idempotency-Key: the 403 is known before any claim
+    (no BEGIN / claim / store / COMMIT), recorded in one statement so the same key replays it."""
+    drop, sku = make_drop(live=True, offered=5), shop["tee"]
+    rooms.configure(drop_id=drop.pk, merchant_id=drop.merchant_id, mode="on")
+    client = client_for(make_user())
+    _warm(client, drop, sku)
+    key = uuid.uuid4().hex
+    response, sql = _reserve(client, drop, sku, key=key)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "admission_required"
+    assert len(sql) == 1, sql  # the refusal stored under the key
+    replay, _ = _reserve(client, drop, sku, key=key)
+    assert replay.status_code == 403 and replay.json() == response.json()
+    assert Reservation.objects.count() == 0 and DropBuyer.objects.count() == 0
+    assert IdempotencyKey.objects.filter(key=key).count() == 1
