@@ -68,8 +68,9 @@ def main() -> None:
         time.sleep(0.01)
     for user in users:
         attempt(user, 2)
-    with open(out, "w") as f:
+    with open(out + ".part", "w") as f:
         json.dump(attempts, f)
+    os.replace(out + ".part", out)  # the test waits for <out> to exist: it must appear complete
 
 
 if __name__ == "__main__":

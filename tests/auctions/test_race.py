@@ -23,17 +23,19 @@ from commerce.auctions.services import setup
 from commerce.services import catalog
 from commerce.shows.services import lifecycle, pins
 from realtime.models import OutboxEvent
+from realtime.relay import backlog
 from tests.realtime.helpers import envelope, read_topic
 from tests.ws.conftest import Processes, wait_for
 
 BIDDERS = 500
 BIDS_EACH = 10
 PROCESSES = 8
-# The first end falls inside the bidding on any machine (5,000 bids take longer than 30 s here); from
-# then on every bid accepted within 10 s of the end extends it, so the auction ends 10 s after the
-# last accepted bid -- the wide window keeps it alive even when a loaded box bids slowly.
-DURATION_S = 30
-ANTI_SNIPE_S = 10
+# Bids in the first DURATION_S - ANTI_SNIPE_S seconds do not extend; from then on every bid accepted
+# within ANTI_SNIPE_S of the end extends it, so the auction ends ANTI_SNIPE_S after the last accepted
+# bid. The window is wide because a loaded box (three test processes on 2 cores) can leave the
+# bidders without CPU for many seconds: a gap longer than the window ends the race early.
+DURATION_S = 60
+ANTI_SNIPE_S = 30
 
 
 def _setup() -> tuple[Auction, list[User]]:
@@ -82,8 +84,7 @@ def test_500_bidders_5000_bids_one_winner_log_in_order_no_late_bid(kafka_prefix:
         setup.open_auction(auction_id=auction.pk, merchant_id=auction.merchant_id)
         wait_for(lambda: all(o.exists() for o in outs), timeout=900, what="the bidders to finish")
         wait_for(lambda: Auction.objects.get(pk=auction.pk).state != "open", timeout=60, what="the close")
-        wait_for(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), timeout=120,
-                 what="the relay to publish everything")  # fmt: skip
+        wait_for(lambda: backlog()[0] == 0, timeout=120, what="the relay to publish everything")
     finally:
         procs.stop_all()
 
@@ -141,7 +142,7 @@ def test_500_bidders_5000_bids_one_winner_log_in_order_no_late_bid(kafka_prefix:
             assert not closed, "a bid was accepted after the close"
             assert ends_at is not None
             placed = _dt(p["placed_at"])
-            assert placed < ends_at, f"bid {p['seq']} placed after the end"
+            assert placed <= ends_at, f"bid {p['seq']} placed after the end"  # equal: the same ms
             due = ends_at - placed < timedelta(seconds=ANTI_SNIPE_S)
             nxt = next((x for x in events[i + 1 :] if x["type"] != "auction.bid_accepted"), None)
             extended = (
@@ -156,7 +157,9 @@ def test_500_bidders_5000_bids_one_winner_log_in_order_no_late_bid(kafka_prefix:
                 assert ends_at == placed + timedelta(seconds=ANTI_SNIPE_S)
                 extensions += 1
     assert closed and extensions == auction.extensions and extensions > 0
-    assert auction.ends_at == ends_at
+    # Event payloads carry times to the millisecond (DjangoJSONEncoder): compare at that resolution.
+    assert auction.ends_at is not None
+    assert auction.ends_at.replace(microsecond=auction.ends_at.microsecond // 1000 * 1000) == ends_at
     # Phase 2 bids raced the close after the end: every one refused, none in the log.
     late = [a for a in attempts if a["phase"] == 2]
     assert late and all(a.get("error") == "auction_not_open" for a in late)
