@@ -1,7 +1,7 @@
 """The compiled collection contract: artifact, call encoding and the addresses it will have."""
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -111,11 +111,21 @@ def decode_one(type_: str, data: bytes) -> Any:
     return decode([type_], data)[0]
 
 
+def _topic_bytes(topic: Any) -> bytes:
+    """A log topic as bytes, whether web3.py's HexBytes or a JSON-RPC 0x-hex string."""
+    return bytes.fromhex(topic.removeprefix("0x")) if isinstance(topic, str) else bytes(topic)
+
+
 def topic_address(topic: Any) -> str:
     """An indexed address from a log topic (32 bytes, left-padded)."""
-    raw = bytes(topic)
-    return to_checksum_address(raw[-20:])
+    return checksum(_topic_bytes(topic)[-20:])
 
 
 def topic_uint(topic: Any) -> int:
-    return int.from_bytes(bytes(topic), "big")
+    return int.from_bytes(_topic_bytes(topic), "big")
+
+
+@lru_cache(maxsize=4096)
+def checksum(address: str | bytes) -> str:
+    """EIP-55 form of an address (cached: the same few addresses recur in every block's logs)."""
+    return str(to_checksum_address(address))

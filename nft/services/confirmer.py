@@ -11,6 +11,7 @@ One round (`confirm_blocks`) reads from the node first, then writes in one datab
    reverted, `failed` (`nft.mint.failed`).
 """
 
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -165,13 +166,11 @@ def _read_block_contents(
     addresses = list(Collection.objects.filter(chain_id=chain_id).values_list("address", flat=True))
     transfers = []
     if addresses:
-        logs = c.get_logs(
-            {
-                "fromBlock": int(blocks[0]["number"]),
-                "toBlock": int(blocks[-1]["number"]),
-                "address": addresses,
-                "topics": [TRANSFER_TOPIC],
-            }
+        logs = c.get_logs_raw(
+            from_block=int(blocks[0]["number"]),
+            to_block=int(blocks[-1]["number"]),
+            addresses=addresses,
+            topics=[TRANSFER_TOPIC],
         )
         for log in logs:
             if hashes.get(int(log["blockNumber"])) != _hex(log["blockHash"]):
@@ -201,6 +200,7 @@ def _record_inclusions(receipts: list[dict[str, Any]]) -> list[str]:
         pk__in=[tx.pk for tx in txs]
     ).update(status=TxStatus.REPLACED)
     now = timezone.now()
+    rows = []
     for tx in txs:
         receipt = by_hash[tx.tx_hash]
         tx.status = TxStatus.INCLUDED
@@ -209,9 +209,11 @@ def _record_inclusions(receipts: list[dict[str, Any]]) -> list[str]:
         tx.gas_used = int(receipt["gasUsed"])
         tx.receipt_status = int(receipt["status"])
         tx.updated_at = now
-    ChainTransaction.objects.bulk_update(
-        txs, ["status", "block_number", "block_hash", "gas_used", "receipt_status", "updated_at"]
-    )
+        rows.append([tx.pk, tx.block_number, tx.block_hash, tx.gas_used, tx.receipt_status])
+    # One statement, its rows as one JSON array: Django's bulk_update builds a CASE per field and
+    # row, which cost this loop a second per hundred receipts under load (1 s blocks at 100 tx each).
+    with connection.cursor() as cursor:
+        cursor.execute(_INCLUDED_SQL, [TxStatus.INCLUDED.value, now, json.dumps(rows)])
     minting = [tx.pk for tx in txs if tx.mint_id is not None]
     if minting:
         Mint.objects.filter(pk__in=[tx.mint_id for tx in txs if tx.mint_id is not None]).exclude(
@@ -222,6 +224,16 @@ def _record_inclusions(receipts: list[dict[str, Any]]) -> list[str]:
             )
         )
     return [tx.tx_hash for tx in txs]
+
+
+_TX_TABLE = ChainTransaction._meta.db_table
+_INCLUDED_SQL = f"""
+UPDATE {_TX_TABLE} AS t
+SET status = %s, updated_at = %s, block_number = (r ->> 1)::bigint, block_hash = r ->> 2,
+    gas_used = (r ->> 3)::bigint, receipt_status = (r ->> 4)::smallint
+FROM jsonb_array_elements(%s::jsonb) AS r
+WHERE t.id = (r ->> 0)::bigint
+"""  # noqa: S608 (the table name is ours; values are bound parameters)
 
 
 def _confirm_up_to(chain_id: int, tip: int, *, final: int | None = None) -> list[str]:

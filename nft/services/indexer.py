@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from nft.contracts import topic_address, topic_uint
+from nft.contracts import checksum, topic_address, topic_uint
 from nft.models import TokenOwnership, TransferLog
 
 
@@ -17,8 +17,6 @@ def _hex(value: Any) -> str:
 
 def parse_transfer(log: dict[str, Any], chain_id: int) -> TransferLog:
     """A raw `eth_getLogs` entry of Transfer(from, to, tokenId) as an unsaved TransferLog."""
-    from eth_utils import to_checksum_address
-
     topics = log["topics"]
     return TransferLog(
         chain_id=chain_id,
@@ -26,7 +24,7 @@ def parse_transfer(log: dict[str, Any], chain_id: int) -> TransferLog:
         log_index=int(log["logIndex"]),
         block_number=int(log["blockNumber"]),
         block_hash=_hex(log["blockHash"]),
-        contract=to_checksum_address(log["address"]),
+        contract=checksum(log["address"]),
         from_address=topic_address(topics[1]),
         to_address=topic_address(topics[2]),
         token_id=Decimal(topic_uint(topics[3])),

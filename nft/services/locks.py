@@ -7,6 +7,13 @@ database transaction open during the network call; they vanish with its session 
 One helper per aggregate, as in `commerce/services/locks.py`, so every lock of nft is in one place.
 Several rows of one kind are taken in primary-key (or nonce) order so two transactions cannot
 deadlock on them.
+
+Every row lock here is FOR NO KEY UPDATE (`no_key=True`): none of these transactions changes a
+key, and a plain FOR UPDATE also blocks the FOR KEY SHARE that PostgreSQL's foreign-key checks
+take on the referenced row. A lane's sender row is held while a batch is signed, and every
+transaction row references its sender: with FOR UPDATE the confirmer's round (which re-checks the
+foreign keys of rows it updates twice, included then confirmed) waited for the signing of the
+next batch, more than a second per round under load. NO KEY UPDATE locks still exclude each other.
 """
 
 from django.db import DatabaseError, connection, transaction
@@ -17,7 +24,7 @@ from nft.models import ChainTransaction, Mint, SenderAccount
 
 def lock_sender(sender_id: int) -> SenderAccount:
     """Lock a sender's row: serialises nonce allocation and healing."""
-    return SenderAccount.objects.select_for_update().get(pk=sender_id)
+    return SenderAccount.objects.select_for_update(no_key=True).get(pk=sender_id)
 
 
 def lock_mint(mint_id: int) -> Mint:
@@ -26,12 +33,14 @@ def lock_mint(mint_id: int) -> Mint:
     `of=("self",)`: a plain FOR UPDATE would lock the joined collection row too, serialising every
     mint of a collection on it (and deadlocking against the foreign-key checks of other mints).
     """
-    return Mint.objects.select_for_update(of=("self",)).select_related("collection").get(pk=mint_id)
+    return (
+        Mint.objects.select_for_update(of=("self",), no_key=True).select_related("collection").get(pk=mint_id)
+    )
 
 
 def lock_mints(rows: "QuerySet[Mint]") -> list[Mint]:
     """Lock the mints of `rows` (a filter; joined rows are read, not locked), in primary-key order."""
-    return list(rows.select_for_update(of=("self",)).order_by("pk"))
+    return list(rows.select_for_update(of=("self",), no_key=True).order_by("pk"))
 
 
 def lock_transaction(tx_id: int, *, with_sender: bool = False) -> ChainTransaction:
@@ -42,17 +51,19 @@ def lock_transaction(tx_id: int, *, with_sender: bool = False) -> ChainTransacti
     its sender too, so no nonce healing runs while the same-nonce replacement is signed.
     """
     of = ("self", "sender") if with_sender else ("self",)
-    return ChainTransaction.objects.select_for_update(of=of).select_related("sender").get(pk=tx_id)
+    return (
+        ChainTransaction.objects.select_for_update(of=of, no_key=True).select_related("sender").get(pk=tx_id)
+    )
 
 
 def lock_transaction_by_hash(tx_hash: str) -> ChainTransaction:
     """Lock one stored transaction found by its hash (the confirmer reads receipts by hash)."""
-    return ChainTransaction.objects.select_for_update().get(tx_hash=tx_hash)
+    return ChainTransaction.objects.select_for_update(no_key=True).get(tx_hash=tx_hash)
 
 
 def lock_transactions(rows: "QuerySet[ChainTransaction]") -> "QuerySet[ChainTransaction]":
     """Lock the transactions of `rows` (a filter), to be iterated in the caller's order."""
-    return rows.select_for_update()
+    return rows.select_for_update(no_key=True)
 
 
 _IN_FLIGHT = 0x6E667478 << 32  # "nftx": advisory-lock key space of stored transactions being sent

@@ -4,7 +4,7 @@ from typing import Any
 
 from nft.models import ChainTransaction, Mint
 from realtime.events import Event
-from realtime.outbox import emit, emit_many, prepare
+from realtime.outbox import emit, emit_prepared, prepare
 
 
 def _base(mint: Mint) -> dict[str, Any]:
@@ -19,23 +19,16 @@ def _base(mint: Mint) -> dict[str, Any]:
 
 
 def emit_mint_submitted(tx: ChainTransaction, *, mint: Mint | None = None) -> None:
+    emit_prepared([prepare_mint_submitted(tx, mint=mint)])
+
+
+def prepare_mint_submitted(tx: ChainTransaction, *, mint: Mint | None = None) -> tuple[Event, str]:
+    """The `nft.mint.submitted` event of one transaction, built (not written) under the caller's
+    span, so a batch written later with `emit_prepared()` keeps each purchase's trace."""
     if mint is None or mint.pk != tx.mint_id:
         mint = Mint.objects.select_related("collection").get(pk=int(tx.mint_id or 0))
     payload = _base(mint) | {"tx_hash": tx.tx_hash, "nonce": tx.nonce, "sender": tx.sender.address}
-    emit(type="nft.mint.submitted", key=mint.order_id, payload=payload)
-
-
-def emit_mints_submitted(txs: list[ChainTransaction], *, mints: dict[int, Mint]) -> None:
-    """`emit_mint_submitted` for several transactions in one INSERT (`mints` by id, with collections)."""
-    events = []
-    for tx in txs:
-        mint = mints.get(int(tx.mint_id or 0))
-        if mint is None:
-            mint = Mint.objects.select_related("collection").get(pk=int(tx.mint_id or 0))
-        payload = _base(mint) | {"tx_hash": tx.tx_hash, "nonce": tx.nonce, "sender": tx.sender.address}
-        events.append(("nft.mint.submitted", mint.order_id, payload))
-    if events:
-        emit_many(events)
+    return prepare(type="nft.mint.submitted", key=mint.order_id, payload=payload)
 
 
 def prepare_mint_confirmed(mint: Mint, tx: ChainTransaction, confirmations: int) -> tuple[Event, str]:

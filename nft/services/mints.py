@@ -1,12 +1,14 @@
 """Minting the token of an order line: request (idempotent per line), then send through the manager."""
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Mod
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
@@ -22,7 +24,7 @@ from nft.services.senders import ensure_sender
 from nft.services.signer_pool import lane_order, minting_lanes
 from nft.services.signing import sign
 from nft.services.transactions import DROPPED, send_stored_many, send_transaction
-from realtime.tracing import current_traceparent, stored_span
+from realtime.tracing import current_traceparent, span, stored_span
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +165,11 @@ def _take_lane(lanes: list[int], *, mint_id: int) -> SenderAccount:
     """Lock the mint's own lane if free, else the next lane no other worker holds; else wait for its own."""
     order = lane_order(lanes, mint_id=mint_id)
     for sender_id in order if len(order) > 1 else []:
-        free = SenderAccount.objects.select_for_update(skip_locked=True).filter(pk=sender_id).first()
+        free = (
+            SenderAccount.objects.select_for_update(skip_locked=True, no_key=True)
+            .filter(pk=sender_id)
+            .first()
+        )
         if free is not None:
             return free
     return lock_sender(order[0])
@@ -189,8 +195,7 @@ def _sign_batch(
         room = int(settings.NFT_SEND_BATCH_SIZE) - 1
         if room > 0:
             waiting = (
-                Mint.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("collection")
+                Mint.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(
                     collection_id=mint.collection_id, status=MintStatus.REQUESTED, current_tx__isnull=True
                 )
@@ -198,30 +203,65 @@ def _sign_batch(
             )
             if len(lanes) > 1:
                 waiting = waiting.alias(lane=Mod("pk", len(lanes))).filter(lane=lanes.index(sender.pk))
-            mints += list(waiting.order_by("pk")[:room])
+            # Newest first: the tasks queued ahead of these (older mints) still find their own mint
+            # waiting and take the lane as soon as it is free, so the lane is never idle while a
+            # worker wades through tasks whose mint a batch already sent; a mint is never later
+            # than its own task would have made it.
+            mints += list(waiting.order_by("-pk")[:room])
+            for m in mints[1:]:
+                m.collection = mint.collection  # the same row: no join per batch-mate
         first = sender.next_nonce
         sender.next_nonce = first + len(mints)
         sender.save(update_fields=["next_nonce", "updated_at"])
         txs = [
-            sign(
-                sender=sender,
-                nonce=first + i,
-                kind=TxKind.MINT,
-                to_address=m.collection.address,
-                data=contracts.mint_call(to=m.to_address, line_id=m.line_id, token_id=int(m.token_id)),
-                gas_limit=settings.NFT_MINT_GAS_LIMIT,
-                fees=fees,
-                mint=m,
-            )
+            _sign_mint(m, sender=sender, nonce=first + i, fees=fees, leader=mint_id)
             for i, m in enumerate(mints)
         ]
         ChainTransaction.objects.bulk_create(txs)
         mark_in_flight([tx.pk for tx in txs])  # outlives this transaction: released after the send
         now = timezone.now()
+        # One UPDATE for the batch (bulk_update would build a CASE per row and field).
+        Mint.objects.filter(pk__in=[m.pk for m in mints]).update(
+            current_tx=Subquery(
+                ChainTransaction.objects.filter(mint_id=OuterRef("pk"), pk__in=[tx.pk for tx in txs]).values(
+                    "pk"
+                )[:1]
+            ),
+            status=MintStatus.SUBMITTED,
+            updated_at=now,
+        )
         for m, tx in zip(mints, txs, strict=True):
             m.current_tx, m.status, m.updated_at = tx, MintStatus.SUBMITTED, now
-        Mint.objects.bulk_update(mints, ["current_tx", "status", "updated_at"])
     return mints, txs
+
+
+def _sign_mint(mint: Mint, *, sender: SenderAccount, nonce: int, fees: Fees, leader: int) -> ChainTransaction:
+    """Sign one mint's transaction of a batch (unsaved).
+
+    A batch-mate is signed under a span continuing its own purchase's trace (stored on the mint),
+    so its transaction carries that trace into the send, the confirmer and their events, rather
+    than the trace of the mint whose task led the batch.
+    """
+    within = (
+        span(
+            "nft send mint",
+            parent=mint.traceparent,
+            attributes={"mintdrop.mint.id": mint.pk, "mintdrop.mint.batch_leader": leader},
+        )
+        if mint.pk != leader and mint.traceparent
+        else nullcontext()
+    )
+    with within:
+        return sign(
+            sender=sender,
+            nonce=nonce,
+            kind=TxKind.MINT,
+            to_address=mint.collection.address,
+            data=contracts.mint_call(to=mint.to_address, line_id=mint.line_id, token_id=int(mint.token_id)),
+            gas_limit=settings.NFT_MINT_GAS_LIMIT,
+            fees=fees,
+            mint=mint,
+        )
 
 
 def resend_dropped_mints() -> list[int]:

@@ -4,10 +4,9 @@ Imports run one way: signing <- senders <- transactions <- mints; this module im
 service of nft, so nonce healing (senders) and the manager (transactions) can both use it.
 """
 
-from typing import Any
-
 from django.conf import settings
 
+from nft.eip1559 import sign_eip1559
 from nft.keys import account_for
 from nft.models import ChainTransaction, Mint, SenderAccount
 from nft.services.fees import Fees
@@ -61,19 +60,17 @@ def sign(
     replaces: ChainTransaction | None = None,
 ) -> ChainTransaction:
     """Sign an EIP-1559 transaction into an unsaved row (to be stored in bulk, in the same transaction)."""
-    tx: dict[str, Any] = {
-        "type": 2,
-        "chainId": settings.CHAIN_ID,
-        "nonce": nonce,
-        "gas": gas_limit,
-        "maxFeePerGas": fees.max_fee_per_gas,
-        "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
-        "value": value,
-        "data": data,
-    }
-    if to_address:
-        tx["to"] = to_address
-    signed = account_for(sender.address, custody_index=sender.custody_index).sign_transaction(tx)
+    signed = sign_eip1559(
+        private_key=bytes(account_for(sender.address, custody_index=sender.custody_index).key),
+        chain_id=int(settings.CHAIN_ID),
+        nonce=nonce,
+        max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+        max_fee_per_gas=fees.max_fee_per_gas,
+        gas=gas_limit,
+        to=to_address,
+        value=value,
+        data=data,
+    )
     return ChainTransaction(
         chain_id=settings.CHAIN_ID,
         sender=sender,

@@ -12,6 +12,7 @@ is the caller's job (`nft.services.mints`).
 """
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,10 +29,11 @@ from nft.models import ChainTransaction, Mint, MintStatus, TxStatus
 from nft.models.chain import UNMINED_STATUSES
 from nft.services.fees import Fees, replacement_fees, suggest_fees
 from nft.services.locks import lock_transaction, lock_transactions
-from nft.services.mint_events import emit_mint_submitted, emit_mints_submitted
+from nft.services.mint_events import emit_mint_submitted, prepare_mint_submitted
 from nft.services.senders import heal_nonces
 from nft.services.signing import sign_and_store
-from realtime.tracing import stored_span
+from realtime.outbox import emit_prepared
+from realtime.tracing import span, stored_span
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +128,23 @@ def _record_sent_many(txs: list[ChainTransaction], *, mints: dict[int, Mint]) ->
             ChainTransaction.objects.filter(pk__in=ids).exclude(pk__in=fresh).update(
                 last_error="", **counters
             )
-        emit_mints_submitted([tx for tx in txs if tx.pk in fresh and tx.mint_id is not None], mints=mints)
+        events = []
+        for tx in txs:
+            if tx.pk in fresh and tx.mint_id is not None:
+                # Each event under its own purchase's trace (the one its transaction was signed in),
+                # not under the span of the batch's send.
+                within = (
+                    span(
+                        "nft mint submitted",
+                        parent=tx.traceparent,
+                        attributes={"mintdrop.tx.hash": tx.tx_hash},
+                    )
+                    if tx.traceparent
+                    else nullcontext()
+                )
+                with within:
+                    events.append(prepare_mint_submitted(tx, mint=mints.get(tx.mint_id)))
+        emit_prepared(events)
 
 
 def _record_send(tx: ChainTransaction, outcome: SendOutcome, *, mint: Mint | None = None) -> None:
