@@ -33,7 +33,7 @@ def test_same_bytes_and_hash_as_eth_account_over_varied_fields() -> None:
     rng = random.Random(1559)
     for i in range(300):
         account = Account.from_key(rng.randbytes(32)) if i % 3 else anvil_account(i % 10)
-        fields = {
+        fields: dict[str, Any] = {
             "chain_id": rng.choice([1, 137, 31337, 2**40 + 7]),
             # zero, one byte, around the 55-byte RLP short/long boundary, and 32-byte values
             "nonce": rng.choice([0, 1, 127, 128, 255, 256, rng.randrange(2**64)]),

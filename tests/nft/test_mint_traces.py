@@ -72,5 +72,5 @@ def test_each_mint_of_a_batch_keeps_its_own_trace_through_submit_and_confirm(
         assert {trace_hex(s) for s in sends} == set(traces)
         mates = [s for s in sends if s.attributes and "mintdrop.mint.batch_leader" in s.attributes]
         assert len(mates) == 3 and all(
-            s.attributes["mintdrop.mint.batch_leader"] == mints[0].pk for s in mates
+            (s.attributes or {})["mintdrop.mint.batch_leader"] == mints[0].pk for s in mates
         )
