@@ -117,11 +117,18 @@ def test_key_used_elsewhere_nonce_too_low_heals_and_mints_once(
             "to": anvil_account(9).address,
             "value": 1,
             "gas": 21_000,
-            "maxFeePerGas": 10**11,
+            # well above the base fee whatever earlier tests on this chain left it at: it must be mined
+            "maxFeePerGas": max(10**11, 4 * chain.base_fee()),
             "maxPriorityFeePerGas": 10**9,
         }
     )
     assert chain.send_raw(bytes(outside.raw_transaction)).status == "accepted"
+    # "someone else used the nonce" means mined, not waiting in the mempool beside ours
+    for _ in range(60):  # bounded: automine mines it at once; otherwise a block or two does
+        if chain.get_receipt(outside.hash.hex()) is not None:
+            break
+        chain.rpc("evm_mine", [])
+    assert chain.get_receipt(outside.hash.hex()) is not None
     mint = _mint(collection, 9401)
     send_mint(mint_id=mint.pk)
     txs = list(ChainTransaction.objects.filter(mint=mint).order_by("pk"))
@@ -162,11 +169,18 @@ def test_rebroadcast_reports_a_drop_and_the_mint_layer_signs_afresh(
             "to": anvil_account(9).address,
             "value": 1,
             "gas": 21_000,
-            "maxFeePerGas": 10**11,
+            # well above the base fee whatever earlier tests on this chain left it at: it must be mined
+            "maxFeePerGas": max(10**11, 4 * chain.base_fee()),
             "maxPriorityFeePerGas": 10**9,
         }
     )
     assert chain.send_raw(bytes(outside.raw_transaction)).status == "accepted"
+    # "someone else used the nonce" means mined, not waiting in the mempool beside ours
+    for _ in range(60):  # bounded: automine mines it at once; otherwise a block or two does
+        if chain.get_receipt(outside.hash.hex()) is not None:
+            break
+        chain.rpc("evm_mine", [])
+    assert chain.get_receipt(outside.hash.hex()) is not None
 
     rebroadcast_task()
     stored.refresh_from_db()
