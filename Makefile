@@ -62,7 +62,7 @@ lint: venv
 	@.venv/bin/mypy .
 	@$(PY) manage.py gen_event_docs --check
 
-# The whole suite runs as six pytest processes at once (ops/test-split); a selection runs as one.
+# The whole suite runs as three pytest processes at once (ops/test-split); a selection runs as one.
 test: services lint
 	@$(PY) manage.py check_services
 	@if [ -n "$(PYTEST_ARGS)" ]; then .venv/bin/pytest $(PYTEST_ARGS); else ops/test-split; fi
