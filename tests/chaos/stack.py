@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.frontend.stack import ROOT, VENV_BIN, Stack, _port_open, anvil_binary
+from tests.frontend.stack import ROOT, VENV_BIN, Stack, _port_open
 
 CHAOS_REDIS_DB = 14  # this suite's Celery broker database (the e2e stack uses 11)
 LOG_DIR = ROOT / "artifacts" / "chaos-logs"
@@ -57,14 +57,7 @@ class ChaosStack(Stack):
         for f in LOG_DIR.glob("*.log"):
             f.unlink()
         self._flush_celery_queue()
-        self.spawn(
-            "anvil", anvil_binary(), "--host", "127.0.0.1", "--port", str(self.chain_port),
-            "--chain-id", "31337", "--prune-history", "64", "--block-time", "1",
-        )  # fmt: skip
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "kafka_topics", "--apply"],
-            cwd=ROOT, env=self.env(), check=True, capture_output=True, timeout=180,
-        )  # fmt: skip
+        self._start_chain_and_topics(topics_timeout=180)
         self.spawn(
             "web", VENV_BIN / "granian", "--interface", "wsgi", "--host", "127.0.0.1",
             "--port", str(self.web_port), "--workers", "2", "--blocking-threads", "4",
@@ -81,11 +74,7 @@ class ChaosStack(Stack):
         for group in ("nft", "fulfilment", "notify", "sales"):
             self.manage(group, "consume", group)
         self.manage("projector", "project_live")
-        self.spawn(
-            "worker", VENV_BIN / "celery", "-A", "config", "worker", "--loglevel", "WARNING",
-            "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle",
-        )  # fmt: skip
-        self.manage("chainwatch", "watch_chain")
+        self._start_worker_and_chainwatch()
         self._wait_ready()
         return self
 

@@ -108,15 +108,7 @@ class Stack:
 
     def start(self) -> "Stack":
         self._flush_celery_queue()
-        # anvil: 1 s blocks, so mints confirm (2 blocks) without anyone mining by hand.
-        self.spawn(
-            "anvil", anvil_binary(), "--host", "127.0.0.1", "--port", str(self.chain_port),
-            "--chain-id", str(settings.CHAIN_ID), "--prune-history", "64", "--block-time", "1",
-        )  # fmt: skip
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "kafka_topics", "--apply"],
-            cwd=ROOT, env=self.env(), check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+        self._start_chain_and_topics(topics_timeout=120)
         self.spawn(
             "web", VENV_BIN / "granian", "--interface", "wsgi", "--host", "127.0.0.1",
             "--port", str(self.web_port), "--workers", "1", "--blocking-threads", "4", "config.wsgi:application",
@@ -130,13 +122,27 @@ class Stack:
         self.manage("nft", "consume", "nft")
         self.manage("fulfilment", "consume", "fulfilment")
         self.manage("projector", "project_live")
+        self._start_worker_and_chainwatch()
+        self._wait_ready()
+        return self
+
+    def _start_chain_and_topics(self, *, topics_timeout: float) -> None:
+        """anvil with 1 s blocks (mints confirm without anyone mining by hand), then the Kafka topics."""
+        self.spawn(
+            "anvil", anvil_binary(), "--host", "127.0.0.1", "--port", str(self.chain_port),
+            "--chain-id", str(settings.CHAIN_ID), "--prune-history", "64", "--block-time", "1",
+        )  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "kafka_topics", "--apply"],
+            cwd=ROOT, env=self.env(), check=True, capture_output=True, timeout=topics_timeout,
+        )  # fmt: skip
+
+    def _start_worker_and_chainwatch(self) -> None:
         self.spawn(
             "worker", VENV_BIN / "celery", "-A", "config", "worker", "--loglevel", "WARNING",
             "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle",
         )  # fmt: skip
         self.manage("chainwatch", "watch_chain")
-        self._wait_ready()
-        return self
 
     def _flush_celery_queue(self) -> None:
         import redis
