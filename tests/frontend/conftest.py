@@ -1,6 +1,6 @@
 """Fixtures of the browser end-to-end tests: the running stack and a headless Chromium."""
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,22 @@ WEBGL_ARGS = [a for a in CHROMIUM_ARGS if a != "--disable-gpu"] + [
 ]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep the call phase's report on the item, so the stack fixture knows whether the test failed."""
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_REPORT] = report
+    return report
+
+
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
 @pytest.fixture
-def stack(transactional_db: None, settings: Any) -> Iterator[Stack]:
+def stack(transactional_db: None, settings: Any, request: pytest.FixtureRequest) -> Iterator[Stack]:
     """The whole system on the test database; this process talks to the same private chain."""
     running = Stack()
     try:
@@ -39,6 +53,10 @@ def stack(transactional_db: None, settings: Any) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+        report = request.node.stash.get(CALL_REPORT, None)
+        if report is not None and report.failed:
+            # CI keeps only pytest's output: put the end of every process's log into it.
+            print(running.log_tails())
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The whole mintdrop system as subprocesses against the TEST database, for browser end-to-end tests.
 
-`Stack` starts (each in its own process group, output in artifacts/e2e-logs/):
+`Stack` starts (each in its own process group, output in artifacts/e2e-logs/<test database>/):
 a private anvil (so mining and nonces never touch anyone else's chain), `kafka_topics --apply`,
 the web server (granian WSGI, as the Procfile), the ws server (uvicorn), `relay_outbox`,
 `consume saga`, `consume nft`, `consume fulfilment`, `project_live` (the live projector), a Celery worker and
@@ -26,8 +26,11 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-LOG_DIR = ROOT / "artifacts" / "e2e-logs"
-CELERY_REDIS_DB = 11  # reserved for this stack's Celery broker
+# Each pytest process (ops/test-split runs several at once) gets its own logs and its own Celery broker
+# db: two stacks sharing one queue steal each other's tasks (a worker closing an auction that lives in
+# the other part's database) and flush each other's queued eta tasks.
+LOG_DIR = ROOT / "artifacts" / "e2e-logs" / os.environ.get("DATABASE_TEST_NAME", "test_mintdrop")
+CELERY_REDIS_DB = int(os.environ.get("E2E_CELERY_REDIS_DB", "11"))
 # Bounded, generous: under CI three pytest processes share 2 cores and Django takes long to import.
 START_TIMEOUT = float(os.environ.get("E2E_START_TIMEOUT", "240"))
 
@@ -170,6 +173,14 @@ class Stack:
                     f"stack not ready after {START_TIMEOUT}s: {sorted(pending)} (logs in {LOG_DIR})"
                 )
             time.sleep(0.3)
+
+    def log_tails(self, chars: int = 1500) -> str:
+        """The end of each process's log (printed when a test on this stack failed)."""
+        parts = []
+        for name in self.procs:
+            text = (LOG_DIR / f"{name}.log").read_text(errors="replace")[-chars:].strip()
+            parts.append(f"----- {name} ({LOG_DIR / name}.log) -----\n{text or '(empty)'}")
+        return "\n".join(parts)
 
     def check_alive(self) -> None:
         """Fail fast (with the log tail) when a process of the stack died."""

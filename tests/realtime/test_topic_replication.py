@@ -27,6 +27,11 @@ def thin_topics(settings: pytest.FixtureRequest) -> Iterator[str]:
     settings.KAFKA_TOPIC_PREFIX = prefix  # type: ignore[attr-defined]
     with override_settings(KAFKA_REPLICATION_FACTOR=1, KAFKA_MIN_INSYNC_REPLICAS=1):
         ensure_topics()
+        # A created topic reaches every broker's metadata a moment later (seen in CI under load): the
+        # checks below must see it existing, not planned for creation.
+        wait_for(
+            lambda: not any(p.create for p in plan()), timeout=60, what="the thin topics in the metadata"
+        )
     yield prefix
     AdminClient(admin_config()).delete_topics([f"{prefix}{t.name}" for t in TOPICS], operation_timeout=10)
 
