@@ -72,18 +72,26 @@ test: services lint
 lock:
 	@ops/lock
 
-# The chaos suite (tests/chaos/README.md): brokers and every process kind killed during a drop, then
-# the checks printed as JSON. Several minutes per run, so not part of `make test`. It starts (or
-# reuses) a private 3-broker cluster on CHAOS_KAFKA_PORT (+100, +200), never the shared one.
-CHAOS_KAFKA_PORT ?= 59492
+# The chaos suite (tests/chaos/README.md): brokers, PostgreSQL and every process kind killed during a
+# drop, then the checks printed as JSON. Several minutes per run, so not part of `make test`. It starts
+# (or reuses) a private 3-broker cluster on CHAOS_KAFKA_PORT (+100, +200) and a private PostgreSQL
+# server (instance postgres-chaos, data in .local/postgres-chaos) on CHAOS_POSTGRES_PORT, never the
+# shared ones. Both ports are below the kernel's ephemeral range (32768-60999 here): a client
+# reconnecting to a dead broker can otherwise be given its port as its own local port, and the
+# broker's restart then fails with "Address already in use".
+CHAOS_KAFKA_PORT ?= 29492
+CHAOS_POSTGRES_PORT ?= 29432
 chaos: export KAFKA_BROKERS := 3
 chaos: export KAFKA_PORT := $(CHAOS_KAFKA_PORT)
 chaos: export KAFKA_CONTROLLER_PORT := $(shell echo $$(($(CHAOS_KAFKA_PORT) + 1)))
 chaos: export KAFKA_BOOTSTRAP_SERVERS := 127.0.0.1:$(CHAOS_KAFKA_PORT),127.0.0.1:$(shell echo $$(($(CHAOS_KAFKA_PORT) + 100))),127.0.0.1:$(shell echo $$(($(CHAOS_KAFKA_PORT) + 200)))
 chaos: export KAFKA_REPLICATION_FACTOR := 3
 chaos: export KAFKA_MIN_INSYNC_REPLICAS := 2
+chaos: export POSTGRES_INSTANCE := postgres-chaos
+chaos: export POSTGRES_PORT := $(CHAOS_POSTGRES_PORT)
+chaos: export DATABASE_URL := postgres://mintdrop:mintdrop@127.0.0.1:$(CHAOS_POSTGRES_PORT)/mintdrop
 chaos: export MINTDROP_CHAOS := 1
 chaos: venv
-	@ops/start kafka
+	@ops/start kafka postgres
 	@$(PY) manage.py check_services
 	@nice .venv/bin/pytest tests/chaos -p no:cacheprovider -s $(if $(CHAOS_SEED),--chaos-seed $(CHAOS_SEED)) $(PYTEST_ARGS)

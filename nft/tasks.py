@@ -1,6 +1,7 @@
 """Celery tasks of the chain layer: each one only calls a service."""
 
 from celery import shared_task
+from django.db.utils import InterfaceError, OperationalError
 
 from nft.errors import NftError
 
@@ -8,7 +9,10 @@ from nft.errors import NftError
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=(NftError,),
+    # A lost database (a restart) is retried like a node error: failing the task would leave the
+    # mint `requested` with no transaction, which nothing else picks up again (send_mint is safe to
+    # re-run at any point: a stored transaction is re-sent, never signed twice).
+    autoretry_for=(NftError, OperationalError, InterfaceError),
     retry_backoff=True,
     retry_backoff_max=60,
     max_retries=20,

@@ -30,6 +30,13 @@ JAEGER_VERSION=v1.76.0           # github.com/jaegertracing/jaeger (Jaeger v2: O
 # node tools (anvil, solc, @openzeppelin/contracts) are pinned in ops/node/package(-lock).json
 
 PG_OS_USER="${PG_OS_USER:-mintdrop}"  # unprivileged OS user that owns and runs the PG cluster
+# POSTGRES_INSTANCE: which server `postgres` means: its data in .local/<instance>/data, its log in
+# .local/log/<instance>.log. The default is the dev/test server; another name (with its own
+# POSTGRES_PORT) is a second, private server of this checkout, e.g. the chaos suite's
+# `postgres-chaos`, which it crashes and restarts without touching the shared one.
+PG_INSTANCE="${POSTGRES_INSTANCE:-postgres}"
+[[ "$PG_INSTANCE" =~ ^postgres(-[a-z0-9]+)?$ ]] ||
+    { printf 'mintdrop ops: POSTGRES_INSTANCE must be postgres or postgres-<name>, not %s\n' "$PG_INSTANCE" >&2; exit 1; }
 PG_DB=mintdrop
 PG_ROLE=mintdrop
 PG_PASSWORD=mintdrop
@@ -52,8 +59,11 @@ source "$OPS_DIR/kafka.sh"
 die() { printf 'mintdrop ops: %s\n' "$*" >&2; exit 1; }
 note() { printf '%-12s %s\n' "$1" "$2"; }
 status_line() { printf '%-12s %-8s %s\n' "$1" "$2" "${3:-}"; }
-log_file() { printf '%s/%s.log' "$LOG_DIR" "$1"; }
-pid_file() { printf '%s/%s.pid' "$RUN_DIR" "$1"; }
+# unit_of SVC: the name of SVC's log and pid files (postgres: the selected instance's)
+unit_of() { if [[ "$1" == postgres ]]; then echo "$PG_INSTANCE"; else echo "$1"; fi; }
+log_file() { printf '%s/%s.log' "$LOG_DIR" "$(unit_of "$1")"; }
+pid_file() { printf '%s/%s.pid' "$RUN_DIR" "$(unit_of "$1")"; }
+pg_data_dir() { printf '%s/%s/data' "$LOCAL_DIR" "$PG_INSTANCE"; }
 fn_name() { printf '%s_%s' "$1" "${2//-/_}"; }
 
 port_of() {
@@ -150,7 +160,7 @@ proc_pattern() {
 # service_pid SVC: print the pid of our live process for SVC, or fail
 service_pid() {
     local svc=$1 f pid
-    if [[ "$svc" == postgres ]]; then f="$LOCAL_DIR/postgres/data/postmaster.pid"; else f="$(pid_file "$svc")"; fi
+    if [[ "$svc" == postgres ]]; then f="$(pg_data_dir)/postmaster.pid"; else f="$(pid_file "$svc")"; fi
     [[ -r "$f" ]] || return 1
     read -r pid <"$f" || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
@@ -163,7 +173,7 @@ is_running() { if [[ "$1" == kafka ]]; then kafka_running; else service_pid "$1"
 # child may not have exec'd its program yet)
 pid_alive() {
     local f pid
-    if [[ "$1" == postgres ]]; then f="$LOCAL_DIR/postgres/data/postmaster.pid"; else f="$(pid_file "$1")"; fi
+    if [[ "$1" == postgres ]]; then f="$(pg_data_dir)/postmaster.pid"; else f="$(pid_file "$1")"; fi
     [[ -r "$f" ]] && read -r pid <"$f" && [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
 }
 
@@ -216,8 +226,8 @@ pg_bin() {
     local v d
     if [[ -n "${PG_BIN:-}" ]]; then [[ -x "$PG_BIN/pg_ctl" ]] && { echo "$PG_BIN"; return 0; }; return 1; fi
     # prefer the major version the data directory was created with
-    if [[ -r "$LOCAL_DIR/postgres/data/PG_VERSION" ]]; then
-        read -r v <"$LOCAL_DIR/postgres/data/PG_VERSION"
+    if [[ -r "$(pg_data_dir)/PG_VERSION" ]]; then
+        read -r v <"$(pg_data_dir)/PG_VERSION"
         [[ -x "/usr/lib/postgresql/$v/bin/pg_ctl" ]] && { echo "/usr/lib/postgresql/$v/bin"; return 0; }
     fi
     # shellcheck disable=SC2012
@@ -510,14 +520,15 @@ pg_ensure_traversable() {
 }
 
 start_postgres() {
-    local bin data="$LOCAL_DIR/postgres/data" log pid out
+    local bin data log pid out
+    data=$(pg_data_dir)
     bin=$(pg_bin) || die "postgres: not installed"
     log="$(log_file postgres)"
     if ! is_running postgres; then
         check_port_free postgres "$POSTGRES_PORT"
-        mkdir -p "$LOCAL_DIR/postgres"
-        rotate_log postgres
-        pg_ensure_traversable "$LOCAL_DIR/postgres"
+        mkdir -p "$LOCAL_DIR/$PG_INSTANCE"
+        rotate_log "$PG_INSTANCE"
+        pg_ensure_traversable "$LOCAL_DIR/$PG_INSTANCE"
         if [[ ! -f "$data/PG_VERSION" ]]; then
             rm -rf "$data"
             mkdir -p "$data"
@@ -537,7 +548,7 @@ start_postgres() {
             printf "\n# mintdrop: settings managed by ops/ (rewritten on every start)\ninclude_if_exists = 'mintdrop.conf'\n" >>"$data/postgresql.conf"
         fi
         if ((EUID == 0)) && [[ "$(stat -c %U "$data")" != "$PG_OS_USER" ]]; then
-            chown -R "$PG_OS_USER:" "$LOCAL_DIR/postgres"
+            chown -R "$PG_OS_USER:" "$LOCAL_DIR/$PG_INSTANCE"
         fi
         cat >"$data/mintdrop.conf" <<EOF
 # written by ops/lib.sh on every start; edit ops/lib.sh instead
@@ -775,7 +786,7 @@ stop_one_locked() {
     fi
     if [[ "$svc" == postgres ]]; then
         local bin; bin=$(pg_bin)
-        as_pg_user "$bin/pg_ctl" -D "$LOCAL_DIR/postgres/data" stop -m fast -w -t 30 >/dev/null 2>&1 ||
+        as_pg_user "$bin/pg_ctl" -D "$(pg_data_dir)" stop -m fast -w -t 30 >/dev/null 2>&1 ||
             stop_pid "$svc" "$pid"
     else
         stop_pid "$svc" "$pid"

@@ -29,6 +29,10 @@ Messages are applied in batches (one transaction per poll) for throughput; if an
 fails, the batch rolls back and is replayed one message per transaction: retriable errors back off
 and retry, anything else (or retries exhausted) dead-letters that one message, records its offset
 and moves on, so a poison message never blocks its partition nor costs the others their offsets.
+A database that does not answer at all (a restart, a failover) is not the message's fault: the
+runner waits for it to come back without counting attempts, so an outage longer than the retry
+budget dead-letters nothing (before, a 3 s outage sent every message in flight to the dead-letter
+topic: found by the chaos suite's PostgreSQL restart, tests/chaos/README.md).
 SIGTERM finishes the current batch, commits, closes.
 
 Rebalances: eager or cooperative (incremental: the callbacks get only the partitions that move);
@@ -67,6 +71,7 @@ from realtime.tracing import trace
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
+DB_WAIT_MAX_S = 5.0  # longest pause between reconnects while the database is down
 
 
 def _position(msg: Message) -> tuple[str, int, int]:
@@ -144,6 +149,12 @@ class ConsumerRunner:
         """Start each newly assigned partition at the offset stored in PostgreSQL with the effects."""
         try:
             self._seek_to_stored(consumer, partitions)
+        except (OperationalError, InterfaceError) as exc:
+            # The database is unreachable (restarting): start from Kafka's committed offsets, which
+            # are never ahead of PostgreSQL's (they are stored only after the effects commit); the
+            # offset rows locked with each batch then skip whatever was applied already.
+            connection.close()
+            log.warning("consumer %s: offsets not read on assignment (%s); seeking later", self.group, exc)
         finally:
             # Assign in every case (librdkafka would otherwise assign at Kafka's committed offsets
             # anyway; a failed read above is retried by the transaction's row check).
@@ -504,6 +515,11 @@ class ConsumerRunner:
             except Exception as exc:
                 if isinstance(exc, (OperationalError, InterfaceError)):
                     connection.close()
+                    if self._wait_for_database():
+                        # The server did not answer (restarting, failing over): not this message's
+                        # fault, so the attempt does not count and it is never dead-lettered for it.
+                        attempt -= 1
+                        continue
                 if not is_retriable(exc) or attempt >= self.max_attempts:
                     self._dead_letter(decoded, exc, attempts=attempt)
                     self._record_finished([decoded.msg])
@@ -516,6 +532,25 @@ class ConsumerRunner:
                 )
                 if self._stop.wait(delay):
                     raise _Stopping from exc
+
+    def _wait_for_database(self) -> bool:
+        """Reconnect; while the server refuses, wait for it (doubling pauses up to DB_WAIT_MAX_S, until
+        stopped). True if it was unreachable at least once (as opposed to one stale connection)."""
+        down = False
+        delay = self.backoff_s or 0.2
+        while True:
+            try:
+                connection.ensure_connection()
+                return down
+            except (OperationalError, InterfaceError) as exc:
+                connection.close()
+                if not down:
+                    log.warning("consumer %s: database unreachable (%s); waiting for it", self.group, exc)
+                down = True
+                self.stats.retries += 1
+                if self._stop.wait(delay):
+                    raise _Stopping from exc
+                delay = min(delay * 2, DB_WAIT_MAX_S)
 
     def _dead_letter(self, decoded: Decoded, exc: BaseException, *, attempts: int) -> None:
         event = decoded.event

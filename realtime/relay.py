@@ -357,8 +357,10 @@ class MarkingRelay:
     def _wait_for_rows(self) -> None:
         raw = connection.connection
         assert raw is not None
-        for _notify in raw.notifies(timeout=self.idle_poll_s, stop_after=1):
-            pass
+        # psycopg's own errors (the server went away while we waited) as Django's, which run() handles.
+        with connection.wrap_database_errors:
+            for _notify in raw.notifies(timeout=self.idle_poll_s, stop_after=1):
+                pass
 
     def run(self, *, stop: threading.Event) -> RelayStats:
         """Publish until `stop` is set: standby until the lock is ours, then publish, wait, repeat."""
@@ -682,8 +684,10 @@ class Relay:
     def _wait_for_rows(self, timeout: float) -> None:
         raw = connection.connection
         assert raw is not None
-        for _notify in raw.notifies(timeout=timeout, stop_after=1):
-            pass
+        # psycopg's own errors (the server went away while we waited) as Django's, which run() handles.
+        with connection.wrap_database_errors:
+            for _notify in raw.notifies(timeout=timeout, stop_after=1):
+                pass
 
     def run(self, *, stop: threading.Event) -> RelayStats:
         """Publish until `stop` is set: own a fair share of partitions, publish, wait, re-balance."""

@@ -1,7 +1,7 @@
 """The chaos suite's private 3-broker Kafka cluster: find partition leaders, SIGKILL / SIGSTOP a node, restart it.
 
 The cluster is the one `ops/start kafka` started from THIS checkout with KAFKA_BROKERS=3 (pid files in
-`.local/run/kafka-<n>.pid`). A node is restarted with the exact command line it ran with (read from
+`.local/run/kafka-<n>.pid`), on ports below the kernel's ephemeral range (`ephemeral_floor()`). A node is restarted with the exact command line it ran with (read from
 /proc before the kill), its pid file rewritten so that `ops/stop kafka` still stops it. The shared
 single broker (59092) and the default cluster ports are refused: a chaos run never touches them.
 """
@@ -20,6 +20,19 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".local" / "run"
 LOG_DIR = ROOT / ".local" / "log"
 SHARED_PORTS = {59092, 59192, 59292}  # the shared broker / default cluster: never ours to kill
+
+
+def ephemeral_floor() -> int:
+    """The lowest local port the kernel hands out to outgoing connections (32768 by default).
+
+    A service the suite kills must listen below it: while it is down, the clients reconnecting to
+    127.0.0.1:<its port> in a loop can be given that very port as their local port (a TCP
+    self-connect), and its restart then fails with "Address already in use" (seen on a broker).
+    """
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 class ClusterError(RuntimeError):
@@ -43,6 +56,12 @@ def bootstrap_ports() -> list[int]:
         raise ClusterError(f"chaos needs a private 3-node cluster on 127.0.0.1, not {servers!r}")
     if SHARED_PORTS & set(ports):
         raise ClusterError(f"refusing to run chaos against the shared brokers ({servers})")
+    floor = ephemeral_floor()
+    if any(p >= floor for p in ports):
+        raise ClusterError(
+            f"the chaos brokers must listen below the ephemeral port range (from {floor}), not {servers}: "
+            "use `make chaos` (CHAOS_KAFKA_PORT, default 29492)"
+        )
     return ports
 
 

@@ -21,6 +21,7 @@ from commerce.services import catalog, drops
 from realtime.relay import published_count
 from tests.chaos import checks
 from tests.chaos.cluster import Cluster
+from tests.chaos.pgserver import PrivatePostgres
 from tests.chaos.schedule import Fault, schedule
 from tests.chaos.stack import ChaosStack, wait_until
 from tests.chaos.traffic import BuyerStats, Viewers, run_buyer
@@ -94,8 +95,10 @@ def unsettled() -> int:
 class FaultRunner:
     """Executes the schedule; counts what was injected by kind; records every action with its time."""
 
-    def __init__(self, stack: ChaosStack, cluster: Cluster | None, t0: float) -> None:
-        self.stack, self.cluster, self.t0 = stack, cluster, t0
+    def __init__(
+        self, stack: ChaosStack, cluster: Cluster | None, t0: float, postgres: PrivatePostgres | None = None
+    ) -> None:
+        self.stack, self.cluster, self.t0, self.postgres = stack, cluster, t0, postgres
         self.injected: Counter[str] = Counter()
         self.log: list[dict[str, Any]] = []
         self.errors: list[str] = []
@@ -135,7 +138,9 @@ class FaultRunner:
             if delay > 0:
                 time.sleep(delay)
             try:
-                if fault.kind == "consumer_cut":
+                if fault.kind == "postgres_restart":
+                    self._restart_postgres(fault.hold)
+                elif fault.kind == "consumer_cut":
                     self.stack.sigstop(fault.target)
                     self.note(fault="consumer_cut", target=fault.target, seconds=fault.hold)
                     t = threading.Timer(fault.hold, self._resume, args=(fault.target,))
@@ -152,10 +157,21 @@ class FaultRunner:
                     time.sleep(fault.hold)
                     self.stack.restart(fault.target)
                 self.injected[f"{fault.kind}:{fault.target}" if fault.kind == "kill9" else fault.kind] += 1
+                if fault.kind == "postgres_restart":
+                    self.note(fault="postgres_restart recovered")
             except Exception as exc:
                 self.errors.append(f"{fault.kind} {fault.target}: {exc!r}")
         for t in timers:
             t.join()
+
+    def _restart_postgres(self, hold: float) -> None:
+        """Crash the private server (immediate shutdown: every session cut, crash recovery on start),
+        keep it down `hold` s, start it again. Every process must reconnect by itself."""
+        assert self.postgres is not None
+        pid = self.postgres.crash()
+        self.note(fault="postgres_restart", postmaster=pid, seconds_down=round(hold, 1))
+        time.sleep(hold)
+        self.postgres.start()
 
     def _resume(self, name: str) -> None:
         self.stack.sigcont(name)
@@ -175,7 +191,8 @@ def run_chaos(
     stats = BuyerStats()
     t0 = time.monotonic()
     cluster = Cluster() if with_faults else None
-    runner = FaultRunner(stack, cluster, t0)
+    postgres = PrivatePostgres() if with_faults else None
+    runner = FaultRunner(stack, cluster, t0, postgres)
     threads = [
         threading.Thread(
             target=run_buyer,
@@ -212,6 +229,10 @@ def run_chaos(
     finally:
         if cluster is not None:
             cluster.heal()
+        if postgres is not None and not postgres.running():
+            postgres.start()
+    # This thread's session did not outlive a PostgreSQL restart: open a fresh one for the checks.
+    connection.close()
     stop.set()
     for t in threads:
         t.join(timeout=120)

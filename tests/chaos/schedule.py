@@ -2,7 +2,11 @@
 
 Two timelines run side by side: broker faults one after another (a node is back in sync before the next
 one, so a single fault is in force at a time: the cluster is built to survive one node down), and process
-faults at seeded instants of the drop. Everything is bounded: counts are fixed, times fall in the window.
+faults at seeded instants of the drop, the one PostgreSQL crash + restart among them. Everything is
+bounded: counts are fixed, times fall in the window.
+
+Draws are appended, never inserted: a seed keeps the faults it drew before a new kind was added
+(the PostgreSQL restart is drawn last).
 """
 
 import random
@@ -19,9 +23,12 @@ KILLED = ("relay", "saga-0", "saga-1", "nft", "fulfilment", "notify", "sales", "
 @dataclass(frozen=True)
 class Fault:
     at: float  # seconds after the drop's traffic started
-    kind: str  # broker_leader_kill | broker_pause | consumer_cut | kill9
+    kind: str  # broker_leader_kill | broker_pause | consumer_cut | kill9 | postgres_restart
     target: str  # process name, or "orders[<p>]" for a broker fault (the leader of that partition)
     hold: float  # seconds down / stopped before restart / SIGCONT
+
+
+POSTGRES_RESTARTS = 1  # the private server (tests/chaos/pgserver.py), crashed and started again
 
 
 def schedule(seed: int, *, window: float, partitions: int = 6) -> tuple[list[Fault], list[Fault]]:
@@ -39,4 +46,8 @@ def schedule(seed: int, *, window: float, partitions: int = 6) -> tuple[list[Fau
     procs.append(
         Fault(rng.uniform(5, max(6.0, window - CONSUMER_CUT_S)), "consumer_cut", "saga-1", CONSUMER_CUT_S)
     )
+    for _ in range(POSTGRES_RESTARTS):  # while buyers, payments and mints are in flight
+        procs.append(
+            Fault(rng.uniform(20, max(21.0, window - 30)), "postgres_restart", "postgres", rng.uniform(1, 5))
+        )
     return broker, sorted(procs, key=lambda f: f.at)

@@ -3,25 +3,54 @@
 the relay, two saga consumers (so a consumer cut off has a sibling to take its partitions), nft,
 fulfilment, notify, sales, the live projector, a Celery worker and chainwatch, on a private anvil with
 1 s blocks. Everything runs under `nice` and talks to 127.0.0.1 only.
+
+Its listening ports (web, ws, anvil) are taken below the kernel's ephemeral range, like the cluster's and
+the private PostgreSQL's: a process the run kills must be able to bind its port again however many
+clients are reconnecting to it meanwhile (tests/chaos/cluster.py `ephemeral_floor`).
 """
 
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.chaos.cluster import ephemeral_floor
 from tests.frontend.stack import ROOT, VENV_BIN, Stack, _port_open
 
 CHAOS_REDIS_DB = 14  # this suite's Celery broker database (the e2e stack uses 11)
 LOG_DIR = ROOT / "artifacts" / "chaos-logs"
+# The stack's own listeners: free ports from here up (below the cluster's 29492 and PostgreSQL's 29432).
+STACK_PORTS_FROM = int(os.environ.get("CHAOS_STACK_PORT", "29400"))
+
+
+def low_free_ports(n: int, start: int = STACK_PORTS_FROM) -> list[int]:
+    """`n` ports from `start` up that nothing listens on now, all below the ephemeral range."""
+    found: list[int] = []
+    for port in range(start, start + 32):
+        if port >= ephemeral_floor():
+            break
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == n:
+            return found
+    raise RuntimeError(f"no {n} free ports from {start} below the ephemeral range")
 
 
 class ChaosStack(Stack):
     def __init__(self, extra_env: dict[str, str] | None = None, sagas: int = 2) -> None:
         super().__init__()
+        self.web_port, self.ws_port, self.chain_port = low_free_ports(3)
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        self.ws_url = f"ws://127.0.0.1:{self.ws_port}"
+        self.chain_url = f"http://127.0.0.1:{self.chain_port}"
         self.extra_env = extra_env or {}
         self.sagas = sagas
         self.proc_env: dict[str, dict[str, str]] = {}  # per-process overrides (e.g. an armed crash point)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.db.utils import InterfaceError, OperationalError
 
 from config.errors import ApplicationError
 from config.tracing import configure_tracing
@@ -40,17 +41,25 @@ class Command(BaseCommand):
             start_process_exporter("chainwatch")
         stop = {"now": False}
         signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+        _take_lock(stop, interval)
         try:
             while not stop["now"]:
-                wallets_behind = watch_wallets_round()  # own cursor and reorg handling; logs node errors
                 try:
-                    result = confirm_blocks()
-                    confirm_redemptions()  # Redeemed logs that became final -> nft.redeemed
-                except ApplicationError as exc:  # node down: wait and retry, never crash-loop
-                    logger.warning("confirmer round failed: %s", exc.message)
-                    time.sleep(interval)
+                    wallets_behind = watch_wallets_round()  # own cursor and reorg handling; logs node errors
+                    try:
+                        result = confirm_blocks()
+                        confirm_redemptions()  # Redeemed logs that became final -> nft.redeemed
+                    except ApplicationError as exc:  # node down: wait and retry, never crash-loop
+                        logger.warning("confirmer round failed: %s", exc.message)
+                        time.sleep(interval)
+                        continue
+                except (OperationalError, InterfaceError) as exc:
+                    # The database went away (a restart, a failover): the round's transaction rolled
+                    # back and the session's advisory lock is gone with it. Reconnect, take the lock
+                    # again (another confirmer may hold it now) and redo the round.
+                    logger.warning("database connection lost (%s); reconnecting", exc)
+                    connection.close()
+                    _take_lock(stop, interval)
                     continue
                 if result.stored_tip is not None:
                     set_chainwatch_head(result.stored_tip)
@@ -65,5 +74,23 @@ class Command(BaseCommand):
                 if not result.new_blocks and not result.reorg and not wallets_behind:
                     time.sleep(interval)
         finally:
+            try:
+                with connection.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+            except (OperationalError, InterfaceError):
+                pass  # the session is gone, and its lock with it
+
+
+def _take_lock(stop: dict[str, bool], interval: float) -> None:
+    """Block until this session holds the confirmer lock, reconnecting while the database is down."""
+    delay = interval
+    while not stop["now"]:
+        try:
             with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+                cur.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+            return
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("database unreachable (%s); retrying", exc)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
