@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.chaos.run import run_chaos
+from tests.chaos.schedule import POSTGRES_RESTARTS
 from tests.chaos.stack import ChaosStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -34,6 +35,7 @@ def test_drop_under_chaos_loses_nothing_and_does_nothing_twice(
     result = run_chaos(seed=chaos_seed, stack=chaos_stack)
     print(json.dumps(result, indent=2, default=str), flush=True)
     assert result["faults_total"] > 0 and not result["fault_errors"], result["fault_errors"]
+    assert result["faults"].get("postgres_restart") == POSTGRES_RESTARTS, result["faults"]
     assert result["lost"] == 0, result["detail"]["lost"]
     assert result["duplicate_effects"] == 0, result["detail"]["duplicate_effects"]
     assert result["orders_stuck"] == 0, result["detail"]["stuck_sample"]

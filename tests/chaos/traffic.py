@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.db.utils import InterfaceError, OperationalError
 from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
@@ -67,6 +68,19 @@ class Http:
         return 599, None
 
 
+def _event_for_order(kind: str, order_id: int, stop: threading.Event) -> dict[str, Any]:
+    """The webhook's event (read from the database, as Stripe would know it); this thread's session
+    does not outlive a PostgreSQL restart: reconnect and read again (bounded, ~2 min)."""
+    for _ in range(60):
+        try:
+            return event_for_order(kind, order_id=order_id)
+        except (OperationalError, InterfaceError):
+            connection.close()
+            if stop.wait(2.0):
+                break
+    return event_for_order(kind, order_id=order_id)
+
+
 def run_buyer(*, base: str, token: str, drop_id: int, skus: list[int], physical: set[int], rng: random.Random,
               purchases: int, stats: BuyerStats, stop: threading.Event, fail_ratio: float = 0.15) -> None:  # fmt: skip
     http = Http(base, token, stats, stop)
@@ -96,7 +110,7 @@ def run_buyer(*, base: str, token: str, drop_id: int, skus: list[int], physical:
                 continue
             failed = rng.random() < fail_ratio
             kind = "payment_intent.payment_failed" if failed else "payment_intent.succeeded"
-            event = event_for_order(kind, order_id=order_id)
+            event = _event_for_order(kind, order_id, stop)
             times = 2 if rng.random() < 0.2 else 1
             for _ in range(times):
                 for attempt in range(40):
