@@ -28,6 +28,7 @@ from channels.layers import get_channel_layer
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.utils import InterfaceError, OperationalError
 from opentelemetry.trace import Span, SpanKind
 
 from realtime import tracing
@@ -225,7 +226,14 @@ class Projector:
 
     async def publish_dashboards(self) -> None:
         loop = asyncio.get_running_loop()
-        templates = await loop.run_in_executor(self.db, self._dashboards)
+        try:
+            templates = await loop.run_in_executor(self.db, self._dashboards)
+        except (OperationalError, InterfaceError) as exc:
+            # The database is unreachable (a restart): the dirty sets are kept (they are cleared only
+            # after the reads), so the next round recomputes them; close_old_connections() there drops
+            # the broken session. Frames from Kafka keep flowing meanwhile.
+            log.warning("projector: dashboards not refreshed, database unreachable (%s)", exc)
+            return
         assert self.layer is not None
         for template in templates:
             f = await store.append_next(template)

@@ -8,6 +8,7 @@ reservation of the load was answered 201. The latency figures are the benchmark'
 """
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 from types import ModuleType
@@ -46,11 +47,14 @@ def _env() -> dict[str, str]:
     }
 
 
-def test_a_burst_with_a_slowed_group_builds_lag_that_drains_and_frames_coalesce(transactional_db: Any) -> None:
+def test_a_burst_with_a_slowed_group_builds_lag_that_drains_and_frames_coalesce(
+    transactional_db: Any,
+) -> None:
     result = _bench().run(
         env=_env(), events=EVENTS, slowdown=10.0, rate=5.0, unloaded_s=6.0, drain_timeout=400.0,
         log_dir=ROOT / "artifacts" / "backpressure-logs" / os.environ.get("DATABASE_TEST_NAME", "test"),
     )  # fmt: skip
+    print(json.dumps(result), flush=True)  # the figures of this small run, for the record (-s)
     lag, frames = result["lag"], result["frames"]
     assert lag["peak"] > 0, lag  # the slowed group fell behind in Kafka
     assert lag["drained"] and lag["zero_after_load_stopped"], lag  # and caught up afterwards
