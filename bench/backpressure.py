@@ -230,6 +230,12 @@ def write_burst(n: int, drop_id: int, sku_id: int, merchant_id: int, offered: in
 
     from realtime.outbox import emit_many
 
+    # Ready (Django imported and set up, a connection open), then wait for the go: the burst starts
+    # at a known instant, not after an interpreter start-up that takes a minute on a loaded box.
+    transaction.get_connection().ensure_connection()
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        return
     t0 = time.monotonic()
     for start in range(0, n, BURST_TX):
         with transaction.atomic():
@@ -458,6 +464,7 @@ def run(
     web_port, ws_port = free_port(), free_port()
     base = f"http://127.0.0.1:{web_port}"
     ps = start_processes(env, web_port=web_port, ws_port=ws_port, slowdown=slowdown, log_dir=log_dir)
+    writer: subprocess.Popen[str] | None = None
     load: ReserveLoad | None = None
     viewer: Viewer | None = None
     lag: LagSampler | None = None
@@ -471,19 +478,27 @@ def run(
             raise RuntimeError("the viewer got no snapshot")
         lag = LagSampler(SLOW_GROUP, drop_topic).start()
         load = ReserveLoad(base, data["load_drop"], data["sku_id"], data["tokens"], rate).start()
+        # The burst is written by its own process (so the load generator keeps its schedule), started
+        # now and waiting for the go.
+        writer = subprocess.Popen(
+            [sys.executable, __file__, "--write-burst", str(events), "--drop", str(data["burst_drop"]),
+             "--sku", str(data["sku_id"]), "--merchant", str(data["merchant_id"]), "--offered", str(events + 10)],
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
         # Warm-up (connections, code paths), then the unloaded window; every process is up and idle.
         time.sleep(min(10.0, unloaded_s / 3))
         t_unloaded = time.monotonic()
         time.sleep(unloaded_s)
         frames_before = viewer.stock_frames
-        # The burst: written by its own process, so the load generator keeps its schedule.
+        if writer.stdout is None or writer.stdin is None or writer.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the burst writer did not start ({writer.poll()})")
         t_burst = time.monotonic()
-        writer = subprocess.run(
-            [sys.executable, __file__, "--write-burst", str(events), "--drop", str(data["burst_drop"]),
-             "--sku", str(data["sku_id"]), "--merchant", str(data["merchant_id"]), "--offered", str(events + 10)],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=drain_timeout,
-        )  # fmt: skip
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+        written_out, _ = writer.communicate(timeout=drain_timeout)
         t_written = time.monotonic()
+        if writer.returncode != 0:
+            raise RuntimeError(f"the burst writer failed ({writer.returncode})")
 
         def published() -> bool:
             ps.check_alive()
@@ -531,7 +546,7 @@ def run(
             "reserve": {"unloaded": unloaded, "burst": burst, "while_writing": writing},
             "reserve_p99_ratio_burst_vs_unloaded": ratio,
             "goal_p99_ratio_max": 1.2,
-            "burst_written_s": json.loads(writer.stdout.strip().splitlines()[-1])["seconds"],
+            "burst_written_s": json.loads(written_out.strip().splitlines()[-1])["seconds"],
             "lag": {
                 "peak": peak,
                 "drained": drained_ok,
@@ -559,6 +574,9 @@ def run(
         for part in (load, viewer, lag):
             if part is not None:
                 part.close()
+        if writer is not None and writer.poll() is None:
+            writer.kill()
+            writer.wait(timeout=30)
         ps.stop()
 
 
