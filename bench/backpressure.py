@@ -477,21 +477,21 @@ def run(
         if not viewer.ready.wait(120):
             raise RuntimeError("the viewer got no snapshot")
         lag = LagSampler(SLOW_GROUP, drop_topic).start()
-        load = ReserveLoad(base, data["load_drop"], data["sku_id"], data["tokens"], rate).start()
         # The burst is written by its own process (so the load generator keeps its schedule), started
-        # now and waiting for the go.
+        # first and waiting for the go: its interpreter start-up is in neither window.
         writer = subprocess.Popen(
             [sys.executable, __file__, "--write-burst", str(events), "--drop", str(data["burst_drop"]),
              "--sku", str(data["sku_id"]), "--merchant", str(data["merchant_id"]), "--offered", str(events + 10)],
             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
+        if writer.stdout is None or writer.stdin is None or writer.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the burst writer did not start ({writer.poll()})")
+        load = ReserveLoad(base, data["load_drop"], data["sku_id"], data["tokens"], rate).start()
         # Warm-up (connections, code paths), then the unloaded window; every process is up and idle.
         time.sleep(min(10.0, unloaded_s / 3))
         t_unloaded = time.monotonic()
         time.sleep(unloaded_s)
         frames_before = viewer.stock_frames
-        if writer.stdout is None or writer.stdin is None or writer.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"the burst writer did not start ({writer.poll()})")
         t_burst = time.monotonic()
         writer.stdin.write("go\n")
         writer.stdin.flush()
