@@ -6,6 +6,7 @@ in artifacts/chaos/seed-<seed>.json.
 """
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,8 +19,15 @@ from tests.chaos.stack import ChaosStack
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
+def _own_topics(settings: Any) -> None:
+    """Topics (and group ids) of this run only: the checks read the whole log, and a session that runs
+    several seeds must not find the previous run's events there (they are not in this run's outbox)."""
+    settings.KAFKA_TOPIC_PREFIX = f"{settings.KAFKA_TOPIC_PREFIX}run{uuid.uuid4().hex[:6]}."
+
+
 @pytest.fixture
 def chaos_stack(transactional_db: None, settings: Any) -> Iterator[ChaosStack]:
+    _own_topics(settings)
     stack = ChaosStack()
     try:
         stack.start()
@@ -48,6 +56,7 @@ def test_drop_under_chaos_loses_nothing_and_does_nothing_twice(
 def planted_stack(transactional_db: None, settings: Any) -> Iterator[ChaosStack]:
     """The stack with the planted bug on (consumers commit offsets before effects) and one saga
     consumer armed to die in that gap on its first batch."""
+    _own_topics(settings)
     stack = ChaosStack(extra_env={"MINTDROP_PLANT": "offset_before_effect"}, sagas=1)
     stack.proc_env["saga-0"] = {"MINTDROP_CRASH_AT": "consumer.plant_gap"}
     try:
