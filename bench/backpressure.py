@@ -448,10 +448,8 @@ def run(
     unloaded_s: float = 30.0, drain_timeout: float = 900.0, buyers: int = 20, log_dir: Path | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """One backpressure run; Django set up on a migrated database that `env`'s processes share."""
-    from django.db import connection
 
     from realtime.models import SalesByDrop
-    from realtime.relay import published_count
     from realtime.topics import topic_for_aggregate
 
     log_dir = log_dir or ROOT / "artifacts" / "backpressure-logs"
@@ -500,25 +498,23 @@ def run(
         if writer.returncode != 0:
             raise RuntimeError(f"the burst writer failed ({writer.returncode})")
 
-        def published() -> bool:
+        def sold_units() -> int:
+            return int(
+                sum(SalesByDrop.objects.filter(drop_id=data["burst_drop"]).values_list("units", flat=True))
+            )
+
+        def burst_applied() -> bool:
             ps.check_alive()
-            with connection.cursor() as cur:
-                cur.execute("SELECT count(*) FROM realtime_outboxevent")
-                total = cur.fetchone()[0]
-            return bool(published_count() == total)
+            return sold_units() >= events
 
-        # Drained = the slowed group committed past every event that was in the log once the relay
-        # had published the whole burst (the reservation load keeps adding events meanwhile, so
-        # "lag 0" alone would never be seen with the load running).
-        wait_until(published, timeout=drain_timeout, step=1.0)
-        time.sleep(1.5)  # a lag sample taken after the last publish
-        burst_ends = dict(lag.ends)
-
-        def drained() -> bool:
-            ps.check_alive()
-            return lag.caught_up_to(burst_ends)
-
-        drained_ok = wait_until(drained, timeout=drain_timeout, step=1.0)
+        # Drained: the slowed group applied the whole burst (its effects, committed with its offsets
+        # in PostgreSQL), then its offsets in Kafka caught up with the log's end as it was then (the
+        # reservation load keeps adding events, so "lag 0" alone is not seen while it runs).
+        applied_ok = wait_until(burst_applied, timeout=drain_timeout, step=1.0)
+        t_applied = time.monotonic()
+        time.sleep(1.5)  # a lag sample taken after that
+        ends_then = dict(lag.ends)
+        drained_ok = applied_ok and wait_until(lambda: lag.caught_up_to(ends_then), timeout=120, step=1.0)
         t_drained = time.monotonic()
         load.close()
         # With the load stopped too, the lag itself goes back to 0 (bounded).
@@ -528,7 +524,7 @@ def run(
         }  # fmt: skip
         wait_until(lambda: viewer.last.get(data["sku_id"]) == final, timeout=60)
         lag.close()
-        units = sum(SalesByDrop.objects.filter(drop_id=data["burst_drop"]).values_list("units", flat=True))
+        units = sold_units()
         samples = [(round(t - t_burst, 1), n) for t, n in lag.samples if t >= t_burst]
         peak = max((n for _, n in samples), default=0)
         unloaded = load.window(t_unloaded, t_burst)
@@ -552,6 +548,7 @@ def run(
                 "drained": drained_ok,
                 "zero_after_load_stopped": lag_zero,
                 "final": lag.samples[-1][1] if lag.samples else None,
+                "seconds_to_apply_after_written": round(t_applied - t_written, 1),
                 "seconds_to_drain_after_written": round(t_drained - t_written, 1),
                 "seconds_burst_to_drained": round(t_drained - t_burst, 1),
                 "group_events_per_s_while_draining": round(events / (t_drained - t_burst), 1),
