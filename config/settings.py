@@ -30,8 +30,10 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
+# No "daphne" app: it only swaps `runserver` for an ASGI one (nobody runs it: `make dev` serves WSGI with
+# granian and the sockets with realtime.ws.serve), and importing it loads Twisted into every process
+# (~2 s of CPU per Django process start on these cores; the test suite starts hundreds).
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

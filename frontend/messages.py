@@ -98,6 +98,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "stripe_unavailable": "The payment service is not answering. Please try again in a moment.",
     "stripe_rejected": "The payment was refused. Please try another card.",
     "refund_not_allowed": "This order cannot be refunded.",
+    "consent_required": "Tick the box to agree that your card may be charged when you win, or keep paying by hand.",
+    "card_needs_authentication": "Your bank wants you to confirm this card first. Please try again.",
     "demo_disabled": "Demo payments are turned off on this site.",
     "payments_error": "The payment could not be completed.",
     "card_declined": "Your card was declined. Please try another card.",

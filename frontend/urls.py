@@ -10,6 +10,7 @@ from frontend.views import (
     console_team,
     marketplace,
     orders,
+    saved_card,
     shipping,
     shop,
 )
@@ -32,6 +33,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("nfts/", orders.nft_list, name="nfts"),
     path("nfts/claim/", orders.nft_claim, name="nft-claim"),
     path("wallet/", orders.wallet, name="wallet"),
+    path("account/card/", saved_card.saved_card, name="saved-card"),
     path("login/", account.login_view, name="login"),
     path("signup/", account.signup_view, name="signup"),
     path("logout/", account.logout_view, name="logout"),

@@ -11,7 +11,15 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from commerce.payments.errors import PaymentsError
-from commerce.payments.models import PaymentAttempt, PaymentOrder, Refund, SagaLine, SagaStep, StripeEvent
+from commerce.payments.models import (
+    PaymentAttempt,
+    PaymentOrder,
+    Refund,
+    SagaLine,
+    SagaStep,
+    SavedCard,
+    StripeEvent,
+)
 from commerce.payments.services.operator import (
     REFUNDABLE_LINES,
     refund_in_full,
@@ -215,6 +223,22 @@ class StripeEventAdmin(admin.ModelAdmin):
     list_filter = ("type", "emitted_type")
     search_fields = ("stripe_event_id", "payment_intent_id")
     readonly_fields = [f.name for f in StripeEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SavedCard)
+class SavedCardAdmin(admin.ModelAdmin):
+    """Cards saved for auction wins: read-only (the buyer saves and removes them; Stripe holds the card)."""
+
+    list_display = ("user", "brand", "last4", "consented_at", "removed_at", "updated_at")
+    list_filter = ("brand",)
+    search_fields = ("user__username", "customer_id", "payment_method_id", "fingerprint")
+    readonly_fields = [f.name for f in SavedCard._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

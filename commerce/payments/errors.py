@@ -55,3 +55,17 @@ class StripeRejected(PaymentsError):
 
     code = "stripe_rejected"
     http_status = 502
+
+
+class ConsentRequired(PaymentsError):
+    """A card is saved for off-session charges only with the buyer's explicit consent."""
+
+    code = "consent_required"
+    http_status = 400
+
+
+class CardNeedsAuthentication(PaymentsError):
+    """The card's bank wants the buyer to authenticate (3-D Secure) before it can be saved."""
+
+    code = "card_needs_authentication"
+    http_status = 409

@@ -76,6 +76,32 @@ class PayoutResult:
 
 
 @dataclass(frozen=True)
+class OffSession:
+    """Charge a saved card without the buyer present (they agreed to it when they saved it)."""
+
+    customer_id: str
+    payment_method_id: str
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    id: str
+    status: str
+    client_secret: str
+    payment_method_id: str
+
+
+@dataclass(frozen=True)
+class CardResult:
+    payment_method_id: str
+    brand: str
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class GatewayCall:
     """What was sent and what the server echoed (stripe-mock and Stripe echo the Idempotency-Key)."""
 
@@ -97,6 +123,7 @@ class StripeGateway(Protocol):
         metadata: dict[str, str],
         idempotency_key: str,
         destination: Destination | None = None,
+        off_session: OffSession | None = None,
     ) -> IntentResult: ...
 
     def retrieve_intent(self, *, payment_intent_id: str) -> IntentResult: ...
@@ -128,6 +155,14 @@ class StripeGateway(Protocol):
     def retrieve_balance(self, *, account_id: str) -> BalanceResult: ...
 
     def list_payouts(self, *, account_id: str, limit: int = 10) -> list[PayoutResult]: ...
+
+    def create_customer(self, *, email: str, metadata: dict[str, str], idempotency_key: str) -> str: ...
+
+    def setup_card(self, *, customer_id: str, payment_method: str, idempotency_key: str) -> SetupResult: ...
+
+    def retrieve_card(self, *, payment_method_id: str) -> CardResult: ...
+
+    def detach_card(self, *, payment_method_id: str, idempotency_key: str) -> None: ...
 
 
 def _translate(exc: stripe.StripeError) -> Exception:
@@ -184,13 +219,14 @@ class StripeApiGateway:
         metadata: dict[str, str],
         idempotency_key: str,
         destination: Destination | None = None,
+        off_session: OffSession | None = None,
     ) -> IntentResult:
-        params: dict[str, Any] = {
-            "amount": amount,
-            "currency": currency,
-            "metadata": metadata,
-            "automatic_payment_methods": {"enabled": True},
-        }
+        params: dict[str, Any] = {"amount": amount, "currency": currency, "metadata": metadata}
+        if off_session is None:
+            params["automatic_payment_methods"] = {"enabled": True}
+        else:  # created and confirmed in one call; a card that needs the buyer fails with a 402
+            params.update(customer=off_session.customer_id, payment_method=off_session.payment_method_id,
+                          payment_method_types=["card"], off_session=True, confirm=True)  # fmt: skip
         if destination is not None:  # a destination charge: the merchant gets amount - fee
             params["transfer_data"] = {"destination": destination.account_id}
             params["application_fee_amount"] = destination.application_fee_amount
@@ -338,6 +374,71 @@ class StripeApiGateway:
             )
             for p in page.data
         ]
+
+    def create_customer(self, *, email: str, metadata: dict[str, str], idempotency_key: str) -> str:
+        params: dict[str, Any] = {"metadata": metadata}
+        if email:
+            params["email"] = email
+        try:
+            obj = self.client.v1.customers.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        self._record("customers.create", params, idempotency_key, obj)
+        return str(obj.id)
+
+    def setup_card(self, *, customer_id: str, payment_method: str, idempotency_key: str) -> SetupResult:
+        """A SetupIntent confirmed at once: attaches the card to the customer for off-session use."""
+        params: dict[str, Any] = {
+            "customer": customer_id,
+            "payment_method": payment_method,
+            "payment_method_types": ["card"],
+            "usage": "off_session",
+            "confirm": True,
+        }
+        try:
+            obj = self.client.v1.setup_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        self._record("setup_intents.create", params, idempotency_key, obj)
+        method = obj.payment_method
+        method_id = method if isinstance(method, str) else getattr(method, "id", None)
+        return SetupResult(
+            id=str(obj.id),
+            status=str(obj.status),
+            client_secret=obj.client_secret or "",
+            payment_method_id=str(method_id or payment_method),
+        )
+
+    def retrieve_card(self, *, payment_method_id: str) -> CardResult:
+        try:
+            obj = self.client.v1.payment_methods.retrieve(payment_method_id)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        self._record("payment_methods.retrieve", {"id": payment_method_id}, None, obj)
+        card = obj.card
+        return CardResult(
+            payment_method_id=str(obj.id),
+            brand=str(getattr(card, "brand", "") or ""),
+            last4=str(getattr(card, "last4", "") or ""),
+            exp_month=getattr(card, "exp_month", None),
+            exp_year=getattr(card, "exp_year", None),
+            fingerprint=str(getattr(card, "fingerprint", "") or ""),
+        )
+
+    def detach_card(self, *, payment_method_id: str, idempotency_key: str) -> None:
+        try:
+            obj = self.client.v1.payment_methods.detach(
+                payment_method_id, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        self._record("payment_methods.detach", {"id": payment_method_id}, idempotency_key, obj)
 
 
 _default: StripeGateway | None = None

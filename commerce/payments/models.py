@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -204,6 +205,37 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.amount} {self.currency} of order {self.order_id} ({self.status})"
+
+
+class SavedCard(models.Model):
+    """A buyer's card saved (a Stripe Customer + PaymentMethod) for off-session charges of auction wins.
+
+    Saved only with the buyer's consent to be charged without being present; the consent's wording
+    and time are kept with the card (card networks require the merchant to be able to show it).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_card")
+    customer_id = models.CharField(max_length=255, blank=True)
+    payment_method_id = models.CharField(max_length=255, blank=True)
+    setup_intent_id = models.CharField(max_length=255, blank=True)
+    brand = models.CharField(max_length=20, blank=True)
+    last4 = models.CharField(max_length=4, blank=True)
+    exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    consent_text = models.TextField(blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    saves = models.PositiveIntegerField(default=0)  # numbers the SetupIntents' idempotency keys
+    removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.brand or 'card'} ending {self.last4 or '????'} of user {self.user_id}"
+
+    @property
+    def active(self) -> bool:
+        return bool(self.payment_method_id) and self.consented_at is not None and self.removed_at is None
 
 
 class PaymentOrder(Order):

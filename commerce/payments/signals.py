@@ -9,3 +9,6 @@ from django.dispatch import Signal
 
 # Sent with `refund_id` (str) once a refund intent is committed and should be executed.
 refund_requested = Signal()
+
+# Sent with `order_id` (int) once an auction win's order is committed for a buyer with a saved card.
+off_session_charge_requested = Signal()

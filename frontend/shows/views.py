@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from commerce import selectors as commerce_selectors
 from commerce.errors import NotFound
+from commerce.payments.services import saved_cards
 from commerce.shows import selectors
 from commerce.shows.models import Show
 from frontend.shows.live_playlist import live_playlist, parse_vod
@@ -30,7 +31,8 @@ def _show(pk: int) -> Show:
 
 def watch(request: HttpRequest, pk: int) -> HttpResponse:
     """The viewer page: anyone may watch; signed-in shoppers chat and buy without leaving it."""
-    return render(request, "frontend/shows/watch.html", {"show": _show(pk)})
+    card = saved_cards.active_card(user_id=int(request.user.pk)) if request.user.is_authenticated else None
+    return render(request, "frontend/shows/watch.html", {"show": _show(pk), "saved_card": card})
 
 
 def venue(request: HttpRequest, pk: int) -> HttpResponse:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from commerce.addresses import parse_shipping_address
 from commerce.models import Drop, Order, Sku
-from commerce.payments.gateway import IntentResult, RefundResult, StripeApiGateway
+from commerce.payments.gateway import CardResult, IntentResult, RefundResult, SetupResult, StripeApiGateway
 from commerce.services import catalog, drops
 from commerce.services.orders import place_order
 from commerce.services.reservations import reserve_stock
@@ -76,6 +76,22 @@ class GuardedGateway(StripeApiGateway):
     def create_refund(self, **kw: Any) -> RefundResult:
         self._guard()
         return super().create_refund(**kw)
+
+    def create_customer(self, **kw: Any) -> str:
+        self._guard()
+        return super().create_customer(**kw)
+
+    def setup_card(self, **kw: Any) -> SetupResult:
+        self._guard()
+        return super().setup_card(**kw)
+
+    def retrieve_card(self, **kw: Any) -> CardResult:
+        self._guard()
+        return super().retrieve_card(**kw)
+
+    def detach_card(self, **kw: Any) -> None:
+        self._guard()
+        super().detach_card(**kw)
 
     def ops(self, operation: str) -> list[Any]:
         return [c for c in self.calls if c.operation == operation]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from commerce.abuse import limiter
@@ -22,6 +23,7 @@ from commerce.abuse.models import BuyerBlock
 from commerce.abuse.rates import rates_for
 from commerce.auctions.errors import (
     AlreadyLeading,
+    AuctionNotFound,
     AuctionNotOpen,
     BidderBlocked,
     BidderMuted,
@@ -33,10 +35,9 @@ from commerce.auctions.errors import (
 )
 from commerce.auctions.increments import MAX_AMOUNT, next_bid
 from commerce.auctions.models import Auction, AuctionState, Bid, BidKind, Ending, MaxBid
-from commerce.auctions.selectors import get_auction
 from commerce.auctions.services.common import lock_auction, push_state, schedule_close_on_commit
+from commerce.models import MerchantMembership
 from commerce.shows.models import ShowMute
-from commerce.shows.services.common import is_host
 from realtime.outbox import emit
 from realtime.shows.bidders import push_to_bidder_on_commit
 
@@ -59,19 +60,35 @@ def check_amount(value: object, *, field_name: str = "amount") -> int:
     return value
 
 
-def check_bidder(*, auction: Auction, user: User | None) -> User:
-    """Who may bid here at all (before any lock): signed in, not host, not muted, not blocked, not flooding."""
+def check_bidder(*, auction_id: int, user: User | None) -> User:
+    """Who may bid here at all (before any lock): signed in, not host, not muted, not blocked, not flooding.
+
+    One query answers the auction's existence and the three membership questions together (a bid is
+    the hottest write of a show: every query saved is saved 50 times a second).
+    """
     if user is None or not user.is_authenticated:
         raise BidNotAuthenticated("Sign in to bid.")
-    show_id, merchant_id = auction.show_id, auction.merchant_id
-    if is_host(user_id=user.pk, merchant_id=merchant_id):
-        raise HostCannotBid(
-            "The show's hosts cannot bid in its auctions.", details={"auction_id": auction.pk}
+    found = (
+        Auction.objects.filter(pk=auction_id)
+        .annotate(
+            host=Exists(MerchantMembership.objects.filter(user_id=user.pk, merchant_id=OuterRef("merchant_id"))),
+            muted=Exists(ShowMute.objects.filter(show_id=OuterRef("show_id"), user_id=user.pk)),
+            blocked=Exists(BuyerBlock.objects.filter(merchant_id=OuterRef("merchant_id"), buyer_id=user.pk,
+                                                     drop__isnull=True)),
         )
-    if ShowMute.objects.filter(show_id=show_id, user_id=user.pk).exists():
-        raise BidderMuted("The host muted you in this show.", details={"show_id": show_id})
-    if BuyerBlock.objects.filter(merchant_id=merchant_id, buyer_id=user.pk, drop__isnull=True).exists():
-        raise BidderBlocked("The shop has blocked this account.", details={"auction_id": auction.pk})
+        .values("show_id", "host", "muted", "blocked")
+        .first()
+    )  # fmt: skip
+    if found is None:
+        raise AuctionNotFound("Auction not found.", details={"resource": "auction", "id": auction_id})
+    if found["host"]:
+        raise HostCannotBid(
+            "The show's hosts cannot bid in its auctions.", details={"auction_id": auction_id}
+        )
+    if found["muted"]:
+        raise BidderMuted("The host muted you in this show.", details={"show_id": found["show_id"]})
+    if found["blocked"]:
+        raise BidderBlocked("The shop has blocked this account.", details={"auction_id": auction_id})
     rates = rates_for("bid.user")
     if rates and settings.ABUSE_THROTTLE_ENABLED:
         over = [h for h in limiter.hit([("bid.user", str(user.pk), rate) for rate in rates]) if h.over]
@@ -94,9 +111,9 @@ def place_bid(*, auction_id: int, user: User | None, amount: object, max_amount:
     cap = check_amount(max_amount, field_name="max_amount") if max_amount is not None else value
     if cap < value:
         raise BidInvalid("max_amount must be at least the bid.", details={"field": "max_amount"})
-    bidder = check_bidder(auction=get_auction(auction_id=auction_id), user=user)
+    bidder = check_bidder(auction_id=auction_id, user=user)
     with transaction.atomic():
-        auction = lock_auction(auction_id)
+        auction = lock_auction(auction_id, with_leader=True)
         now = timezone.now()  # server time, read once the lock is ours: no bid lands after a close
         if auction.state != AuctionState.OPEN or auction.ends_at is None or now >= auction.ends_at:
             raise AuctionNotOpen(
@@ -131,7 +148,7 @@ def place_bid(*, auction_id: int, user: User | None, amount: object, max_amount:
             steps.append((previous, price, BidKind.PROXY))
             winner = previous
         outcome = _record(auction, steps, now=now, winner=winner, price=price)
-        if cap > value or winner == bidder:
+        if cap > value:  # a plain bid's cap is the bid itself: `_cap_of` reads it from current_bid
             _set_cap(auction, bidder, cap, now)
         outbid = {previous.pk} if previous is not None and winner != previous else set()
         if winner != bidder:
@@ -150,7 +167,13 @@ def _cap_of(auction: Auction, user_id: int | None) -> int:
 
 
 def _set_cap(auction: Auction, bidder: User, cap: int, now: datetime) -> None:
-    MaxBid.objects.update_or_create(auction=auction, bidder=bidder, defaults={"cap": cap, "set_at": now})
+    """One INSERT .. ON CONFLICT (the auction row lock already serialises writers of this auction)."""
+    MaxBid.objects.bulk_create(
+        [MaxBid(auction=auction, bidder=bidder, cap=cap, set_at=now)],
+        update_conflicts=True,
+        unique_fields=["auction", "bidder"],
+        update_fields=["cap", "set_at"],
+    )
 
 
 def _raise_own_cap(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from commerce.auctions.models import Auction, AuctionState, Bid
 from commerce.auctions.services.common import lock_auction, move, push_state
 from commerce.models import LineStatus, Order, OrderLine, OrderStatus
+from commerce.payments.services import saved_cards
 from commerce.services.locks import lock_order
 from commerce.services.orders import order_status_payload, transition_order
 from realtime.outbox import emit
@@ -62,6 +63,9 @@ def _offer(auction: Auction, *, buyer_id: int, amount: int, round_: int, now: da
                  "currency": auction.currency, "order_id": order.pk, "round": round_,
                  "pay_by": auction.pay_by},
     )  # fmt: skip
+    # A winner who saved a card and agreed to off-session charges is charged at once; if the bank
+    # declines, the checkout window above still stands.
+    saved_cards.request_off_session_charge(order_id=order.pk, buyer_id=buyer_id)
     from commerce.auctions import tasks
 
     pk, order_id, pay_by = auction.pk, order.pk, auction.pay_by

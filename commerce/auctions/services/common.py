@@ -14,9 +14,13 @@ from realtime.outbox import emit
 from realtime.shows.publish import push_on_commit
 
 
-def lock_auction(auction_id: int) -> Auction:
-    """Inside the caller's transaction: the auction row, locked (every bid and state change takes it)."""
-    auction = Auction.objects.select_for_update(of=("self",)).filter(pk=auction_id).first()
+def lock_auction(auction_id: int, *, with_leader: bool = False) -> Auction:
+    """Inside the caller's transaction: the auction row, locked (every bid and state change takes it).
+
+    `with_leader` reads the leading user in the same statement (only the auction row is locked).
+    """
+    rows = Auction.objects.select_for_update(of=("self",)).filter(pk=auction_id)
+    auction = (rows.select_related("leader") if with_leader else rows).first()
     if auction is None:
         raise AuctionNotFound("Auction not found.", details={"resource": "auction", "id": auction_id})
     return auction

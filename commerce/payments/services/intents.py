@@ -9,7 +9,7 @@ from commerce.errors import ChargesNotEnabled
 from commerce.errors import NotFound as CommerceNotFound
 from commerce.models import Merchant, Order, OrderStatus, Settlement
 from commerce.payments.errors import DemoDisabled, NotFound, OrderNotPayable, StripeRejected
-from commerce.payments.gateway import Destination, StripeGateway, get_gateway
+from commerce.payments.gateway import Destination, OffSession, StripeGateway, get_gateway
 from commerce.payments.models import AttemptStatus, PaymentAttempt
 from commerce.payments.services.timeline import StepOutcome, lock_saga, record_step
 from commerce.services.fees import application_fee
@@ -30,9 +30,10 @@ class PaymentStart:
     amount: int
     currency: str
     attempt: int
+    fresh: bool = False  # this call created the PaymentIntent (False: an open one was returned)
 
 
-def _result(attempt: PaymentAttempt) -> PaymentStart:
+def _result(attempt: PaymentAttempt, *, fresh: bool = False) -> PaymentStart:
     return PaymentStart(
         order_id=attempt.order_id,
         payment_intent_id=attempt.payment_intent_id,
@@ -40,6 +41,7 @@ def _result(attempt: PaymentAttempt) -> PaymentStart:
         amount=attempt.amount,
         currency=attempt.currency,
         attempt=attempt.attempt,
+        fresh=fresh,
     )
 
 
@@ -95,14 +97,20 @@ def _open_attempt(*, order_id: int, buyer_id: int | None) -> PaymentAttempt:
 
 
 def start_payment(
-    *, order_id: int, buyer_id: int | None = None, gateway: StripeGateway | None = None
+    *,
+    order_id: int,
+    buyer_id: int | None = None,
+    gateway: StripeGateway | None = None,
+    off_session: OffSession | None = None,
 ) -> PaymentStart:
     """Create (or return) the order's PaymentIntent: amount = order total, metadata = order id.
 
     The attempt row and its idempotency key are committed before Stripe is called, and the call is
     made outside any transaction; a retry (double click, timeout, crash) repeats it with the same
     key, so Stripe returns the same PaymentIntent instead of making a second one. `buyer_id`
-    scopes the call to the order's buyer. Raises NotFound, OrderNotPayable, StripeUnavailable.
+    scopes the call to the order's buyer. `off_session` creates and confirms the intent on a saved
+    card in the same call (only when this call creates it). Raises NotFound, OrderNotPayable,
+    StripeUnavailable, StripeRejected (a declined off-session card: the attempt is marked failed).
     """
     attempt = _open_attempt(order_id=order_id, buyer_id=buyer_id)
     if attempt.status == AttemptStatus.OPEN:
@@ -121,6 +129,7 @@ def start_payment(
             metadata=metadata,
             idempotency_key=attempt.idempotency_key,
             destination=destination,
+            off_session=off_session,
         )
     except StripeRejected as exc:
         with transaction.atomic():
@@ -154,8 +163,9 @@ def start_payment(
                 currency=intent.currency,
                 destination=attempt.destination_account,
                 application_fee_amount=attempt.application_fee_amount,
+                off_session=off_session is not None,
             )
-    return _result(attempt)
+    return _result(attempt, fresh=True)
 
 
 def demo_confirm_payment(
