@@ -71,16 +71,22 @@ def members(group: str) -> list[set[tuple[str, int]]]:
     return [{(tp.topic, tp.partition) for tp in m.assignment.topic_partitions} for m in desc.members]
 
 
-def all_partitions(group: str) -> set[tuple[str, int]]:
+def all_partitions(group: str) -> set[tuple[str, int]] | None:
+    """Every partition of the group's topics; None while a topic is not in the metadata yet (seen in a
+    full run: a topic created moments before reaches the broker's metadata a little later)."""
     metadata = AdminClient(admin_config()).list_topics(timeout=15)
-    return {(t, p) for t in topics_for_group(group) for p in metadata.topics[t].partitions}
+    topics = topics_for_group(group)
+    if any(t not in metadata.topics for t in topics):
+        return None
+    return {(t, p) for t in topics for p in metadata.topics[t].partitions}
 
 
 def split_between(n: int, group: str) -> bool:
     owned = members(group)
     everything = all_partitions(group)
     return (
-        len(owned) == n
+        everything is not None
+        and len(owned) == n
         and all(owned)
         and set().union(*owned) == everything
         and sum(len(o) for o in owned) == len(everything)  # disjoint
@@ -116,7 +122,10 @@ def test_two_consumer_processes_of_one_group_split_the_partitions_and_handle_eac
 def test_cooperative_rebalance_callbacks_track_the_assignment_from_deltas(kafka_prefix: str) -> None:
     """A member joining takes some partitions from the first, which keeps the rest; when it leaves
     they come back. The callbacks see only what moves, so the runner must add and subtract."""
-    everything = {f"{t}[{p}]" for t, p in all_partitions("diagnostics")}
+    wait_for(lambda: all_partitions("diagnostics") is not None, timeout=60, what="the topic in the metadata")
+    known = all_partitions("diagnostics")
+    assert known is not None
+    everything = {f"{t}[{p}]" for t, p in known}
     ids = emit_pings(600, keys=30)
     with ConsumerThread("diagnostics") as first:
         wait_for(lambda: set(first.runner.stats.assigned) == everything, timeout=120, what="first owns all")

@@ -1,6 +1,6 @@
 """One Stripe PaymentIntent per order (`start_payment`) and the demo confirmation against stripe-mock."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -30,7 +30,9 @@ class PaymentStart:
     amount: int
     currency: str
     attempt: int
-    fresh: bool = False  # this call created the PaymentIntent (False: an open one was returned)
+    # This call created the PaymentIntent (False: an open one was returned); not part of equality,
+    # so a repeated call still equals the first (the same intent).
+    fresh: bool = field(default=False, compare=False)
 
 
 def _result(attempt: PaymentAttempt, *, fresh: bool = False) -> PaymentStart:
