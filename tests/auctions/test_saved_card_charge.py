@@ -42,6 +42,13 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+def _install(monkeypatch: pytest.MonkeyPatch, gateway: GuardedGateway) -> GuardedGateway:
+    """The demo settings (stripe-mock's SetupIntent answer read as Stripe's) and `gateway` as the process's."""
+    monkeypatch.setattr("django.conf.settings.PAYMENTS_DEMO_CONFIRM", True)
+    monkeypatch.setattr("commerce.payments.gateway._default", gateway)
+    return gateway
+
+
 def _won(start_auction: Callable[..., Auction], winner: User, capture: Any) -> Order:
     auction = start_auction()
     bidding.place_bid(auction_id=auction.pk, user=winner, amount=1300)
@@ -58,12 +65,9 @@ def test_a_winner_with_a_saved_card_is_charged_off_session_once(
     make_user: Callable[..., User],
     queued: list[int],
     django_capture_on_commit_callbacks: Any,
-    settings: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings.PAYMENTS_DEMO_CONFIRM = True  # stripe-mock sends no webhooks: the simulator signs Stripe's
-    gateway = GuardedGateway()
-    monkeypatch.setattr("commerce.payments.gateway._default", gateway)
+    gateway = _install(monkeypatch, GuardedGateway())  # the demo: the simulator signs Stripe's webhook
     winner = make_user("winner")
     card = saved_cards.save_card(user_id=winner.pk, payment_method="pm_card_visa", consent=True)
     order = _won(start_auction, winner, django_capture_on_commit_callbacks)
@@ -95,9 +99,7 @@ def test_a_declined_saved_card_leaves_the_checkout_window_to_pay_by_hand(
     django_capture_on_commit_callbacks: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("django.conf.settings.PAYMENTS_DEMO_CONFIRM", True)
-    gateway = DecliningGateway()
-    monkeypatch.setattr("commerce.payments.gateway._default", gateway)
+    gateway = _install(monkeypatch, DecliningGateway())
     winner = make_user("winner")
     saved_cards.save_card(user_id=winner.pk, payment_method="pm_card_chargeDeclined", consent=True)
     order = _won(start_auction, winner, django_capture_on_commit_callbacks)
@@ -125,9 +127,7 @@ def test_no_saved_card_or_a_removed_one_means_the_usual_checkout(
     django_capture_on_commit_callbacks: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("django.conf.settings.PAYMENTS_DEMO_CONFIRM", True)
-    gateway = GuardedGateway()
-    monkeypatch.setattr("commerce.payments.gateway._default", gateway)
+    gateway = _install(monkeypatch, GuardedGateway())
     winner = make_user("winner")
     saved_cards.save_card(user_id=winner.pk, payment_method="pm_card_visa", consent=True)
     assert saved_cards.remove_card(user_id=winner.pk)
