@@ -28,6 +28,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve()
 BUCKET_MS = 1  # latency histogram resolution
+REBIDS = 3  # a driver bid refused as too low bids again at the named minimum this many times
 
 
 async def _watcher(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadline: float) -> None:
@@ -115,14 +116,19 @@ def _hist_pct(hist: dict[str, int], q: float) -> float | None:
 
 
 def _driver(
-    auction_id: int, user_ids: list[int], rate: float, seconds: float, sent_log: str, threads: int
+    auction_id: int, user_ids: list[int], rate: float, seconds: float, sent_log: str, threads: int, part: str
 ) -> None:
-    """A process of its own (as web processes would be): bid at `rate`/s for `seconds`, then close.
+    """One bidding process (as a web process would be): bids at `rate`/s for `seconds` in all.
 
-    `threads` threads share one schedule (bid k is due at k / rate): one bid's round trips through
-    the service (lock, rows, outbox, push) take longer than 1 / rate on a busy box, and web
-    processes bid in parallel too. Bid k asks the k-th rung of the increment ladder, so bids that
-    overtake each other on the way to the auction's row lock are refused as too low (counted).
+    `part` is "i/n": this process takes bids k = i, i + n, i + 2n, ... of one schedule shared by
+    all n processes (bid k is due at k / rate), each with `threads` threads: one bid's round trip
+    through the service (lock, rows, outbox, push) takes longer than 1 / rate on a busy box, and
+    threads of one process would hold the auction's row lock while waiting for the GIL, so bids
+    come from several processes as they do from several web processes. Bid k asks the k-th rung
+    of the increment ladder; one overtaken on the way to the row lock is refused as too low
+    (counted) and bids again at the minimum the refusal names, up to `REBIDS` times, as a
+    bidder's page does. A bid's latency counts from the attempt that was accepted. Writes
+    {seq: sent at} to `sent_log`; the parent merges the parts and closes the auction.
     """
     import django
 
@@ -130,21 +136,28 @@ def _driver(
     django.setup()
     from django.contrib.auth.models import User
     from django.db import connection
-    from django.utils import timezone
 
+    from commerce.auctions.errors import BidTooLow
     from commerce.auctions.increments import next_bid
     from commerce.auctions.models import Auction
     from commerce.auctions.services.bidding import place_bid
-    from commerce.auctions.services.closing import close_auction
 
+    index, parts = (int(x) for x in part.split("/"))
     users = list(User.objects.filter(pk__in=user_ids).order_by("pk"))
     auction = Auction.objects.get(pk=auction_id)
+    rungs = [
+        next_bid(table=auction.increments, starting_price=auction.starting_price, current=auction.current_bid)
+    ]
+    while len(rungs) < int(seconds * rate) + 1:
+        rungs.append(
+            next_bid(table=auction.increments, starting_price=auction.starting_price, current=rungs[-1])
+        )
+    connection.close()
     print(json.dumps({"ready": True}), flush=True)
     sys.stdin.readline()  # go
     sent: dict[int, float] = {}
     lock = threading.Lock()
-    ladder = {"k": 0, "amount": next_bid(table=auction.increments, starting_price=auction.starting_price,
-                                         current=auction.current_bid)}  # fmt: skip
+    mine = iter(range(index, len(rungs), parts))
     refusals: dict[str, int] = {}
     interval, t0 = 1.0 / rate, time.monotonic()
 
@@ -152,23 +165,28 @@ def _driver(
         try:
             while True:
                 with lock:
-                    k, amount = ladder["k"], ladder["amount"]
-                    ladder["k"] = k + 1
-                    ladder["amount"] = next_bid(table=auction.increments, starting_price=auction.starting_price,
-                                                current=amount)  # fmt: skip
-                if k * interval >= seconds:
+                    k = next(mine, None)
+                if k is None or k * interval >= seconds:
                     return
+                amount = rungs[k]
                 time.sleep(max(0.0, t0 + k * interval - time.monotonic()))
-                at = time.time()
-                try:
-                    done = place_bid(auction_id=auction_id, user=users[k % len(users)], amount=amount)
-                except Exception as exc:
+                for _attempt in range(REBIDS + 1):
+                    at = time.time()
+                    try:
+                        done = place_bid(auction_id=auction_id, user=users[k % len(users)], amount=amount)
+                    except BidTooLow as exc:
+                        amount = int(exc.details["next_bid"])
+                        with lock:
+                            refusals["BidTooLow"] = refusals.get("BidTooLow", 0) + 1
+                        continue
+                    except Exception as exc:
+                        with lock:
+                            refusals[type(exc).__name__] = refusals.get(type(exc).__name__, 0) + 1
+                        break
                     with lock:
-                        refusals[type(exc).__name__] = refusals.get(type(exc).__name__, 0) + 1
-                    continue
-                with lock:
-                    for b in done.bids:
-                        sent[b.seq] = at
+                        for b in done.bids:
+                            sent[b.seq] = at
+                    break
         finally:
             connection.close()
 
@@ -177,16 +195,38 @@ def _driver(
         t.start()
     for t in pool:
         t.join()
-    elapsed = time.monotonic() - t0
     Path(sent_log).write_text(json.dumps(sent))
-    # Sudden death: the end by server time, then the close (the worker's eta task in production).
+    print(
+        json.dumps({"bids": len(sent), "refusals": refusals, "elapsed_s": time.monotonic() - t0}), flush=True
+    )
+
+
+def _close(
+    auction_id: int, sent_log: str, parts: list[dict[str, Any]], threads: int, rate: float
+) -> dict[str, Any]:
+    """Merge the drivers' sent logs (read by the clients once they see the close), then end the
+    auction by server time (sudden death) and close it, as the worker's eta task does."""
+    from django.utils import timezone
+
+    from commerce.auctions.models import Auction
+    from commerce.auctions.services.closing import close_auction
+
+    sent: dict[str, float] = {}
+    for i in range(len(parts)):
+        sent.update(json.loads(Path(f"{sent_log}.{i}").read_text()))
+    Path(sent_log).write_text(json.dumps(sent))
     Auction.objects.filter(pk=auction_id).update(ends_at=timezone.now())
     while (closed := close_auction(auction_id=auction_id)).state == "open":
         time.sleep(0.01)
-    print(json.dumps({"bids": len(sent), "refused": sum(refusals.values()), "refusals": refusals,
-                      "final_price": closed.current_bid, "threads": threads,
-                      "attempted_per_s": round(min(ladder["k"], int(seconds * rate)) / elapsed, 1),
-                      "rate_per_s": round(len(sent) / elapsed, 1)}), flush=True)  # fmt: skip
+    refusals: dict[str, int] = {}
+    for part in parts:
+        for name, n in part.get("refusals", {}).items():
+            refusals[name] = refusals.get(name, 0) + n
+    elapsed = max((part.get("elapsed_s", 0.0) for part in parts), default=0.0) or 1.0
+    return {"bids": len(sent), "refused": sum(refusals.values()), "refusals": refusals,
+            "final_price": closed.current_bid, "processes": len(parts), "threads_per_process": threads,
+            "scheduled_per_s": rate, "rate_per_s": round(len(sent) / elapsed, 1),
+            "attempted_per_s": round((len(sent) + sum(refusals.values())) / elapsed, 1)}  # fmt: skip
 
 
 def _pools(
@@ -222,8 +262,9 @@ def _gather(procs: list[subprocess.Popen[str]], start: Any) -> tuple[int, float,
 def add_arguments(parser: Any) -> None:
     parser.add_argument("--bid-rate", type=float, default=50.0, help="auction mode: bids per second")
     parser.add_argument("--bid-seconds", type=float, default=20.0, help="auction mode: how long bids come")
+    parser.add_argument("--bid-threads", type=int, default=2, help="auction mode: threads per driver process")
     parser.add_argument(
-        "--bid-threads", type=int, default=8, help="auction mode: driver threads sharing the schedule"
+        "--bid-procs", type=int, default=4, help="auction mode: driver processes sharing the schedule"
     )
 
 
@@ -297,19 +338,52 @@ def run(args: Any) -> dict[str, Any]:
         logs = open(Path(ROOT_LOCAL()) / "bench_ws.log", "ab")  # noqa: SIM115
         ws = start_ws_processes(args.ws_processes, port, env, logs, args.server_profile)
         children.extend(ws)
-        driver = subprocess.Popen([sys.executable, str(HERE), "--driver", str(auction.pk), ",".join(map(str, bidders)),
-                                   str(args.bid_rate), str(args.bid_seconds), sent_log, str(args.bid_threads)],
-                                  env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
-        children.append(driver)
-        assert driver.stdin is not None and driver.stdout is not None
-        driver.stdout.readline()
+        drivers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(HERE),
+                    "--driver",
+                    str(auction.pk),
+                    ",".join(map(str, bidders)),
+                    str(args.bid_rate),
+                    str(args.bid_seconds),
+                    f"{sent_log}.{i}",
+                    str(args.bid_threads),
+                    f"{i}/{args.bid_procs}",
+                ],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(args.bid_procs)
+        ]
+        children.extend(drivers)
+        for d in drivers:
+            assert d.stdout is not None
+            d.stdout.readline()
         marks: dict[str, float] = {}
+        closing: dict[str, Any] = {}
+
+        def close_when_drivers_end() -> None:  # the watchers end on the closed state
+            from django.db import connection
+
+            parts = [json.loads(d.stdout.readline() or "{}") for d in drivers]  # type: ignore[union-attr]
+            try:
+                closing.update(_close(auction.pk, sent_log, parts, args.bid_threads, args.bid_rate))
+            finally:
+                connection.close()
+
+        closer = threading.Thread(target=close_when_drivers_end)
 
         def go() -> None:  # every watcher has its snapshot: count the server's CPU from here
-            assert driver.stdin is not None
             marks["cpu"], marks["t0"] = total_cpu(ws), time.monotonic()
-            driver.stdin.write("go\n")
-            driver.stdin.flush()
+            for d in drivers:
+                assert d.stdin is not None
+                d.stdin.write("go\n")
+                d.stdin.flush()
+            closer.start()
 
         url = f"ws://127.0.0.1:{port}/ws/shows/{show.pk}/"
         ready, connect_s, results = _gather(
@@ -324,7 +398,8 @@ def run(args: Any) -> dict[str, Any]:
             ),
             go,
         )
-        done = json.loads(driver.stdout.readline() or "{}")
+        closer.join(60)
+        done = closing
         hist: dict[str, int] = {}
         for r in results:
             for k, v in (r.get("hist") or {}).items():
@@ -385,4 +460,4 @@ if __name__ == "__main__":
         _client_main(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
     elif sys.argv[1] == "--driver":
         _driver(int(sys.argv[2]), [int(u) for u in sys.argv[3].split(",")], float(sys.argv[4]),
-                float(sys.argv[5]), sys.argv[6], int(sys.argv[7]))  # fmt: skip
+                float(sys.argv[5]), sys.argv[6], int(sys.argv[7]), sys.argv[8])  # fmt: skip

@@ -7,10 +7,10 @@ A failed push is only logged: the badge is also rendered with each page.
 
 import logging
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from notifications.selectors import latest_for, unread_count
+from realtime.ws.layer_sync import group_send_blocking
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,6 @@ def unread_changed(*, user_id: int) -> None:
         "latest": latest,
     }
     try:
-        async_to_sync(layer.group_send)(group_name(user_id), message)
+        group_send_blocking(group_name(user_id), message)
     except Exception:
         log.warning("notifications: badge push to user %s failed", user_id, exc_info=True)

@@ -6,6 +6,15 @@ a second for 5,000 viewers, far more than a small box fans out; here, per proces
 an open auction's frame after a quiet window goes out at once, and frames within
 `AUCTION_FRAME_WINDOW_MS` of it wait for the window's end, where only the newest is sent. While bids
 keep coming the window doubles up to `AUCTION_FRAME_MAX_WINDOW_MS`; a quiet window resets it.
+
+The window is never shorter than `AUCTION_FRAME_COST_FACTOR` times what the stream's last fan-out
+took (the synchronous writes to every local socket), measured from when that fan-out *ended*. A
+process with 5,000 watchers spends ~0.1 s on one fan-out: with a fixed 100 ms window measured from
+the start, every bid arriving after the loop came back was "outside" the window and went out at
+once, so frames queued faster than sockets drained (bid-to-watcher p99 of 120 s in
+bench/ws_fanout.py --mode auction, one frame per bid). Bounded by its own cost, fan-out takes at
+most 1 / (1 + factor) of the loop, whatever the number of watchers, and the newest bid still goes
+out at the next window's end.
 Frames of a closed/paid/passed/scheduled auction are never held or dropped, and any other frame of
 the stream first flushes a held auction frame, so the order of the stream never changes. Skipped
 frames leave gaps in a socket's seq, which clients accept (they only ignore seq <= last applied).
@@ -31,13 +40,17 @@ def _is_open_auction(frame: StreamFrame) -> bool:
 class AuctionCoalescer:
     """Per stream: the newest held `auction` frame, its timer, when one last went out, the window."""
 
-    def __init__(self, inner: Batcher, window_s: float, max_window_s: float) -> None:
+    def __init__(
+        self, inner: Batcher, window_s: float, max_window_s: float, cost_factor: float = 3.0
+    ) -> None:
         self.inner = inner
         self.window_s = window_s
         self.max_window_s = max(window_s, max_window_s)
+        self.cost_factor = cost_factor
         self.held: dict[str, StreamFrame] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
-        self.last_sent: dict[str, float] = {}
+        self.last_sent: dict[str, float] = {}  # loop time when the stream's last fan-out ended
+        self.costs: dict[str, float] = {}  # seconds the stream's last auction fan-out took
         self.windows: dict[str, float] = {}
         self.dropped = 0  # frames replaced by a newer one (for tests and the bench)
 
@@ -53,14 +66,25 @@ class AuctionCoalescer:
             self.held[stream] = frame
             self.dropped += 1
             return
-        due = self.last_sent.get(stream, float("-inf")) + self.windows.get(stream, self.window_s)
+        due = self.last_sent.get(stream, float("-inf")) + self._window(stream)
         if now >= due:
             self.windows.pop(stream, None)
-            self.last_sent[stream] = now
-            self.inner.offer(frame)
+            self._send(stream, frame)
             return
         self.held[stream] = frame
         self.timers[stream] = loop.call_at(due, self._window_ended, stream)
+
+    def _window(self, stream: str) -> float:
+        return max(self.windows.get(stream, self.window_s), self.cost_factor * self.costs.get(stream, 0.0))
+
+    def _send(self, stream: str, frame: StreamFrame) -> None:
+        """Fan out now; remember when it ended and what it cost (the next window counts from there)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        self.inner.offer(frame)
+        ended = loop.time()
+        self.costs[stream] = ended - started
+        self.last_sent[stream] = ended
 
     def _window_ended(self, stream: str) -> None:
         self.windows[stream] = min(self.max_window_s, self.windows.get(stream, self.window_s) * 2)
@@ -72,8 +96,7 @@ class AuctionCoalescer:
             timer.cancel()
         frame = self.held.pop(stream, None)
         if frame is not None:
-            self.last_sent[stream] = asyncio.get_running_loop().time()
-            self.inner.offer(frame)
+            self._send(stream, frame)
 
     def forget(self, stream: str) -> None:
         timer = self.timers.pop(stream, None)
@@ -81,5 +104,6 @@ class AuctionCoalescer:
             timer.cancel()
         self.held.pop(stream, None)
         self.last_sent.pop(stream, None)
+        self.costs.pop(stream, None)
         self.windows.pop(stream, None)
         self.inner.forget(stream)

@@ -10,11 +10,10 @@ nobody else's.
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from realtime.ws import protocol, store
+from realtime.ws.layer_sync import group_send_blocking
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +26,7 @@ def send_to_bidder(show_id: int, user_id: int, kind: str, *, seq: int, **fields:
     """Send one frame to a viewer's sockets of this show now (sync code)."""
     stream = bidder_stream(show_id, user_id)
     frame = protocol.stream_frame(kind, seq=seq, stream=stream, **fields)
-    layer = get_channel_layer()
-    assert layer is not None
-    async_to_sync(layer.group_send)(store.group_name(stream), frame.layer_message())
+    group_send_blocking(store.group_name(stream), frame.layer_message())
 
 
 def push_to_bidder_on_commit(show_id: int, user_id: int, kind: str, *, seq: int, **fields: Any) -> None:

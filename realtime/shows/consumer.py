@@ -90,7 +90,9 @@ def _hub() -> Hub:
             max_window_s=settings.SHOWS_CHAT_MAX_BATCH_MS / 1000,
         )
         window, widest = settings.AUCTION_FRAME_WINDOW_MS / 1000, settings.AUCTION_FRAME_MAX_WINDOW_MS / 1000
-        hub.set_batcher(_SHOW_PREFIX, AuctionCoalescer(chat, window, widest))
+        hub.set_batcher(
+            _SHOW_PREFIX, AuctionCoalescer(chat, window, widest, settings.AUCTION_FRAME_COST_FACTOR)
+        )
     return hub
 
 

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
 from realtime.ws import protocol, store
+from realtime.ws.layer_sync import group_send_blocking
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +36,7 @@ def publish(show_id: int, kind: str, **fields: Any) -> int:
     """Number, buffer and broadcast one frame now (sync code: WSGI views, services, commands)."""
     fields.setdefault("at", timezone.now())
     frame = store.append_next_blocking(template(show_id, kind, fields))
-    layer = get_channel_layer()
-    assert layer is not None
-    async_to_sync(layer.group_send)(store.group_name(frame.stream), frame.layer_message())
+    group_send_blocking(store.group_name(frame.stream), frame.layer_message())
     return frame.seq
 
 

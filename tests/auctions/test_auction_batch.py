@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 from realtime.shows.auction_batch import AuctionCoalescer
 from realtime.ws.protocol import StreamFrame
@@ -68,3 +69,40 @@ def test_a_held_frame_goes_before_any_other_frame_and_final_states_are_never_hel
         return [f.seq for f in inner.sent]
 
     assert asyncio.run(run()) == [1, 2, 3, 4, 5]
+
+
+class SlowInner(Inner):
+    """A fan-out that takes `cost` seconds of the loop (as 5,000 synchronous socket writes do)."""
+
+    def __init__(self, cost: float) -> None:
+        super().__init__()
+        self.cost = cost
+
+    def offer(self, frame: StreamFrame) -> None:
+        time.sleep(self.cost)
+        super().offer(frame)
+
+
+def test_the_window_counts_from_the_end_of_a_slow_fan_out_and_is_at_least_factor_times_its_cost() -> None:
+    # A fan-out of 50 ms with a 10 ms window and factor 3: bids 20 ms apart after the first must
+    # wait ~150 ms after its end, not go out one each (the bug: every bid that arrived after the
+    # loop came back from a fan-out longer than the window went out at once).
+    async def run() -> list[int]:
+        inner = SlowInner(0.05)
+        c = AuctionCoalescer(inner, 0.01, 0.01, cost_factor=3.0)
+        c.offer(_auction(1, 1))
+        ended = asyncio.get_running_loop().time()
+        for i in range(2, 6):
+            await asyncio.sleep(0.02)
+            c.offer(_auction(i, i))
+        assert [f.seq for f in inner.sent] == [1]  # 80 ms after the fan-out ended: all still held
+        window = c._window("show.1")
+        assert window >= 3 * 0.05 and c.last_sent["show.1"] >= ended - 0.001
+        for _ in range(500):  # bounded wait for the timer (a bound, not a measurement)
+            if inner.sent[-1].seq == 5:
+                break
+            await asyncio.sleep(0.01)
+        return [f.seq for f in inner.sent]
+
+    sent = asyncio.run(run())
+    assert sent == [1, 5], sent  # the newest bid at the window's end; 2-4 were replaced
