@@ -28,7 +28,6 @@ from typing import Any
 
 HERE = Path(__file__).resolve()
 BUCKET_MS = 1  # latency histogram resolution
-REBIDS = 3  # a driver bid refused as too low bids again at the named minimum this many times
 
 
 async def _watcher(url: str, out: dict[str, Any], sem: asyncio.Semaphore, deadline: float) -> None:
@@ -116,7 +115,14 @@ def _hist_pct(hist: dict[str, int], q: float) -> float | None:
 
 
 def _driver(
-    auction_id: int, user_ids: list[int], rate: float, seconds: float, sent_log: str, threads: int, part: str
+    auction_id: int,
+    user_ids: list[int],
+    rate: float,
+    seconds: float,
+    sent_log: str,
+    threads: int,
+    part: str,
+    rebids: int,
 ) -> None:
     """One bidding process (as a web process would be): bids at `rate`/s for `seconds` in all.
 
@@ -126,8 +132,8 @@ def _driver(
     threads of one process would hold the auction's row lock while waiting for the GIL, so bids
     come from several processes as they do from several web processes. Bid k asks the k-th rung
     of the increment ladder; one overtaken on the way to the row lock is refused as too low
-    (counted) and bids again at the minimum the refusal names, up to `REBIDS` times, as a
-    bidder's page does. A bid's latency counts from the attempt that was accepted. Writes
+    (counted) and, with `rebids` > 0, bids again at the minimum the refusal names, up to that many
+    times, as a bidder's page may (the default, 0, keeps attempts at exactly `rate`). A bid's latency counts from the attempt that was accepted. Writes
     {seq: sent at} to `sent_log`; the parent merges the parts and closes the auction.
     """
     import django
@@ -159,6 +165,7 @@ def _driver(
     lock = threading.Lock()
     mine = iter(range(index, len(rungs), parts))
     refusals: dict[str, int] = {}
+    took: list[float] = []  # seconds each accepted place_bid call took (check, lock wait, commit, push)
     interval, t0 = 1.0 / rate, time.monotonic()
 
     def bidder() -> None:
@@ -170,7 +177,7 @@ def _driver(
                     return
                 amount = rungs[k]
                 time.sleep(max(0.0, t0 + k * interval - time.monotonic()))
-                for _attempt in range(REBIDS + 1):
+                for _attempt in range(rebids + 1):
                     at = time.time()
                     try:
                         done = place_bid(auction_id=auction_id, user=users[k % len(users)], amount=amount)
@@ -184,6 +191,7 @@ def _driver(
                             refusals[type(exc).__name__] = refusals.get(type(exc).__name__, 0) + 1
                         break
                     with lock:
+                        took.append(time.time() - at)
                         for b in done.bids:
                             sent[b.seq] = at
                     break
@@ -196,8 +204,9 @@ def _driver(
     for t in pool:
         t.join()
     Path(sent_log).write_text(json.dumps(sent))
+    elapsed = time.monotonic() - t0
     print(
-        json.dumps({"bids": len(sent), "refusals": refusals, "elapsed_s": time.monotonic() - t0}), flush=True
+        json.dumps({"bids": len(sent), "refusals": refusals, "elapsed_s": elapsed, "took": took}), flush=True
     )
 
 
@@ -207,6 +216,7 @@ def _close(
     """Merge the drivers' sent logs (read by the clients once they see the close), then end the
     auction by server time (sudden death) and close it, as the worker's eta task does."""
     from django.utils import timezone
+    from ws_clients import pct
 
     from commerce.auctions.models import Auction
     from commerce.auctions.services.closing import close_auction
@@ -223,9 +233,11 @@ def _close(
         for name, n in part.get("refusals", {}).items():
             refusals[name] = refusals.get(name, 0) + n
     elapsed = max((part.get("elapsed_s", 0.0) for part in parts), default=0.0) or 1.0
+    took = [x for part in parts for x in part.get("took", [])]
     return {"bids": len(sent), "refused": sum(refusals.values()), "refusals": refusals,
             "final_price": closed.current_bid, "processes": len(parts), "threads_per_process": threads,
             "scheduled_per_s": rate, "rate_per_s": round(len(sent) / elapsed, 1),
+            "accepted_bid_call_ms": {"p50": pct(took, 0.5), "p99": pct(took, 0.99), "max": pct(took, 1.0)},
             "attempted_per_s": round((len(sent) + sum(refusals.values())) / elapsed, 1)}  # fmt: skip
 
 
@@ -265,6 +277,12 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--bid-threads", type=int, default=2, help="auction mode: threads per driver process")
     parser.add_argument(
         "--bid-procs", type=int, default=4, help="auction mode: driver processes sharing the schedule"
+    )
+    parser.add_argument(
+        "--rebids",
+        type=int,
+        default=0,
+        help="auction mode: re-bids at the named minimum after a too-low refusal",
     )
 
 
@@ -351,6 +369,7 @@ def run(args: Any) -> dict[str, Any]:
                     f"{sent_log}.{i}",
                     str(args.bid_threads),
                     f"{i}/{args.bid_procs}",
+                    str(args.rebids),
                 ],
                 env=env,
                 stdin=subprocess.PIPE,
@@ -400,6 +419,7 @@ def run(args: Any) -> dict[str, Any]:
         )
         closer.join(60)
         done = closing
+        push = [x for r in results for x in r.get("fanout", [])]
         hist: dict[str, int] = {}
         for r in results:
             for k, v in (r.get("hist") or {}).items():
@@ -414,6 +434,11 @@ def run(args: Any) -> dict[str, Any]:
             "final_price_seen_ratio": round(saw_final / args.sockets, 4),
             "bid_to_watcher_latency_ms": {"p50": _hist_pct(hist, 0.5), "p99": _hist_pct(hist, 0.99),
                                           "max": _hist_pct(hist, 1.0), "pairs": sum(hist.values())},
+            # From the frame's `at` (the bid's transaction built it, before COMMIT) to the client:
+            # commit, Redis, the hub, the coalescing window and the fan-out, without the bid's own
+            # round trip and lock wait (open auction frames only; Go clients).
+            "push_to_watcher_latency_ms": {"p50": pct(push, 0.5), "p99": pct(push, 0.99), "max": pct(push, 1.0),
+                                           "samples": len(push)},
             "frames_per_socket": round(frames / max(1, ready), 1),
             "frames_delivered": frames,
             "reconnects_after_4408": sum(r.get("reconnects", 0) for r in results),
@@ -460,4 +485,4 @@ if __name__ == "__main__":
         _client_main(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
     elif sys.argv[1] == "--driver":
         _driver(int(sys.argv[2]), [int(u) for u in sys.argv[3].split(",")], float(sys.argv[4]),
-                float(sys.argv[5]), sys.argv[6], int(sys.argv[7]), sys.argv[8])  # fmt: skip
+                float(sys.argv[5]), sys.argv[6], int(sys.argv[7]), sys.argv[8], int(sys.argv[9]))  # fmt: skip

@@ -542,8 +542,8 @@ CELERY_BEAT_SCHEDULE["auctions-close-due"] = {"task": "commerce.auctions.tasks.c
 # Auction frames to viewers: per ws process, at most one per window (last value wins), widening while busy.
 AUCTION_FRAME_WINDOW_MS = env.int("AUCTION_FRAME_WINDOW_MS", default=100)
 AUCTION_FRAME_MAX_WINDOW_MS = env.int("AUCTION_FRAME_MAX_WINDOW_MS", default=250)
-# ...and never shorter than this many times the last auction fan-out took (fan-out <= 1/(1+factor) of the loop).
-AUCTION_FRAME_COST_FACTOR = env.float("AUCTION_FRAME_COST_FACTOR", default=3.0)
+# ...and never shorter than this many times the CPU the last auction fan-out took (<= 1/(1+factor) of the loop).
+AUCTION_FRAME_COST_FACTOR = env.float("AUCTION_FRAME_COST_FACTOR", default=2.0)
 # --- end auctions --------------------------------------------------------------------------------------
 
 # --- Monitoring (monitoring/): Prometheus metrics, the `monitor` process, the ops admin page ----------

@@ -173,6 +173,11 @@ func watch(conn *websocket.Conn, mode string, deadline time.Time, mu *sync.Mutex
 			if doc.Auction == nil || (doc.Type != "auction" && doc.Type != "snapshot") {
 				continue
 			}
+			if doc.Type == "auction" && doc.Auction.State == "open" {
+				if d, ok := since(now, doc.At); ok { // the frame's `at`: when the bid's transaction built it
+					local.Fanout = append(local.Fanout, d)
+				}
+			}
 			if doc.Auction.Bids > seen {
 				seen = doc.Auction.Bids
 				local.Arrivals = append(local.Arrivals, [2]float64{float64(seen), float64(now.UnixNano()) / 1e9})
