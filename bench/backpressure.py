@@ -68,11 +68,13 @@ class Processes:
     log_dir: Path
     procs: dict[str, "subprocess.Popen[bytes]"] = field(default_factory=dict)
 
-    def spawn(self, name: str, *cmd: "str | Path", extra: dict[str, str] | None = None) -> None:
+    def spawn(
+        self, name: str, *cmd: "str | Path", extra: dict[str, str] | None = None, nice: int = 0
+    ) -> None:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - the child owns it
         self.procs[name] = subprocess.Popen(
             [str(c) for c in cmd], cwd=ROOT, env={**self.env, **(extra or {})}, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_niced(nice),
         )  # fmt: skip
         log.close()
 
@@ -95,8 +97,19 @@ class Processes:
                 proc.wait(timeout=10)
 
 
+def _niced(value: int) -> Callable[[], None] | None:
+    """A child's pre-exec hook lowering its CPU priority by `value` (None: as the parent)."""
+    return (lambda: os.nice(value) and None) if value else None
+
+
 def start_processes(
-    env: dict[str, str], *, web_port: int, ws_port: int, slowdown: float, log_dir: Path
+    env: dict[str, str],
+    *,
+    web_port: int,
+    ws_port: int,
+    slowdown: float,
+    log_dir: Path,
+    background_nice: int = 0,
 ) -> Processes:
     py = sys.executable
     ps = Processes(env, log_dir)
@@ -117,9 +130,11 @@ def start_processes(
         "--log-level",
         "warning",
     )
-    ps.spawn("relay", py, ROOT / "manage.py", "relay_outbox")
-    ps.spawn("projector", py, ROOT / "manage.py", "project_live")
-    ps.spawn("slow-sales", py, __file__, "--slow-consumer", SLOW_GROUP, "--slowdown", str(slowdown))
+    # The pipeline's processes, as the Procfile starts them (`BACKGROUND_NICE`): below the request path.
+    ps.spawn("relay", py, ROOT / "manage.py", "relay_outbox", nice=background_nice)
+    ps.spawn("projector", py, ROOT / "manage.py", "project_live", nice=background_nice)
+    ps.spawn("slow-sales", py, __file__, "--slow-consumer", SLOW_GROUP, "--slowdown", str(slowdown),
+             nice=background_nice)  # fmt: skip
     return ps
 
 
@@ -446,6 +461,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.5)
 def run(
     *, env: dict[str, str], events: int = 50_000, slowdown: float = 10.0, rate: float = 20.0,
     unloaded_s: float = 30.0, drain_timeout: float = 900.0, buyers: int = 20, log_dir: Path | None = None,
+    background_nice: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """One backpressure run; Django set up on a migrated database that `env`'s processes share."""
 
@@ -461,7 +477,8 @@ def run(
                    check=True, capture_output=True, timeout=180)  # fmt: skip
     web_port, ws_port = free_port(), free_port()
     base = f"http://127.0.0.1:{web_port}"
-    ps = start_processes(env, web_port=web_port, ws_port=ws_port, slowdown=slowdown, log_dir=log_dir)
+    ps = start_processes(env, web_port=web_port, ws_port=ws_port, slowdown=slowdown, log_dir=log_dir,
+                         background_nice=background_nice)  # fmt: skip
     writer: subprocess.Popen[str] | None = None
     load: ReserveLoad | None = None
     viewer: Viewer | None = None
@@ -530,6 +547,7 @@ def run(
         unloaded = load.window(t_unloaded, t_burst)
         burst = load.window(t_burst, t_drained)
         writing = load.window(t_burst, t_written)
+        draining = load.window(t_written, t_drained)  # the burst is in; only the slowed group's lag remains
         ratio = (
             round(burst["p99_ms"] / unloaded["p99_ms"], 2) if burst["p99_ms"] and unloaded["p99_ms"] else None
         )
@@ -539,9 +557,20 @@ def run(
             "slowed_group": SLOW_GROUP,
             "slowdown": slowdown,
             "reserve_rate_per_s": rate,
-            "reserve": {"unloaded": unloaded, "burst": burst, "while_writing": writing},
+            "reserve": {
+                "unloaded": unloaded,
+                "burst": burst,
+                "while_writing": writing,
+                "while_draining": draining,
+            },
             "reserve_p99_ratio_burst_vs_unloaded": ratio,
+            "reserve_p99_ratio_draining_vs_unloaded": (
+                round(draining["p99_ms"] / unloaded["p99_ms"], 2)
+                if draining["p99_ms"] and unloaded["p99_ms"]
+                else None
+            ),
             "goal_p99_ratio_max": 1.2,
+            "background_nice": background_nice,
             "burst_written_s": json.loads(written_out.strip().splitlines()[-1])["seconds"],
             "lag": {
                 "peak": peak,
@@ -599,6 +628,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="reservations per second (open loop)")
     parser.add_argument("--unloaded-seconds", type=float, default=30.0)
     parser.add_argument("--drain-timeout", type=float, default=900.0)
+    parser.add_argument("--background-nice", type=int, default=0,
+                        help="nice value of the relay, projector and consumer (the web and ws stay at 0)")  # fmt: skip
     # internal: the child processes of a run
     parser.add_argument("--slow-consumer", help=argparse.SUPPRESS)
     parser.add_argument("--write-burst", type=int, help=argparse.SUPPRESS)
@@ -634,6 +665,7 @@ def main() -> None:
         result = run(
             env=env, events=args.events, slowdown=args.slowdown, rate=args.rate,
             unloaded_s=args.unloaded_seconds, drain_timeout=args.drain_timeout,
+            background_nice=args.background_nice,
         )  # fmt: skip
         print(json.dumps(result, indent=2))
     finally:
