@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
@@ -36,10 +37,29 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
 
 
+# A database that does not answer (a restart, a failover: seconds) is not the client's fault and not
+# a bug: 503 with Retry-After, so clients and load balancers retry instead of reporting a crash.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_S = 5
+
+
+def database_unavailable_body() -> dict[str, Any]:
+    return error_body(
+        "service_unavailable",
+        "The service cannot reach its database right now; try again in a few seconds.",
+        {"retry_after": DATABASE_RETRY_AFTER_S},
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler mapping application, DRF and Django errors to the one shape."""
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.http_status)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable in an API view: %s", exc)
+        return Response(
+            database_unavailable_body(), status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+        )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -82,3 +102,32 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return json_error(request, "internal_error", "Something went wrong on our side.", 500)
     return defaults.server_error(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """Plain Django views (storefront, console, webhooks): a database that does not answer -> 503.
+
+    DRF views get the same from `api_exception_handler`. Errors raised by other middleware (e.g.
+    the session's) still reach handler500: Django turns them into responses inside each layer.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_UNAVAILABLE):
+            return None
+        logger.warning("database unavailable in %s: %s", request.path, exception)
+        if _wants_json(request):
+            response: HttpResponse = JsonResponse(database_unavailable_body(), status=503)
+        else:
+            response = HttpResponse(
+                "<!doctype html><title>Back in a moment</title><h1>Back in a moment</h1>"
+                "<p>The shop cannot reach its database right now. Please try again in a few seconds.</p>",
+                status=503,
+            )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        return response

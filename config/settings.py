@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.api_errors.DatabaseUnavailableMiddleware",  # 503 + Retry-After when the database is away
 ]
 
 ROOT_URLCONF = "config.urls"
