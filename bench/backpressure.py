@@ -99,7 +99,13 @@ class Processes:
 
 def _niced(value: int) -> Callable[[], None] | None:
     """A child's pre-exec hook lowering its CPU priority by `value` (None: as the parent)."""
-    return (lambda: os.nice(value) and None) if value else None
+    if not value:
+        return None
+
+    def lower() -> None:
+        os.nice(value)
+
+    return lower
 
 
 def start_processes(
