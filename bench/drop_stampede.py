@@ -536,6 +536,7 @@ def queue_scenario(args: argparse.Namespace, base: str, baseline: dict[str, Any]
         "p50_ms": phase["p50_ms"],
         "p99_ms": phase["p99_ms"],
         "statuses": phase["statuses"],
+        "honest_queue_answers": phase["queue_statuses"],  # joins and polls: "200:<status>" or the error code
         "reservations_created": created,
         "oversold": max(0, created - args.units) + max(0, db["reserved"] + db["sold"] - db["offered"]),
         "bot_unit_share": round(sum(n for uid, n in held.items() if uid in bot_ids) / units_taken, 4)
