@@ -454,6 +454,8 @@ SHOWS_PRESENCE_INTERVAL_SECONDS = env.float("SHOWS_PRESENCE_INTERVAL_SECONDS", d
 SHOWS_CHAT_BATCH_MS = env.int("SHOWS_CHAT_BATCH_MS", default=100)
 # While chat stays busy the window widens (doubling) up to this; = SHOWS_CHAT_BATCH_MS keeps it fixed.
 SHOWS_CHAT_MAX_BATCH_MS = env.int("SHOWS_CHAT_MAX_BATCH_MS", default=200)
+# ...and never shorter than this many times the CPU the last chat fan-out took, counted from its end.
+SHOWS_CHAT_COST_FACTOR = env.float("SHOWS_CHAT_COST_FACTOR", default=2.0)
 SHOWS_PRESENCE_STALE_SECONDS = env.float("SHOWS_PRESENCE_STALE_SECONDS", default=5.0)
 # The demo show's HLS video (made with ffmpeg by `manage.py seed_demo_show`), served under /media/shows/ in dev.
 SHOWS_MEDIA_DIR = env.str("SHOWS_MEDIA_DIR", default=str(BASE_DIR / ".local" / "media"))

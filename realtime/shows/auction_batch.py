@@ -24,6 +24,7 @@ It wraps the stream's chat batcher (`ChatBatcher`): everything it lets through g
 import asyncio
 import json
 import time
+from collections.abc import Callable
 
 from realtime.ws.hub import Batcher
 from realtime.ws.protocol import StreamFrame
@@ -41,9 +42,15 @@ class AuctionCoalescer:
     """Per stream: the newest held `auction` frame, its timer, when one last went out, the window."""
 
     def __init__(
-        self, inner: Batcher, window_s: float, max_window_s: float, cost_factor: float = 3.0
+        self,
+        inner: Batcher,
+        window_s: float,
+        max_window_s: float,
+        cost_factor: float = 2.0,
+        cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.inner = inner
+        self.cpu_clock = cpu_clock  # the loop's own CPU time (tests pass a fake one)
         self.window_s = window_s
         self.max_window_s = max(window_s, max_window_s)
         self.cost_factor = cost_factor
@@ -79,9 +86,9 @@ class AuctionCoalescer:
 
     def _send(self, stream: str, frame: StreamFrame) -> None:
         """Fan out now; remember when it ended and what it cost (the next window counts from there)."""
-        cpu = time.thread_time()  # the loop's own CPU: other processes' share of the box is not its cost
+        cpu = self.cpu_clock()  # the loop's own CPU: other processes' share of the box is not its cost
         self.inner.offer(frame)
-        self.costs[stream] = time.thread_time() - cpu
+        self.costs[stream] = self.cpu_clock() - cpu
         self.last_sent[stream] = asyncio.get_running_loop().time()
 
     def _window_ended(self, stream: str) -> None:

@@ -19,9 +19,15 @@ While chat stays busy the window doubles with every batch that waited for its en
 `SHOWS_CHAT_MAX_BATCH_MS`; a message after a quiet window resets it. Every frame costs one
 write per viewer, so under sustained chat a message waits in a batch (at most the widest window)
 rather than frames queueing up behind each other.
+
+As the auction coalescer does (auction_batch.py), the window counts from the *end* of the last
+chat fan-out and is never shorter than `cost_factor` times its CPU time: with 2,000 viewers one
+fan-out takes tens of ms, and a window counted from its start let every message that arrived
+after the loop came back go out on its own.
 """
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from realtime.ws.protocol import StreamFrame
@@ -38,8 +44,18 @@ def batch_text(stream: str, frames: list[StreamFrame]) -> str:
 class ChatBatcher:
     """Per stream: the chat frames waiting for the end of the window, and when chat last went out."""
 
-    def __init__(self, window_s: float, fanout: Fanout, max_window_s: float | None = None) -> None:
+    def __init__(
+        self,
+        window_s: float,
+        fanout: Fanout,
+        max_window_s: float | None = None,
+        cost_factor: float = 2.0,
+        cpu_clock: Callable[[], float] = time.thread_time,
+    ) -> None:
         self.window_s = window_s
+        self.cost_factor = cost_factor
+        self.cpu_clock = cpu_clock  # the loop's own CPU time (tests pass a fake one)
+        self.costs: dict[str, float] = {}  # CPU seconds the stream's last chat fan-out took
         self.max_window_s = max(window_s, max_window_s if max_window_s is not None else 4 * window_s)
         self.fanout = fanout
         self.pending: dict[str, list[StreamFrame]] = {}
@@ -50,6 +66,17 @@ class ChatBatcher:
 
     def window_of(self, stream: str) -> float:
         return self.windows.get(stream, self.window_s)
+
+    def _due(self, stream: str) -> float:
+        floor = max(self.window_of(stream), self.cost_factor * self.costs.get(stream, 0.0))
+        return self.last_sent.get(stream, float("-inf")) + floor
+
+    def _send_chat(self, frame: StreamFrame) -> None:
+        """Fan a chat frame out now; the next window counts from the end, at least factor x its CPU."""
+        cpu = self.cpu_clock()
+        self.fanout(frame)
+        self.costs[frame.stream] = self.cpu_clock() - cpu
+        self.last_sent[frame.stream] = asyncio.get_running_loop().time()
 
     def offer(self, frame: StreamFrame) -> None:
         """Take one frame of a show stream: send it now, or hold it (chat within the window)."""
@@ -62,12 +89,10 @@ class ChatBatcher:
         now = loop.time()
         queued = self.pending.get(stream)
         if queued is None:
-            last = self.last_sent.get(stream, float("-inf"))
-            due = last + self.window_of(stream)
+            due = self._due(stream)
             if now >= due:
                 self.windows.pop(stream, None)  # quiet for a whole window: back to the base window
-                self.last_sent[stream] = now
-                self.fanout(frame)
+                self._send_chat(frame)
                 return
             queued = self.pending[stream] = []
             self.timers[stream] = loop.call_at(due, self._window_ended, stream)
@@ -86,13 +111,12 @@ class ChatBatcher:
         queued = self.pending.pop(stream, None)
         if not queued:
             return
-        self.last_sent[stream] = asyncio.get_running_loop().time()
         if len(queued) == 1:
-            self.fanout(queued[0])
+            self._send_chat(queued[0])
         else:
             self.batches += 1
             last = queued[-1].seq
-            self.fanout(StreamFrame(stream, last, batch_text(stream, queued), "chat_batch"))
+            self._send_chat(StreamFrame(stream, last, batch_text(stream, queued), "chat_batch"))
 
     def forget(self, stream: str) -> None:
         """The process left the stream: drop its state (nobody here to send to)."""
@@ -101,4 +125,5 @@ class ChatBatcher:
             timer.cancel()
         self.pending.pop(stream, None)
         self.last_sent.pop(stream, None)
+        self.costs.pop(stream, None)
         self.windows.pop(stream, None)

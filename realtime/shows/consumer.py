@@ -88,6 +88,7 @@ def _hub() -> Hub:
             settings.SHOWS_CHAT_BATCH_MS / 1000,
             hub.fanout,
             max_window_s=settings.SHOWS_CHAT_MAX_BATCH_MS / 1000,
+            cost_factor=settings.SHOWS_CHAT_COST_FACTOR,
         )
         window, widest = settings.AUCTION_FRAME_WINDOW_MS / 1000, settings.AUCTION_FRAME_MAX_WINDOW_MS / 1000
         hub.set_batcher(

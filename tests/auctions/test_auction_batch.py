@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import time
 
 from realtime.shows.auction_batch import AuctionCoalescer
 from realtime.ws.protocol import StreamFrame
@@ -71,40 +70,41 @@ def test_a_held_frame_goes_before_any_other_frame_and_final_states_are_never_hel
     assert asyncio.run(run()) == [1, 2, 3, 4, 5]
 
 
-class SlowInner(Inner):
-    """A fan-out that takes `cost` CPU seconds of the loop (as 5,000 synchronous socket writes do)."""
+class CpuClock:
+    """A fake CPU clock: each fan-out "costs" `cost` seconds of it (no timing in the test)."""
 
-    def __init__(self, cost: float) -> None:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CostlyInner(Inner):
+    def __init__(self, clock: CpuClock, cost: float) -> None:
         super().__init__()
-        self.cost = cost
+        self.clock, self.cost = clock, cost
 
     def offer(self, frame: StreamFrame) -> None:
-        busy_until = time.thread_time() + self.cost  # CPU, as socket writes are (a sleep costs none)
-        while time.thread_time() < busy_until:
-            pass
+        self.clock.now += self.cost  # as 5,000 synchronous socket writes would
         super().offer(frame)
 
 
-def test_the_window_counts_from_the_end_of_a_costly_fan_out_and_is_at_least_factor_times_its_cpu() -> None:
-    # A fan-out of 50 ms with a 10 ms window and factor 3: bids 20 ms apart after the first must
-    # wait ~150 ms after its end, not go out one each (the bug: every bid that arrived after the
-    # loop came back from a fan-out longer than the window went out at once).
+def test_the_window_is_at_least_factor_times_the_cpu_of_the_last_fan_out_counted_from_its_end() -> None:
+    # A fan-out costing 20 s of (fake) CPU with a 10 ms window and factor 3: later bids wait >= 60 s
+    # after the fan-out ended instead of going out one each (the bug: every bid that arrived after
+    # the loop came back from a fan-out longer than the window went out at once).
     async def run() -> list[int]:
-        inner = SlowInner(0.05)
-        c = AuctionCoalescer(inner, 0.01, 0.01, cost_factor=3.0)
+        clock = CpuClock()
+        inner = CostlyInner(clock, 20.0)
+        c = AuctionCoalescer(inner, 0.01, 0.01, cost_factor=3.0, cpu_clock=clock)
         c.offer(_auction(1, 1))
         ended = asyncio.get_running_loop().time()
         for i in range(2, 6):
-            await asyncio.sleep(0.02)
             c.offer(_auction(i, i))
-        assert [f.seq for f in inner.sent] == [1]  # 80 ms after the fan-out ended: all still held
-        window = c._window("show.1")
-        assert window >= 3 * 0.05 and c.last_sent["show.1"] >= ended - 0.001
-        for _ in range(500):  # bounded wait for the timer (a bound, not a measurement)
-            if inner.sent[-1].seq == 5:
-                break
-            await asyncio.sleep(0.01)
+        assert [f.seq for f in inner.sent] == [1]  # all held
+        assert c._window("show.1") == 60.0 and c.last_sent["show.1"] <= ended
+        c._window_ended("show.1")  # what the loop's timer calls at the window's end
         return [f.seq for f in inner.sent]
 
-    sent = asyncio.run(run())
-    assert sent == [1, 5], sent  # the newest bid at the window's end; 2-4 were replaced
+    assert asyncio.run(run()) == [1, 5]  # the newest bid at the window's end; 2-4 were replaced

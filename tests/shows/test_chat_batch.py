@@ -111,3 +111,29 @@ def test_the_hub_routes_show_streams_through_the_batcher_once_per_process() -> N
         assert [f["type"] for f in chat] == ["chat", "chat_batch"]
         assert [m["seq"] for m in chat[1]["frames"]] == list(range(2, 11))  # nothing lost, in order
     assert [f["type"] for f in per_socket[0] if f["stream"] == "drop.9"] == ["stock"]
+
+
+def test_the_window_is_at_least_factor_times_the_cpu_of_the_last_chat_fan_out() -> None:
+    # A chat fan-out costing 20 s of (fake) CPU, a 10 ms window, factor 3: the next messages wait
+    # for a window of >= 60 s and go out as one batch, not one frame each (a window counted from
+    # the start of the fan-out let each message that arrived after the loop came back through).
+    sent: list[int] = []
+    cpu = [0.0]
+
+    def costly(frame: StreamFrame) -> None:
+        cpu[0] += 20.0  # as 2,000 synchronous socket writes would
+        doc = json.loads(frame.text)
+        sent.extend([f["seq"] for f in doc["frames"]] if frame.kind == "chat_batch" else [frame.seq])
+
+    async def scenario() -> None:
+        batcher = ChatBatcher(0.01, costly, max_window_s=0.01, cost_factor=3.0, cpu_clock=lambda: cpu[0])
+        batcher.offer(_chat(1, "first"))
+        for seq in (2, 3, 4):
+            batcher.offer(_chat(seq, f"line {seq}"))
+        assert sent == [1]  # all held
+        assert batcher._due("show.1") - batcher.last_sent["show.1"] == 60.0
+        batcher.flush("show.1")  # what the window's timer does at its end
+        assert batcher.batches == 1
+
+    asyncio.run(scenario())
+    assert sent == [1, 2, 3, 4]
