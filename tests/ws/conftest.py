@@ -48,6 +48,7 @@ def child_env(**extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
         "WS_FAST_PATHS": "1" if settings.WS_FAST_PATHS else "0",
+        "SHOWS_CHAT_RATE_WINDOW_SECONDS": str(settings.SHOWS_CHAT_RATE_WINDOW_SECONDS),
         **extra,
     }
 
