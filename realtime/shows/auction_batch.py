@@ -26,6 +26,7 @@ import json
 import time
 from collections.abc import Callable
 
+from realtime.shows.pacing import FanoutPacer
 from realtime.ws.hub import Batcher
 from realtime.ws.protocol import StreamFrame
 
@@ -50,14 +51,12 @@ class AuctionCoalescer:
         cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.inner = inner
-        self.cpu_clock = cpu_clock  # the loop's own CPU time (tests pass a fake one)
         self.window_s = window_s
         self.max_window_s = max(window_s, max_window_s)
-        self.cost_factor = cost_factor
+        self.pacer = FanoutPacer(cost_factor, cpu_clock)
+        self.last_sent = self.pacer.last_sent  # loop time when the stream's last fan-out ended
         self.held: dict[str, StreamFrame] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
-        self.last_sent: dict[str, float] = {}  # loop time when the stream's last fan-out ended
-        self.costs: dict[str, float] = {}  # CPU seconds the stream's last auction fan-out took
         self.windows: dict[str, float] = {}
         self.dropped = 0  # frames replaced by a newer one (for tests and the bench)
 
@@ -73,7 +72,7 @@ class AuctionCoalescer:
             self.held[stream] = frame
             self.dropped += 1
             return
-        due = self.last_sent.get(stream, float("-inf")) + self._window(stream)
+        due = self.pacer.due(stream, self.windows.get(stream, self.window_s))
         if now >= due:
             self.windows.pop(stream, None)
             self._send(stream, frame)
@@ -82,14 +81,10 @@ class AuctionCoalescer:
         self.timers[stream] = loop.call_at(due, self._window_ended, stream)
 
     def _window(self, stream: str) -> float:
-        return max(self.windows.get(stream, self.window_s), self.cost_factor * self.costs.get(stream, 0.0))
+        return self.pacer.window(stream, self.windows.get(stream, self.window_s))
 
     def _send(self, stream: str, frame: StreamFrame) -> None:
-        """Fan out now; remember when it ended and what it cost (the next window counts from there)."""
-        cpu = self.cpu_clock()  # the loop's own CPU: other processes' share of the box is not its cost
-        self.inner.offer(frame)
-        self.costs[stream] = self.cpu_clock() - cpu
-        self.last_sent[stream] = asyncio.get_running_loop().time()
+        self.pacer.send(stream, lambda: self.inner.offer(frame))
 
     def _window_ended(self, stream: str) -> None:
         self.windows[stream] = min(self.max_window_s, self.windows.get(stream, self.window_s) * 2)
@@ -108,7 +103,6 @@ class AuctionCoalescer:
         if timer is not None:
             timer.cancel()
         self.held.pop(stream, None)
-        self.last_sent.pop(stream, None)
-        self.costs.pop(stream, None)
+        self.pacer.forget(stream)
         self.windows.pop(stream, None)
         self.inner.forget(stream)

@@ -20,16 +20,15 @@ While chat stays busy the window doubles with every batch that waited for its en
 write per viewer, so under sustained chat a message waits in a batch (at most the widest window)
 rather than frames queueing up behind each other.
 
-As the auction coalescer does (auction_batch.py), the window counts from the *end* of the last
-chat fan-out and is never shorter than `cost_factor` times its CPU time: with 2,000 viewers one
-fan-out takes tens of ms, and a window counted from its start let every message that arrived
-after the loop came back go out on its own.
+As for the auction coalescer, the window counts from the *end* of the last chat fan-out and is
+never shorter than `cost_factor` times its CPU time (pacing.py).
 """
 
 import asyncio
 import time
 from collections.abc import Callable
 
+from realtime.shows.pacing import FanoutPacer
 from realtime.ws.protocol import StreamFrame
 
 Fanout = Callable[[StreamFrame], None]
@@ -53,13 +52,11 @@ class ChatBatcher:
         cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.window_s = window_s
-        self.cost_factor = cost_factor
-        self.cpu_clock = cpu_clock  # the loop's own CPU time (tests pass a fake one)
-        self.costs: dict[str, float] = {}  # CPU seconds the stream's last chat fan-out took
+        self.pacer = FanoutPacer(cost_factor, cpu_clock)
         self.max_window_s = max(window_s, max_window_s if max_window_s is not None else 4 * window_s)
         self.fanout = fanout
         self.pending: dict[str, list[StreamFrame]] = {}
-        self.last_sent: dict[str, float] = {}
+        self.last_sent = self.pacer.last_sent  # loop time when the stream's last chat fan-out ended
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.windows: dict[str, float] = {}  # a stream's current (possibly widened) window
         self.batches = 0  # chat_batch frames built (for tests and logs)
@@ -68,15 +65,10 @@ class ChatBatcher:
         return self.windows.get(stream, self.window_s)
 
     def _due(self, stream: str) -> float:
-        floor = max(self.window_of(stream), self.cost_factor * self.costs.get(stream, 0.0))
-        return self.last_sent.get(stream, float("-inf")) + floor
+        return self.pacer.due(stream, self.window_of(stream))
 
     def _send_chat(self, frame: StreamFrame) -> None:
-        """Fan a chat frame out now; the next window counts from the end, at least factor x its CPU."""
-        cpu = self.cpu_clock()
-        self.fanout(frame)
-        self.costs[frame.stream] = self.cpu_clock() - cpu
-        self.last_sent[frame.stream] = asyncio.get_running_loop().time()
+        self.pacer.send(frame.stream, lambda: self.fanout(frame))
 
     def offer(self, frame: StreamFrame) -> None:
         """Take one frame of a show stream: send it now, or hold it (chat within the window)."""
@@ -124,6 +116,5 @@ class ChatBatcher:
         if timer is not None:
             timer.cancel()
         self.pending.pop(stream, None)
-        self.last_sent.pop(stream, None)
-        self.costs.pop(stream, None)
+        self.pacer.forget(stream)
         self.windows.pop(stream, None)
