@@ -259,3 +259,14 @@ def test_giveaway_commits_then_reveals_and_anyone_can_recompute(
     assert done["winner_id"] == ids[index]
     with pytest.raises(errors.GiveawayClosed):
         giveaways.enter_giveaway(giveaway_id=giveaway.pk, user=make_user("late"))
+
+
+@pytest.mark.django_db
+def test_eta_tasks_of_an_auction_that_no_longer_exists_do_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    from commerce.auctions import tasks
+
+    missing = (Auction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+    tasks.close_auction.run(missing)
+    tasks.expire_offer.run(missing, 1)
+    assert Auction.objects.filter(pk=missing).count() == 0
+    assert [r.levelname for r in caplog.records if "no longer exists" in r.getMessage()] == ["WARNING"] * 2
