@@ -12,8 +12,10 @@ group's own work, ten times slower, as if its database were). Then:
    viewer watches, while the same reservation load goes on; until the slowed group's lag in Kafka
    is back to 0 (bounded by `--drain-timeout`).
 
-Prints one JSON document: the reserve endpoint's p50/p99 unloaded and during the burst (and the
-ratio; the issue's goal is p99 within 20 %), the slowed group's lag in Kafka sampled every second
+Prints one JSON document: the reserve endpoint's p50/p99 unloaded and during the burst, split
+into `while_writing` and `while_draining` (and the ratios; the issue's goal is p99 within 20 %),
+the database's own commit floor in the same windows (`database_commit_floor`: a 1-row INSERT +
+COMMIT at the same rate on a plain connection, what the burst's WAL does to any commit), the slowed group's lag in Kafka sampled every second
 (peak, seconds to drain after the last event was written), the viewer's stock frames vs the stock
 changes (coalesced, not queued) and whether its last frame carried the last counters, and the
 sales read model's units vs the events (nothing lost or counted twice by the slowed group).
@@ -336,17 +338,68 @@ class ReserveLoad:
         self.thread.join(timeout=90)
 
     def window(self, t0: float, t1: float) -> dict[str, Any]:
-        picked = [s for s in self.samples if t0 <= s.sent < t1]
-        lat = sorted(s.latency for s in picked)
-        statuses: dict[str, int] = {}
-        for s in picked:
-            statuses[s.status] = statuses.get(s.status, 0) + 1
+        return latency_window(self.samples, t0, t1)
 
-        def pct(q: float) -> float | None:
-            return round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1) if lat else None
 
-        return {"requests": len(picked), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": pct(1.0),
-                "statuses": statuses}  # fmt: skip
+def latency_window(samples: list[Sample], t0: float, t1: float) -> dict[str, Any]:
+    """p50/p99/max and the statuses of the samples sent in [t0, t1)."""
+    picked = [s for s in samples if t0 <= s.sent < t1]
+    lat = sorted(s.latency for s in picked)
+    statuses: dict[str, int] = {}
+    for s in picked:
+        statuses[s.status] = statuses.get(s.status, 0) + 1
+
+    def pct(q: float) -> float | None:
+        return round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1) if lat else None
+
+    return {"requests": len(picked), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": pct(1.0),
+            "statuses": statuses}  # fmt: skip
+
+
+def p99_ratio(window: dict[str, Any], baseline: dict[str, Any]) -> float | None:
+    return (
+        round(window["p99_ms"] / baseline["p99_ms"], 2) if window["p99_ms"] and baseline["p99_ms"] else None
+    )
+
+
+class CommitFloor:
+    """The database's own floor beside the reservations: one 1-row INSERT + COMMIT at `rate`/s on a
+    plain psycopg connection to the same PostgreSQL (no web, no Django), in the same windows. What
+    the burst does to it is what the shared WAL and disk do to any commit, whatever the design above."""
+
+    def __init__(self, dsn: str, rate: float) -> None:
+        self.dsn, self.rate = dsn, rate
+        self.samples: list[Sample] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="commit-floor")
+
+    def start(self) -> "CommitFloor":
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS bench_commit_floor (id bigserial PRIMARY KEY, at timestamptz)"
+            )
+            start = time.monotonic()
+            k = 0
+            while not self.stop.is_set():
+                self.stop.wait(max(0.0, start + k / self.rate - time.monotonic()))
+                t0 = time.monotonic()
+                with conn.transaction():
+                    conn.execute("INSERT INTO bench_commit_floor (at) VALUES (now())")
+                self.samples.append(Sample(t0, time.monotonic() - t0, "commit"))
+                k += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+    def window(self, t0: float, t1: float) -> dict[str, Any]:
+        return latency_window(self.samples, t0, t1)
 
 
 class Viewer:
@@ -489,6 +542,7 @@ def run(
     load: ReserveLoad | None = None
     viewer: Viewer | None = None
     lag: LagSampler | None = None
+    floor: CommitFloor | None = None
     try:
         wait_ready(ps, web_port, ws_port)
         drop_topic = topic_for_aggregate("drop").full_name
@@ -504,10 +558,14 @@ def run(
             [sys.executable, __file__, "--write-burst", str(events), "--drop", str(data["burst_drop"]),
              "--sku", str(data["sku_id"]), "--merchant", str(data["merchant_id"]), "--offered", str(events + 10)],
             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            preexec_fn=_niced(background_nice),
         )  # fmt: skip
         if writer.stdout is None or writer.stdin is None or writer.stdout.readline().strip() != "ready":
             raise RuntimeError(f"the burst writer did not start ({writer.poll()})")
         load = ReserveLoad(base, data["load_drop"], data["sku_id"], data["tokens"], rate).start()
+        floor = CommitFloor(
+            os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1), rate
+        ).start()
         # Warm-up (connections, code paths), then the unloaded window; every process is up and idle.
         time.sleep(min(10.0, unloaded_s / 3))
         t_unloaded = time.monotonic()
@@ -540,6 +598,7 @@ def run(
         drained_ok = applied_ok and wait_until(lambda: lag.caught_up_to(ends_then), timeout=120, step=1.0)
         t_drained = time.monotonic()
         load.close()
+        floor.close()
         # With the load stopped too, the lag itself goes back to 0 (bounded).
         lag_zero = wait_until(lambda: bool(lag.samples) and lag.samples[-1][1] == 0, timeout=120, step=1.0)
         final = {
@@ -554,9 +613,8 @@ def run(
         burst = load.window(t_burst, t_drained)
         writing = load.window(t_burst, t_written)
         draining = load.window(t_written, t_drained)  # the burst is in; only the slowed group's lag remains
-        ratio = (
-            round(burst["p99_ms"] / unloaded["p99_ms"], 2) if burst["p99_ms"] and unloaded["p99_ms"] else None
-        )
+        floor_unloaded = floor.window(t_unloaded, t_burst)
+        floor_writing = floor.window(t_burst, t_written)
         return {
             "benchmark": "backpressure",
             "events": events,
@@ -569,13 +627,16 @@ def run(
                 "while_writing": writing,
                 "while_draining": draining,
             },
-            "reserve_p99_ratio_burst_vs_unloaded": ratio,
-            "reserve_p99_ratio_draining_vs_unloaded": (
-                round(draining["p99_ms"] / unloaded["p99_ms"], 2)
-                if draining["p99_ms"] and unloaded["p99_ms"]
-                else None
-            ),
+            "reserve_p99_ratio_burst_vs_unloaded": p99_ratio(burst, unloaded),
+            "reserve_p99_ratio_writing_vs_unloaded": p99_ratio(writing, unloaded),
+            "reserve_p99_ratio_draining_vs_unloaded": p99_ratio(draining, unloaded),
             "goal_p99_ratio_max": 1.2,
+            "database_commit_floor": {
+                "unloaded": floor_unloaded,
+                "while_writing": floor_writing,
+                "while_draining": floor.window(t_written, t_drained),
+                "p99_ratio_writing_vs_unloaded": p99_ratio(floor_writing, floor_unloaded),
+            },
             "background_nice": background_nice,
             "burst_written_s": json.loads(written_out.strip().splitlines()[-1])["seconds"],
             "lag": {
@@ -603,7 +664,7 @@ def run(
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
         }
     finally:
-        for part in (load, viewer, lag):
+        for part in (load, floor, viewer, lag):
             if part is not None:
                 part.close()
         if writer is not None and writer.poll() is None:
@@ -635,7 +696,7 @@ def main() -> None:
     parser.add_argument("--unloaded-seconds", type=float, default=30.0)
     parser.add_argument("--drain-timeout", type=float, default=900.0)
     parser.add_argument("--background-nice", type=int, default=0,
-                        help="nice value of the relay, projector and consumer (the web and ws stay at 0)")  # fmt: skip
+                        help="nice value of the burst writer, relay, projector and consumer (the web and ws stay at 0)")  # fmt: skip
     # internal: the child processes of a run
     parser.add_argument("--slow-consumer", help=argparse.SUPPRESS)
     parser.add_argument("--write-burst", type=int, help=argparse.SUPPRESS)
