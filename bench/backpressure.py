@@ -124,7 +124,7 @@ def start_processes(
     ps.spawn(
         "web", Path(py).parent / "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port",
         str(web_port), "--workers", "2", "--blocking-threads", "4", "--no-ws", "--log-level", "warning",
-        "config.wsgi:application",
+        "--backlog", "4096", "--backpressure", "4096", "config.wsgi:application",
     )  # fmt: skip
     ps.spawn(
         "ws",

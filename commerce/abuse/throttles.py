@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from commerce.abuse import limiter
+from commerce.abuse import edge, limiter
 from commerce.abuse.client_ip import client_ip
 from commerce.abuse.flags import flag_buyer
 from commerce.abuse.models import FlagRule
@@ -86,6 +86,10 @@ class ActionThrottle(BaseThrottle):
         return True
 
     def on_throttled(self, request: Request, over: list[limiter.Hit]) -> None:
+        if self.action == "reserve":  # its next reserves are refused in front of Django
+            edge.box(
+                request.META, scopes=[h.scope for h in over], retry_after=max(h.retry_after for h in over)
+            )
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             flag_buyer(

@@ -1,0 +1,156 @@
+"""Reserve refusals at the WSGI edge (commerce/abuse/edge.py): a caller the reserve throttle refused
+is refused in front of Django until its window ends, with the same answer, and nobody else is.
+
+The full stack runs through Django's test client (real DRF throttle, real Redis counters); the edge
+is the real WSGI middleware, with a downstream application that records whether it was reached.
+"""
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from commerce.abuse import edge
+from commerce.models import Reservation
+from tests.commerce.conftest import client_for, counters
+from tests.commerce.test_abuse_throttles import an_ip, assert_throttled, reserve
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def empty_box() -> Iterator[None]:
+    edge.forget_all()
+    yield
+    edge.forget_all()
+
+
+@pytest.fixture
+def throttles(settings: Any) -> dict[str, str]:
+    settings.ABUSE_THROTTLE_ENABLED = True
+    settings.ABUSE_NUM_PROXIES = 0
+    settings.ABUSE_THROTTLE_RATES = {"reserve.user": "100000/d", "reserve.ip": "100000/d"}
+    return settings.ABUSE_THROTTLE_RATES
+
+
+class Downstream:
+    """Stands for Django behind the edge: answers 201 and counts the requests that reached it."""
+
+    def __init__(self) -> None:
+        self.reached = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.reached += 1
+        start_response("201 Created", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+
+def call(app: Any, *, ip: str, auth: str = "", method: str = "POST", path: str = edge.RESERVE_PATH) -> Any:
+    """One WSGI request; returns (status code, headers, JSON body or None)."""
+    body = json.dumps({"drop_id": 1, "sku_id": 1, "quantity": 1}).encode()
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "REMOTE_ADDR": ip, "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80", "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json", "wsgi.url_scheme": "http",
+    }  # fmt: skip
+    if auth:
+        environ["HTTP_AUTHORIZATION"] = auth
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
+
+    raw = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], (json.loads(raw) if raw else None)
+
+
+def test_an_address_the_throttle_refused_is_refused_at_the_edge_until_its_window_ends(
+    throttles, make_user, make_drop, shop
+):
+    throttles["reserve.ip"] = "2/d"
+    drop = make_drop(offered=50, limit=5)
+    ip, other_ip = an_ip(), an_ip()
+    for _ in range(2):
+        assert reserve(client_for(make_user()), drop.pk, shop["tee"].pk, ip).status_code == 201
+    full_stack = reserve(client_for(make_user()), drop.pk, shop["tee"].pk, ip)
+    wait = assert_throttled(full_stack)
+
+    downstream = Downstream()
+    app = edge.ReserveEdge(downstream)
+    status, headers, body = call(app, ip=ip, auth="Token anything")
+    assert downstream.reached == 0  # ended in front of Django
+    # The same answer as the full stack's: status, error shape, message, Retry-After.
+    assert status == 429 and headers["Content-Type"] == "application/json"
+    edge_wait, expected = int(headers["Retry-After"]), full_stack.json()
+    assert 1 <= edge_wait <= wait
+    assert body == {
+        "error": {
+            "code": "throttled",
+            "message": expected["error"]["message"].replace(f" {wait} ", f" {edge_wait} "),
+            "details": {"retry_after": edge_wait},
+        }
+    }
+    assert expected["error"]["code"] == "throttled" and expected["error"]["details"] == {"retry_after": wait}
+    # Nothing reserved by the refused requests.
+    assert counters(drop, shop["tee"]) == (50, 2, 0)
+
+    # Others are not boxed: another address, another method, another path.
+    assert call(app, ip=other_ip)[0] == 201
+    assert call(app, ip=ip, method="GET")[0] == 201
+    assert call(app, ip=ip, path="/api/v1/reservations/x/cancel/")[0] == 201
+    assert downstream.reached == 3
+
+    # Once the window has ended, the address goes through to Django again.
+    later = time.time() + wait + 1
+    assert edge.boxed_for({"REMOTE_ADDR": ip}, now=later) is None
+
+
+def test_a_buyer_the_throttle_refused_is_refused_at_the_edge_by_their_credentials_only(
+    throttles, make_user, make_drop, shop
+):
+    throttles["reserve.user"] = "1/d"
+    drop = make_drop(offered=50, limit=5)
+    buyer = make_user()
+    api = client_for(buyer)
+    ip = an_ip()
+    assert reserve(api, drop.pk, shop["tee"].pk, ip).status_code == 201
+    assert_throttled(reserve(api, drop.pk, shop["tee"].pk, ip))
+    auth = api._credentials["HTTP_AUTHORIZATION"]
+
+    downstream = Downstream()
+    app = edge.ReserveEdge(downstream)
+    assert call(app, ip=an_ip(), auth=auth)[0] == 429  # from any address
+    assert call(app, ip=ip, auth="Token someone-else")[0] == 201  # the address itself is not boxed
+    assert call(app, ip=ip)[0] == 201
+    assert downstream.reached == 2
+    assert Reservation.objects.filter(buyer=buyer).count() == 1
+
+
+def test_the_edge_is_off_with_the_throttles(throttles, settings, make_user, make_drop, shop):
+    throttles["reserve.ip"] = "1/d"
+    drop = make_drop(offered=50, limit=5)
+    ip = an_ip()
+    assert reserve(client_for(make_user()), drop.pk, shop["tee"].pk, ip).status_code == 201
+    assert_throttled(reserve(client_for(make_user()), drop.pk, shop["tee"].pk, ip))
+    settings.ABUSE_THROTTLE_ENABLED = False
+    downstream = Downstream()
+    assert call(edge.ReserveEdge(downstream), ip=ip)[0] == 201 and downstream.reached == 1
+
+
+def test_the_box_stays_bounded() -> None:
+    now = time.time()
+    for i in range(edge.MAX_BOXED + 10):
+        edge.box({"REMOTE_ADDR": f"ip{i}"}, scopes=["reserve.ip"], retry_after=60, now=now)
+    assert len(edge._boxed) <= edge.MAX_BOXED
+
+
+def test_the_web_process_serves_through_the_edge(throttles) -> None:
+    from config import wsgi
+
+    ip = an_ip()
+    edge.box({"REMOTE_ADDR": ip}, scopes=["reserve.ip"], retry_after=30)
+    status, headers, body = call(wsgi.application, ip=ip)
+    assert status == 429 and body["error"]["code"] == "throttled" and 1 <= int(headers["Retry-After"]) <= 30
