@@ -14,7 +14,7 @@ from config.tracing import configure_tracing
 configure_tracing("web")  # before the middleware is loaded: it is only installed when tracing is on
 django_application = get_wsgi_application()
 
-from commerce.abuse.edge import ReserveEdge  # noqa: E402 (needs the apps loaded)
+from commerce.api.edge import ReserveEdge  # noqa: E402 (needs the apps loaded)
 
 # The moment a request entered this process (wall clock, seconds), before Django's request handling:
 # a waiting room's join reports it (`arrived_at_us`), so arrival order can be told apart from the order
@@ -22,7 +22,7 @@ from commerce.abuse.edge import ReserveEdge  # noqa: E402 (needs the apps loaded
 RECEIVED_AT = "mintdrop.received_at"
 
 
-# Reserves of callers the reserve throttle already refused end in front of Django (commerce/abuse/edge.py).
+# Reserves of callers the reserve throttle already refused end in front of Django (commerce/api/edge.py).
 edge_application = ReserveEdge(django_application)
 
 

@@ -18,7 +18,7 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def client_ip_of(meta: Mapping[str, Any]) -> str:
-    """`client_ip` from a WSGI environ (request.META), for code in front of Django (commerce/abuse/edge.py)."""
+    """`client_ip` from a WSGI environ (request.META), for code in front of Django (commerce/api/edge.py)."""
     remote = str(meta.get("REMOTE_ADDR", ""))
     proxies = int(settings.ABUSE_NUM_PROXIES)
     forwarded = meta.get("HTTP_X_FORWARDED_FOR")

@@ -17,11 +17,12 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from commerce.abuse import edge, limiter
+from commerce.abuse import limiter
 from commerce.abuse.client_ip import client_ip
 from commerce.abuse.flags import flag_buyer
 from commerce.abuse.models import FlagRule
 from commerce.abuse.rates import Rate, rates_for
+from commerce.api import edge
 from config.api_errors import error_body
 
 

@@ -70,6 +70,12 @@ class _PlainReserveInput:
         return cls(read)
 
 
+def plain_reserve_fields(body: Any) -> dict[str, int] | None:
+    """A reserve body's fields when it is plain in-range integers (as ReserveInput returns them), else None."""
+    data = _PlainReserveInput.read(body)
+    return None if data is None else data.validated_data
+
+
 def _reserve_input(view: APIView, request: Request) -> ReserveInput | _PlainReserveInput:
     """The request's ReserveInput, validated once per request (precheck and handler share it)."""
     data: ReserveInput | _PlainReserveInput | None = getattr(view, "_reserve_input", None)

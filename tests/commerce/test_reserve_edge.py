@@ -1,4 +1,4 @@
-"""Reserve refusals at the WSGI edge (commerce/abuse/edge.py): a caller the reserve throttle refused
+"""Reserve refusals at the WSGI edge (commerce/api/edge.py): a caller the reserve throttle refused
 is refused in front of Django until its window ends, with the same answer, and nobody else is.
 
 The full stack runs through Django's test client (real DRF throttle, real Redis counters); the edge
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from commerce.abuse import edge
+from commerce.api import edge
 from commerce.models import Reservation
 from tests.commerce.conftest import client_for, counters
 from tests.commerce.test_abuse_throttles import an_ip, assert_throttled, reserve
@@ -154,3 +154,85 @@ def test_the_web_process_serves_through_the_edge(throttles) -> None:
     edge.box({"REMOTE_ADDR": ip}, scopes=["reserve.ip"], retry_after=30)
     status, headers, body = call(wsgi.application, ip=ip)
     assert status == 429 and body["error"]["code"] == "throttled" and 1 <= int(headers["Retry-After"]) <= 30
+
+
+def post(app: Any, body: dict[str, Any], **environ: str) -> Any:
+    """A reserve POST with `body` and extra WSGI keys; returns (status, headers, JSON, downstream body)."""
+    raw = json.dumps(body).encode()
+    env = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": edge.RESERVE_PATH, "REMOTE_ADDR": an_ip(),
+        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "wsgi.input": io.BytesIO(raw),
+        "CONTENT_LENGTH": str(len(raw)), "CONTENT_TYPE": "application/json", "wsgi.url_scheme": "http",
+        **environ,
+    }  # fmt: skip
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
+
+    out = b"".join(app(env, start_response))
+    return seen["status"], seen["headers"], json.loads(out), env["wsgi.input"].read()
+
+
+class Echo(Downstream):
+    """Downstream that also checks it can still read the whole body the edge looked at."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.reached += 1
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        start_response("201 Created", [("Content-Type", "application/json")])
+        return [body]
+
+
+@pytest.mark.django_db(transaction=True)  # the memo learns on commit
+def test_a_sku_this_process_saw_sold_out_is_refused_at_the_edge_with_the_views_answer(
+    make_user, make_drop, shop
+):
+    drop = make_drop(offered=1, limit=1)
+    body = {"drop_id": drop.pk, "sku_id": shop["tee"].pk, "quantity": 1}
+    winner, late = client_for(make_user()), client_for(make_user())
+    assert winner.post("/api/v1/reservations/", body, format="json").status_code == 201
+    full_stack = late.post("/api/v1/reservations/", body, format="json")  # from the database: memo learnt
+    assert full_stack.status_code == 409 and full_stack.json()["error"]["code"] == "sold_out"
+    from_memory = late.post("/api/v1/reservations/", body, format="json")  # the view's precheck
+
+    downstream = Echo()
+    app = edge.ReserveEdge(downstream)
+    status, headers, answer, _ = post(app, body, HTTP_AUTHORIZATION="Token x")
+    assert downstream.reached == 0
+    assert status == 409 and headers["Content-Type"] == "application/json"
+    assert (
+        answer
+        == from_memory.json()
+        == {
+            "error": {
+                "code": "sold_out",
+                "message": "Not enough stock left.",
+                "details": {"available": 0, "requested": 1},
+            }
+        }
+    )
+    assert counters(drop, shop["tee"]) == (1, 1, 0)
+
+    # Django's to answer: a keyed request (replay or record), a body that is not plain, another SKU.
+    assert post(app, body, HTTP_IDEMPOTENCY_KEY="k-1")[0] == 201
+    assert post(app, {**body, "quantity": "1"})[0] == 201
+    assert post(app, {**body, "sku_id": shop["tee"].pk + 1000})[0] == 201
+    assert downstream.reached == 3
+    # ... and Django read the same body the edge had read.
+    assert post(app, {**body, "note": "x" * 10})[2] == {**body, "note": "x" * 10}
+
+
+@pytest.mark.django_db(transaction=True)  # the memo learns on commit
+def test_a_queued_drop_without_an_admission_token_is_left_to_django(make_user, make_drop, shop, monkeypatch):
+    drop = make_drop(offered=1, limit=1)
+    body = {"drop_id": drop.pk, "sku_id": shop["tee"].pk, "quantity": 1}
+    assert client_for(make_user()).post("/api/v1/reservations/", body, format="json").status_code == 201
+    assert client_for(make_user()).post("/api/v1/reservations/", body, format="json").status_code == 409
+    from commerce.waiting_room import services as rooms
+
+    monkeypatch.setattr(rooms, "requires_admission", lambda *, drop_id: drop_id == drop.pk)
+    downstream = Echo()
+    app = edge.ReserveEdge(downstream)
+    assert post(app, body)[0] == 201 and downstream.reached == 1  # Django answers (and counts) the 403
+    assert post(app, body, HTTP_ADMISSION_TOKEN="t")[0] == 409  # with a token the precheck says sold out
