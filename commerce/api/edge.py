@@ -26,6 +26,7 @@ Per process (each web worker learns from its own answers), bounded (cleared past
 429s are off with the throttles (ABUSE_THROTTLE_ENABLED), the 409s with the memo.
 """
 
+import hashlib
 import io
 import json
 import math
@@ -46,7 +47,7 @@ from monitoring import metrics
 RESERVE_PATH = "/api/v1/reservations/"
 MAX_BOXED = 50_000
 MAX_PLAIN_BODY = 256  # bytes: a plain reserve body is ~50; anything longer goes to Django
-_boxed: dict[str, float] = {}  # "ip:<address>" / "auth:<Authorization header>" -> window end (time.time())
+_boxed: dict[str, float] = {}  # "ip:<address>" / "auth:<digest of Authorization>" -> window end (time.time())
 
 
 def _ip_key(meta: dict[str, Any]) -> str:
@@ -54,8 +55,8 @@ def _ip_key(meta: dict[str, Any]) -> str:
 
 
 def _auth_key(meta: dict[str, Any]) -> str | None:
-    header = meta.get("HTTP_AUTHORIZATION")
-    return f"auth:{header}" if header else None
+    header = meta.get("HTTP_AUTHORIZATION")  # kept as a digest: no bearer token sits in the box
+    return "auth:" + hashlib.blake2b(str(header).encode(), digest_size=16).hexdigest() if header else None
 
 
 def box(meta: dict[str, Any], *, scopes: Iterable[str], retry_after: int, now: float | None = None) -> None:
@@ -136,7 +137,8 @@ def sold_out_body(environ: dict[str, Any]) -> dict[str, Any] | None:
 
 
 class ReserveEdge:
-    """WSGI middleware in front of Django (config/wsgi.py): boxed callers' reserves end here."""
+    """WSGI middleware in front of Django (config/wsgi.py): reserves of boxed callers, and reserves of a
+    SKU this process saw sold out, are answered here; everything else goes on to Django."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
