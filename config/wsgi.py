@@ -22,7 +22,8 @@ from commerce.api.edge import ReserveEdge  # noqa: E402 (needs the apps loaded)
 RECEIVED_AT = "mintdrop.received_at"
 
 
-# Reserves of callers the reserve throttle already refused end in front of Django (commerce/api/edge.py).
+# Reserve refusals this process already knows (throttled callers, sold-out SKUs) end in front of Django
+# (commerce/api/edge.py).
 edge_application = ReserveEdge(django_application)
 
 
