@@ -26,6 +26,7 @@ Per process (each web worker learns from its own answers), bounded (cleared past
 429s are off with the throttles (ABUSE_THROTTLE_ENABLED), the 409s with the memo.
 """
 
+import functools
 import hashlib
 import io
 import json
@@ -39,8 +40,7 @@ from django.urls import resolve
 from rest_framework.exceptions import Throttled
 
 from commerce.abuse.client_ip import client_ip_of
-from commerce.services.reservations import sold_out_seen_here
-from commerce.services.waiting_room import missing_admission
+from commerce.errors import SoldOut
 from config.api_errors import error_body
 from monitoring import metrics
 
@@ -90,15 +90,16 @@ def forget_all() -> None:
     _boxed.clear()
 
 
-_route: list[str] = []
+@functools.cache
+def _route_label() -> str:
+    """The route label the metrics middleware gives this view."""
+    return "/" + (resolve(RESERVE_PATH).route or RESERVE_PATH)
 
 
 def _count(status: int, outcome: str) -> None:
     if not metrics.ENABLED:
         return
-    if not _route:  # the route label the metrics middleware gives this view
-        _route.append("/" + (resolve(RESERVE_PATH).route or RESERVE_PATH))
-    metrics.HTTP_RESPONSES.labels("POST", _route[0], str(status)).inc()
+    metrics.HTTP_RESPONSES.labels("POST", _route_label(), str(status)).inc()
     metrics.count_reservation(outcome)
 
 
@@ -121,7 +122,9 @@ def sold_out_body(environ: dict[str, Any]) -> dict[str, Any] | None:
     """The view precheck's `sold_out` answer for this request, when it is one the edge may give."""
     if environ.get("HTTP_IDEMPOTENCY_KEY") or (raw := _read_body(environ)) is None:
         return None
-    from commerce.api.views_buyer import plain_reserve_fields  # the view's own reading of the body
+    # The view's own reading of the body and its own precheck (imported here: the view module
+    # imports the throttles, which import this module).
+    from commerce.api.views_buyer import known_refusal, plain_reserve_fields
 
     try:
         fields = plain_reserve_fields(json.loads(raw))
@@ -129,11 +132,11 @@ def sold_out_body(environ: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if fields is None:
         return None
-    admission = environ.get("HTTP_ADMISSION_TOKEN")
-    if missing_admission(admission_token=admission, drop_id=fields["drop_id"]) is not None:
+    refusal = known_refusal(admission_token=environ.get("HTTP_ADMISSION_TOKEN"), **fields)
+    # Only sold_out: a token-less reserve in a queued drop is Django's to refuse, count and flag.
+    if not isinstance(refusal, SoldOut):
         return None
-    refusal = sold_out_seen_here(**fields)
-    return None if refusal is None else error_body(refusal.code, refusal.message, refusal.details)
+    return error_body(refusal.code, refusal.message, refusal.details)
 
 
 class ReserveEdge:

@@ -19,7 +19,7 @@ from commerce.api.docs import errors
 from commerce.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from commerce.api.inputs import CancelOrderInput, CheckoutInput, ReserveInput
 from commerce.api.serializers import MembershipSerializer, OrderSerializer, ReservationSerializer
-from commerce.errors import NotFound
+from commerce.errors import CommerceError, NotFound
 from commerce.models import MerchantMembership, Reservation
 from commerce.services.cancellations import cancel_order
 from commerce.services.orders import place_order
@@ -88,18 +88,24 @@ def _reserve_input(view: APIView, request: Request) -> ReserveInput | _PlainRese
     return data
 
 
+def known_refusal(
+    *, admission_token: str | None, drop_id: int, sku_id: int, quantity: int
+) -> CommerceError | None:
+    """Refusals this process knows without the database, for a valid body: no admission token in a
+    queued drop (the scripts that ignore the queue), then the sold-out memo (a stampede's late
+    buyers). In the order the service checks them. Also asked in front of Django (commerce/api/edge.py)."""
+    refusal: CommerceError | None = missing_admission(admission_token=admission_token, drop_id=drop_id)
+    if refusal is None:
+        refusal = sold_out_seen_here(drop_id=drop_id, sku_id=sku_id, quantity=quantity)
+    return refusal
+
+
 def _known_refusal(view: APIView, request: Request) -> Response | None:
-    """Refusals this process knows without the database, answered before any Idempotency-Key claim:
-    no admission token in a queued drop (the scripts that ignore the queue), then the sold-out memo
-    (a stampede's late buyers). In the order the service checks them."""
+    """`known_refusal`, answered before any Idempotency-Key claim."""
     data = _reserve_input(view, request)
     if data.errors:
         return None  # the ordinary path explains the bad input
-    refusal: Exception | None = missing_admission(
-        admission_token=request.headers.get("Admission-Token"), drop_id=data.validated_data["drop_id"]
-    )
-    if refusal is None:
-        refusal = sold_out_seen_here(**data.validated_data)
+    refusal = known_refusal(admission_token=request.headers.get("Admission-Token"), **data.validated_data)
     return None if refusal is None else view.handle_exception(refusal)
 
 
