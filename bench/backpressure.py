@@ -47,6 +47,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from config.web_command import web_command  # noqa: E402 (ROOT on sys.path first)
+
 BURST_TX = 1000  # events per transaction of the burst writer
 SLOW_GROUP = "sales"  # handles inventory.sold; the projector (frames) reads the same topic
 
@@ -121,11 +123,7 @@ def start_processes(
 ) -> Processes:
     py = sys.executable
     ps = Processes(env, log_dir)
-    ps.spawn(
-        "web", Path(py).parent / "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port",
-        str(web_port), "--workers", "2", "--blocking-threads", "4", "--no-ws", "--log-level", "warning",
-        "--backlog", "4096", "--backpressure", "4096", "config.wsgi:application",
-    )  # fmt: skip
+    ps.spawn("web", *web_command(port=web_port, extra=("--no-ws", "--log-level", "warning")))
     ps.spawn(
         "ws",
         py,

@@ -44,6 +44,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from config.web_command import web_command  # noqa: E402 (ROOT on sys.path first)
+
 BASE_DB_URL = os.environ.get("DATABASE_URL", "postgres://mintdrop:mintdrop@127.0.0.1:55432/mintdrop")
 
 
@@ -183,18 +185,12 @@ def read_counters(drop_id: int) -> dict[str, int]:
     }
 
 
-# As the Procfile: granian counts idle keep-alive connections against --backpressure (default
-# backlog / workers = 512), and 4,096 buyers' connections stalled new ones for up to 10 s while the
-# server idled (p99 9.5 s at 2,000 buyers; 0.9 s with these limits).
-GRANIAN_CONNECTION_LIMITS = ("--backlog", "4096", "--backpressure", "4096")
-
-
 def start_server(port: int, env: dict[str, str], workers: int, threads: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        str(ROOT / ".venv/bin/granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", "--log-level", "warning",
-        *GRANIAN_CONNECTION_LIMITS, "config.wsgi:application",
-    ]  # fmt: skip
+    # The Procfile's flags (config/web_command.py: with its connection limits, granian does not stall
+    # 4,096 buyers' new connections behind idle keep-alive ones).
+    cmd = web_command(
+        port=port, workers=workers, threads=threads, extra=("--no-ws", "--log-level", "warning")
+    )
     return subprocess.Popen(
         cmd,
         cwd=ROOT,

@@ -52,6 +52,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from config.web_command import web_command  # noqa: E402 (ROOT on sys.path first)
+
 BASE_DB_URL = os.environ.get("DATABASE_URL", "postgres://mintdrop:mintdrop@127.0.0.1:55432/mintdrop")
 LAYERS = [
     "sql", "service", "django_view", "drf_view", "drf_throttle", "drf_auth", "drf_idempotency", "middleware",
@@ -59,7 +61,11 @@ LAYERS = [
 ]  # fmt: skip
 # The 429 a throttled script gets (what bots mostly get in a stampede), from the throttle up.
 THROTTLED_LAYERS = ["drf_throttle", "drf_auth", "drf_idempotency", "middleware", "http"]
-EXPECTED = {"reserve": 201, "refusal": 409, "throttled": 429, "healthz": 200}
+EXPECTED = {"reserve": 201, "refusal": 409, "throttled": 429, "healthz": 200,
+            "queue_poll": 200, "queue_join": 200, "admission_required": 403}  # fmt: skip
+# What a queued drop's stampede asks of the server besides reserves (bench/drop_stampede.py --queue on),
+# over HTTP only: a waiting buyer's poll and (idempotent) re-join, and a token-less reserve (the bots).
+QUEUE_KINDS = ("queue_poll", "queue_join", "admission_required")
 # Throttles count every call (one Redis round trip, as in production) but never refuse the buyer the
 # layers reserve for; a second buyer is refused (`throttled`). Set before Django reads its settings.
 ROOMY_RATES = {"ABUSE_RATE_RESERVE_USER": "100000000/m", "ABUSE_RATE_RESERVE_IP": "100000000/s,100000000/m"}
@@ -174,6 +180,10 @@ class Fixture:
         self.throttled_token = issue_token(user=self.throttled_user).key
         self.roomy = live(1_000_000, 1_000_000)
         self.sold_out = live(1, 1)
+        # A queued drop (its room on, no admitter running: the buyer stays in line), joined once.
+        self.queued = live(1_000_000, 1_000_000)
+        rooms.configure(drop_id=self.queued, merchant_id=merchant.pk, mode="on", admit_per_second=0.001)
+        rooms.join(drop_id=self.queued, buyer_id=self.user.pk)
         reserve_stock(drop_id=self.sold_out, sku_id=self.sku.pk, buyer_id=owner.pk, quantity=1)
 
     def body(self, drop_id: int) -> bytes:
@@ -352,11 +362,7 @@ class Server:
             "COMMERCE_SOLD_OUT_MEMO_SECONDS": os.environ["COMMERCE_SOLD_OUT_MEMO_SECONDS"],
         }
         self.proc = subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/granian"), "--interface", "wsgi", "--host", "127.0.0.1",
-                "--port", str(self.port), "--workers", "1", "--blocking-threads", "1", "--no-ws",
-                "config.wsgi:application",
-            ],
+            web_command(port=self.port, workers=1, threads=1, extra=("--no-ws",)),
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 240  # a loaded box can take minutes to import Django
@@ -483,6 +489,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 strict_server, "POST", "/api/v1/reservations/", fx.body(fx.roomy), fx.throttled_token
             )
             calls[("http", "healthz")] = _http_call(server, "GET", "/healthz")
+            queue_path = f"/api/v1/drops/{fx.queued}/queue/"
+            calls[("http", "queue_poll")] = _http_call(server, "GET", queue_path, None, fx.token)
+            calls[("http", "queue_join")] = _http_call(server, "POST", queue_path, None, fx.token)
+            calls[("http", "admission_required")] = _http_call(
+                server, "POST", "/api/v1/reservations/", fx.body(fx.queued), fx.token
+            )
         else:
             calls[("middleware", "healthz")] = _healthz_call()
         samples: dict[tuple[str, str], list[float]] = {key: [] for key in calls}
@@ -555,6 +567,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     row["client_cpu_us"] = client
                 below = app
                 layers.setdefault(layer, {})[kind] = row
+        for kind in QUEUE_KINDS if http else ():
+            n = len(samples[("http", kind)])
+            app, db, _client = (round(x / n * 1e6, 1) for x in cpu[("http", kind)])
+            layers["http"][kind] = _stats(samples[("http", kind)]) | {"app_cpu_us": app, "db_cpu_us": db}
         hkey = ("http", "healthz") if http else ("middleware", "healthz")
         n = len(samples[hkey])
         healthz = _stats(samples[hkey]) | {"app_cpu_us": round(cpu[hkey][0] / n * 1e6, 1), "layer": hkey[0]}

@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from config.web_command import web_command
 from tests.chaos.cluster import ephemeral_floor
-from tests.frontend.stack import ROOT, VENV_BIN, Stack, _port_open
+from tests.frontend.stack import ROOT, Stack, _port_open
 
 CHAOS_REDIS_DB = 14  # this suite's Celery broker database (the e2e stack uses 11)
 LOG_DIR = ROOT / "artifacts" / "chaos-logs"
@@ -87,11 +88,8 @@ class ChaosStack(Stack):
             f.unlink()
         self._flush_celery_queue()
         self._start_chain_and_topics(topics_timeout=180)
-        self.spawn(
-            "web", VENV_BIN / "granian", "--interface", "wsgi", "--host", "127.0.0.1",
-            "--port", str(self.web_port), "--workers", "2", "--blocking-threads", "4",
-            "--respawn-failed-workers", "--respawn-interval", "1", "config.wsgi:application",
-        )  # fmt: skip
+        respawn = ("--respawn-failed-workers", "--respawn-interval", "1")
+        self.spawn("web", *web_command(port=self.web_port, extra=respawn))
         for i in range(2):
             self.spawn(
                 f"ws-{i}", sys.executable, "-m", "realtime.ws.serve", "--host", "127.0.0.1",

@@ -24,6 +24,8 @@ from typing import IO
 from django.conf import settings
 from django.db import connection
 
+from config.web_command import web_command
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 # Each pytest process (ops/test-split runs several at once) gets its own logs and its own Celery broker
@@ -112,10 +114,7 @@ class Stack:
     def start(self) -> "Stack":
         self._flush_celery_queue()
         self._start_chain_and_topics(topics_timeout=120)
-        self.spawn(
-            "web", VENV_BIN / "granian", "--interface", "wsgi", "--host", "127.0.0.1",
-            "--port", str(self.web_port), "--workers", "1", "--blocking-threads", "4", "config.wsgi:application",
-        )  # fmt: skip
+        self.spawn("web", *web_command(port=self.web_port, workers=1))
         self.spawn(
             "ws", VENV_BIN / "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
             "--port", str(self.ws_port), "--no-access-log",
