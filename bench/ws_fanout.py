@@ -106,6 +106,52 @@ async def _raw_server(port: int, sockets: int, frames: int, interval: float, siz
         await asyncio.sleep(30)
 
 
+# --- mintdrop's publish floor: the raw floor's frames, published the way the projector publishes ---
+async def _publish_frames(drop_id: int, frames: int, interval: float) -> None:
+    """`frames` stock frames of drop `drop_id`, one per `interval`, through `store.broadcast` (the
+    projector's publish: resume buffer, then the channel layer's group), numbered after the stream's head."""
+    from channels.layers import get_channel_layer
+
+    from realtime.ws import frames as frame_kinds
+    from realtime.ws import store
+    from realtime.ws.coalesce import PendingStock
+
+    layer = get_channel_layer()
+    await asyncio.sleep(1.0)  # as the raw server: a second after the last client connected
+    head = await store.head(f"drop.{drop_id}")
+    for i in range(frames):
+        last = i == frames - 1
+        counters = {
+            "offered": frames,
+            "reserved": i + 1,
+            "sold": 0,
+            "available": 0 if last else frames - i - 1,
+        }
+        entry = PendingStock(drop_id=drop_id, seq=head + i + 1, at=datetime.now().astimezone().isoformat(),
+                             skus={1: counters}, sold_out=last)  # fmt: skip
+        await store.broadcast(layer, [frame_kinds.stock_frame(entry)])
+        await asyncio.sleep(interval)
+
+
+def publish_floor(
+    args: argparse.Namespace, port: int, ws: list[subprocess.Popen[bytes]], drop_id: int
+) -> dict[str, Any]:
+    """Fan-out only, under the raw floor's and Centrifugo's conditions (the same 50 frames at 10/s,
+    nothing else running): publish -> channel layer -> hub -> sockets, watchers of another drop."""
+    cpu: dict[str, float] = {}
+
+    def start() -> None:
+        cpu["ws"] = total_cpu(ws)
+        threading.Thread(target=asyncio.run, args=(_publish_frames(drop_id, args.raw_frames, 0.1),)).start()
+
+    url = f"ws://127.0.0.1:{port}/ws/drops/{drop_id}/"
+    result = run_clients(url, args.sockets, args.client_workers, args.timeout, start, args.client_impl,
+                         ready_on_snapshot=True)  # fmt: skip
+    result["server_cpu_s"] = round(total_cpu(ws) - cpu["ws"], 2)
+    result["server_cpu_per_frame_us"] = per_frame_us(result["server_cpu_s"], result.get("frames_delivered"))
+    return result
+
+
 # --- orchestration ----------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> float:
     """CPU time of `pid` and its live descendants (uvicorn --workers N runs the work in children)."""
@@ -216,6 +262,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ws-processes", "--asgi-workers", dest="ws_processes", type=int, default=1,
                         help="ws processes sharing one port (SO_REUSEPORT, realtime/ws/serve.py)")  # fmt: skip
     parser.add_argument("--raw-frames", type=int, default=50, help="baseline broadcasts, one per 100 ms")
+    parser.add_argument("--no-publish-floor", action="store_true",
+                        help="skip the phase that publishes the raw floor's frames through store.broadcast")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=240.0, help="bound per phase, seconds")
     parser.add_argument(
         "--server-profile", metavar="DIR", help="cProfile each ws process into DIR/ws-<i>.prof"
@@ -319,6 +367,10 @@ def main() -> None:
     drop = drops.create_drop(merchant_id=merchant.pk, title="Bench", starts_at=timezone.now() - timedelta(seconds=1),
                              per_buyer_limit=args.reservations, items=[drops.DropItemSpec(sku_id=sku.pk, quantity=args.reservations)])  # fmt: skip
     drops.start_drop(drop_id=drop.pk)
+    # Watched in the publish floor phase (its frames come from the bench, not from reservations).
+    floor_drop = drops.create_drop(merchant_id=merchant.pk, title="Bench floor", starts_at=timezone.now() - timedelta(seconds=1),
+                                   per_buyer_limit=1, items=[drops.DropItemSpec(sku_id=sku.pk, quantity=1)])  # fmt: skip
+    drops.start_drop(drop_id=floor_drop.pk)
     buyers = [User.objects.create_user(username=f"bench-{tag}-{i}").pk for i in range(args.threads)]
 
     report: dict[str, Any] = {"mode": args.mode, "sockets": args.sockets, "reservations": args.reservations,
@@ -408,6 +460,9 @@ def main() -> None:
         )
         report["mintdrop"] = result
         report.update(ratios(raw_result, result))
+        if not args.no_publish_floor:
+            floor = publish_floor(args, port, ws, floor_drop.pk)
+            report["mintdrop_publish_floor"] = floor | ratios(raw_result, floor)
     finally:
         for child in children:
             child.terminate()

@@ -207,10 +207,7 @@ class Projector:
         if not items:
             self._end_frame_spans()
             return
-        await store.append_many(items)
-        assert self.layer is not None
-        for f in items:
-            await self.layer.group_send(store.group_name(f.stream), f.layer_message())
+        await store.broadcast(self.layer, items)
         self.published += len(items)
         self._end_frame_spans()  # each event's span covers its frame's trip to the sockets' group
 

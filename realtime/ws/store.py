@@ -124,6 +124,16 @@ async def append_many(frames: list[StreamFrame]) -> None:
     await pipe.execute()
 
 
+async def broadcast(layer: Any, frames: list[StreamFrame]) -> None:
+    """Publish numbered frames: buffer them for resume, then `group_send` each to its stream's group.
+
+    What the projector does with every frame it makes (bench/ws_fanout.py's publish floor calls it
+    too, to time the fan-out from here to the sockets)."""
+    await append_many(frames)
+    for f in frames:
+        await layer.group_send(group_name(f.stream), f.layer_message())
+
+
 def _append_next_args(template: FrameTemplate) -> tuple[Any, ...]:
     return (_APPEND_NEXT, 2, head_key(template.stream), buffer_key(template.stream), template.text,
             settings.WS_RESUME_BUFFER, settings.WS_STREAM_TTL_SECONDS)  # fmt: skip
