@@ -317,6 +317,7 @@ class TickResult:
 
 def tick(*, drop_id: int, now_ms: int | None = None) -> TickResult:
     """One admission step for a drop: open it if due, expire overdue admissions, admit the next buyers."""
+    released_seen = store.released(drop_id=drop_id)  # before the free units: see store.admit
     config = load_config(drop_id=drop_id)
     if config is None or not config.queued or not config.started(timezone.now()):
         return TickResult(drop_id, [], [])
@@ -331,6 +332,7 @@ def tick(*, drop_id: int, now_ms: int | None = None) -> TickResult:
         burst=max(1.0, config.rate),
         capacity=config.free_units if config.state == DropState.LIVE else 0,
         ttl_ms=int(settings.COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS * 1000),
+        released_seen=released_seen,
     )
     return TickResult(drop_id, expired, admitted)
 
