@@ -41,6 +41,7 @@ from rest_framework.exceptions import Throttled
 
 from commerce.abuse.client_ip import client_ip_of
 from commerce.errors import SoldOut
+from commerce.services import soldout_memo
 from config.api_errors import error_body
 from monitoring import metrics
 
@@ -120,6 +121,8 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
 
 def sold_out_body(environ: dict[str, Any]) -> dict[str, Any] | None:
     """The view precheck's `sold_out` answer for this request, when it is one the edge may give."""
+    if not soldout_memo.remembers_any():  # nothing seen sold out here: leave the body to Django
+        return None
     if environ.get("HTTP_IDEMPOTENCY_KEY") or (raw := _read_body(environ)) is None:
         return None
     # The view's own reading of the body and its own precheck (imported here: the view module

@@ -29,6 +29,11 @@ def is_sold_out(*, drop_id: int, sku_id: int) -> bool:
     return deadline is not None and deadline > time.monotonic()
 
 
+def remembers_any() -> bool:
+    """Whether any SKU is in the memo (expired or not): when not, no request can be answered from it."""
+    return bool(_sold_out_until)
+
+
 def _remember(drop_id: int, sku_id: int) -> None:
     ttl = _ttl()
     if ttl <= 0:

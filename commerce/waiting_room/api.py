@@ -5,7 +5,9 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -66,6 +68,10 @@ class _PausedAware(APIView):
 
 class QueueView(_PausedAware):
     permission_classes = [IsAuthenticated]
+    # Polled by every waiting buyer: JSON only, as the reserve endpoint (no negotiation over the
+    # browsable API's renderer, no form parsers).
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         tags=["waiting room"],
