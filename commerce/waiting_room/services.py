@@ -237,6 +237,20 @@ def ensure_room(config: RoomConfig, *, now_ms: int | None = None) -> dict[str, s
     return meta
 
 
+def room_places(config: RoomConfig, buyer_ids: list[int]) -> tuple[dict[str, str], store.RoomStatus]:
+    """The room's meta and these buyers' places: one Redis call when the room needs nothing done
+    (a poll's usual case), else `ensure_room` first and the read again. Redis errors propagate."""
+    room = store.status(drop_id=config.drop_id, buyer_ids=buyer_ids)
+    if room.state == "absent" or (
+        room.state in ("pre", "drawing")
+        and config.started(timezone.now())
+        and _now_ms() >= room.rebuild_until_ms
+    ):  # what ensure_room acts on: create or rebuild the room, or draw its lottery
+        ensure_room(config)
+        room = store.status(drop_id=config.drop_id, buyer_ids=buyer_ids)
+    return room.meta(), room
+
+
 def _config_for_buyer(drop_id: int) -> RoomConfig:
     config = cached_config(drop_id=drop_id)
     if config is None:
@@ -302,8 +316,7 @@ def queue_status(*, drop_id: int, buyer_id: int) -> dict[str, Any]:
     """Where the buyer stands: lottery / pending / queued (position, eta) / admitted (token) / none."""
     config = _config_for_buyer(drop_id)
     with _redis_or_paused(drop_id):
-        meta = ensure_room(config)
-        room = store.status(drop_id=drop_id, buyer_ids=[buyer_id])
+        meta, room = room_places(config, [buyer_id])
         place = room.places.get(buyer_id, store.Place("none"))
         return describe(config=config, meta=meta, buyer_id=buyer_id, place=place)
 

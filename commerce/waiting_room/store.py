@@ -64,11 +64,13 @@ end
     + "return out"
 )
 
-# KEYS meta early late q adm admn; ARGV users... -> {state, epoch, [status, n, ticket/deadline, admno]...}
+# KEYS meta early late q adm admn; ARGV users...
+#   -> {state, epoch, rebuild_until, [status, n, ticket/deadline, admno]...}
 _STATUS = """
 local st = redis.call('HGET', KEYS[1], 'state')
 if not st then return {'absent'} end
-local out = {st, redis.call('HGET', KEYS[1], 'epoch') or '0'}
+local m = redis.call('HMGET', KEYS[1], 'epoch', 'rebuild_until')
+local out = {st, m[1] or '0', m[2] or '0'}
 for _, u in ipairs(ARGV) do
   local d = redis.call('ZSCORE', KEYS[5], u)
   if d then
@@ -221,6 +223,13 @@ class RoomStatus:
     state: str  # absent / pre / drawing / open
     epoch: int
     places: dict[int, Place]
+    rebuild_until_ms: int = 0
+
+    def meta(self) -> dict[str, str]:
+        """What `meta()` would answer for the fields a buyer's view needs ({} when absent)."""
+        if self.state == "absent":
+            return {}
+        return {"state": self.state, "epoch": str(self.epoch), "rebuild_until": str(self.rebuild_until_ms)}
 
 
 def create(*, drop_id: int, state: str, epoch: int, rebuild_until_ms: int = 0) -> bool:
@@ -249,12 +258,12 @@ def status(*, drop_id: int, buyer_ids: list[int]) -> RoomStatus:
         return RoomStatus(state="absent", epoch=0, places={})
     places: dict[int, Place] = {}
     for i, buyer_id in enumerate(buyer_ids):
-        st, position, number, admno = raw[2 + 4 * i : 6 + 4 * i]
+        st, position, number, admno = raw[3 + 4 * i : 7 + 4 * i]
         if st == "admitted":
             places[buyer_id] = Place(st, deadline_ms=int(number), admission_no=int(admno))
         else:
             places[buyer_id] = Place(st, position=int(position), ticket=int(number))
-    return RoomStatus(state=raw[0], epoch=int(raw[1]), places=places)
+    return RoomStatus(state=raw[0], epoch=int(raw[1]), places=places, rebuild_until_ms=int(raw[2]))
 
 
 def begin_draw(*, drop_id: int) -> bool:

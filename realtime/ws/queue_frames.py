@@ -58,8 +58,7 @@ def _read(drop_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]] | None
     if config is None or not config.queued:
         return None
     try:
-        meta = rooms.ensure_room(config)
-        room = store.status(drop_id=drop_id, buyer_ids=user_ids)
+        meta, room = rooms.room_places(config, user_ids)
     except redis.RedisError:
         paused = {
             "drop_id": drop_id,
