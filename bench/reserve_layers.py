@@ -567,21 +567,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     row["client_cpu_us"] = client
                 below = app
                 layers.setdefault(layer, {})[kind] = row
+
+        def measured(key: tuple[str, str]) -> dict[str, float]:
+            """A call's wall-clock stats and its server and database CPU per call."""
+            n = len(samples[key])
+            app, db, _client = (round(x / n * 1e6, 1) for x in cpu[key])
+            return _stats(samples[key]) | {"app_cpu_us": app, "db_cpu_us": db}
+
         for kind in QUEUE_KINDS if http else ():
-            n = len(samples[("http", kind)])
-            app, db, _client = (round(x / n * 1e6, 1) for x in cpu[("http", kind)])
-            layers["http"][kind] = _stats(samples[("http", kind)]) | {"app_cpu_us": app, "db_cpu_us": db}
+            layers["http"][kind] = measured(("http", kind))
         hkey = ("http", "healthz") if http else ("middleware", "healthz")
         n = len(samples[hkey])
         healthz = _stats(samples[hkey]) | {"app_cpu_us": round(cpu[hkey][0] / n * 1e6, 1), "layer": hkey[0]}
         for m in meters.values():
             m.monitor.close()
         for kind in ("reserve", "refusal") if http else ():
-            n = len(samples[("http_select1", kind)])
-            app, db, _client = (round(x / n * 1e6, 1) for x in cpu[("http_select1", kind)])
-            layers["http_select1"] = layers.get("http_select1", {}) | {
-                kind: _stats(samples[("http_select1", kind)]) | {"app_cpu_us": app, "db_cpu_us": db}
-            }
+            layers.setdefault("http_select1", {})[kind] = measured(("http_select1", kind))
         result = {
             "benchmark": "reserve_layers",
             "calls_per_layer": args.calls * args.rounds,

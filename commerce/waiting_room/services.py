@@ -215,6 +215,13 @@ def draw_lottery(*, drop_id: int) -> int:
     return 0
 
 
+def _due_to_draw(meta: dict[str, str], *, started: bool, now_ms: int) -> bool:
+    """The drop has started and its room still waits for the lottery (past any rebuild window)."""
+    return (
+        started and meta.get("state") in ("pre", "drawing") and now_ms >= int(meta.get("rebuild_until") or 0)
+    )
+
+
 def ensure_room(config: RoomConfig, *, now_ms: int | None = None) -> dict[str, str]:
     """Create, rebuild or open the room as the drop's state requires; returns its meta. Redis errors propagate."""
     now_ms = _now_ms() if now_ms is None else now_ms
@@ -229,7 +236,7 @@ def ensure_room(config: RoomConfig, *, now_ms: int | None = None) -> dict[str, s
         else:
             store.create(drop_id=config.drop_id, state="pre", epoch=config.epoch)
         meta = store.meta(drop_id=config.drop_id)
-    if started and meta.get("state") in ("pre", "drawing") and now_ms >= int(meta.get("rebuild_until") or 0):
+    if _due_to_draw(meta, started=started, now_ms=now_ms):
         draw_lottery(drop_id=config.drop_id)
         _mark_opened(config)
         forget_cached(config.drop_id)  # opened_at is set now
@@ -241,11 +248,8 @@ def room_places(config: RoomConfig, buyer_ids: list[int]) -> tuple[dict[str, str
     """The room's meta and these buyers' places: one Redis call when the room needs nothing done
     (a poll's usual case), else `ensure_room` first and the read again. Redis errors propagate."""
     room = store.status(drop_id=config.drop_id, buyer_ids=buyer_ids)
-    if room.state == "absent" or (
-        room.state in ("pre", "drawing")
-        and config.started(timezone.now())
-        and _now_ms() >= room.rebuild_until_ms
-    ):  # what ensure_room acts on: create or rebuild the room, or draw its lottery
+    meta = room.meta()
+    if not meta or _due_to_draw(meta, started=config.started(timezone.now()), now_ms=_now_ms()):
         ensure_room(config)
         room = store.status(drop_id=config.drop_id, buyer_ids=buyer_ids)
     return room.meta(), room
