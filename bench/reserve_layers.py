@@ -16,7 +16,10 @@ busy machine weighs on all of them alike:
 - `http`: the `web` server of the Procfile (granian WSGI, 1 worker, 1 thread here) over loopback
   with a keep-alive client; `/healthz` on the same server is measured as its floor;
 - `http_select1`: the same server with Django's own health check (`SELECT 1` per request,
-  DATABASE_LEAN_HEALTH_CHECK=false), the cut measured in the same run.
+  DATABASE_LEAN_HEALTH_CHECK=false), the cut measured in the same run;
+- `http_no_edge`: a waiting room's join and poll (`queue_join`, `queue_poll`) on a server with
+  COMMERCE_WAITING_ROOM_EDGE=false, i.e. through Django's middleware and DRF's dispatch, beside the
+  same calls on `http`, where commerce/waiting_room/edge.py answers them in front of Django.
 
 Each layer is measured for a successful reserve and for a refusal that reaches the database
 (sold out, the sold-out memo off); `refusal_memo` is the same refusal answered from the memo;
@@ -467,6 +470,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             servers.append(server := Server(db_url))
             servers.append(stock_server := Server(db_url, lean_health_check=False))
             servers.append(strict_server := Server(db_url, ABUSE_RATE_RESERVE_USER="1/d"))  # the 429
+            # The waiting room's joins and polls through Django (no edge), beside the edge's.
+            servers.append(django_server := Server(db_url, COMMERCE_WAITING_ROOM_EDGE="false"))
         calls: dict[tuple[str, str], Callable[[], Any]] = {}
         for kind, drop_id in (("reserve", fx.roomy), ("refusal", fx.sold_out)):
             calls[("sql", kind)] = _sql_call(fx, drop_id)
@@ -492,6 +497,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             queue_path = f"/api/v1/drops/{fx.queued}/queue/"
             calls[("http", "queue_poll")] = _http_call(server, "GET", queue_path, None, fx.token)
             calls[("http", "queue_join")] = _http_call(server, "POST", queue_path, None, fx.token)
+            calls[("http_no_edge", "queue_poll")] = _http_call(
+                django_server, "GET", queue_path, None, fx.token
+            )
+            calls[("http_no_edge", "queue_join")] = _http_call(
+                django_server, "POST", queue_path, None, fx.token
+            )
             calls[("http", "admission_required")] = _http_call(
                 server, "POST", "/api/v1/reservations/", fx.body(fx.queued), fx.token
             )
@@ -503,7 +514,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         conninfo = db_url.replace("postgres://", "postgresql://")
         meters = {s.proc.pid: CpuMeter(conninfo, s.proc.pid) for s in servers}
         meters[0] = CpuMeter(conninfo, os.getpid())  # in-process layers: only its database CPU is read
-        server_of = {"http": server, "http_select1": stock_server} if http else {}
+        server_of = (
+            {"http": server, "http_select1": stock_server, "http_no_edge": django_server} if http else {}
+        )
         for _ in range(args.rounds):
             for key, call in calls.items():
                 want = EXPECTED[key[1]]
@@ -576,6 +589,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         for kind in QUEUE_KINDS if http else ():
             layers["http"][kind] = measured(("http", kind))
+        for kind in ("queue_poll", "queue_join") if http else ():
+            layers.setdefault("http_no_edge", {})[kind] = measured(("http_no_edge", kind))
         hkey = ("http", "healthz") if http else ("middleware", "healthz")
         n = len(samples[hkey])
         healthz = _stats(samples[hkey]) | {"app_cpu_us": round(cpu[hkey][0] / n * 1e6, 1), "layer": hkey[0]}

@@ -6,7 +6,9 @@ script, style or event-handler attribute, and it saves a dependency. Referrer-Po
 and X-Frame-Options come from Django's SecurityMiddleware / XFrameOptionsMiddleware.
 """
 
+import functools
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -47,6 +49,48 @@ def content_security_policy() -> str:
     if settings.SECURE_SSL_REDIRECT:
         policy += "; upgrade-insecure-requests"
     return policy
+
+
+def is_secure(environ: dict[str, Any]) -> bool:
+    """Django's `request.is_secure()` for a raw WSGI environ (SECURE_PROXY_SSL_HEADER, else the scheme)."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        return str(environ.get(header, "")).split(",")[0].strip() == secure_value
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+@functools.cache
+def _static_headers(secure: bool) -> tuple[tuple[str, str], ...]:
+    headers = []
+    if secure and settings.SECURE_HSTS_SECONDS:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
+        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
+        headers.append(("Strict-Transport-Security", hsts))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        headers.append(("Referrer-Policy", str(settings.SECURE_REFERRER_POLICY)))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
+    headers.append(("Content-Security-Policy", content_security_policy()))
+    headers.append(("Permissions-Policy", settings.PERMISSIONS_POLICY))
+    return tuple(headers)
+
+
+def static_response_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """The headers the middleware chain (Django's SecurityMiddleware and XFrameOptionsMiddleware, and
+    SecurityHeadersMiddleware below) puts on an API answer, for answers given in front of Django
+    (commerce/api/edge.py, commerce/waiting_room/edge.py). Built from the same settings, once per
+    process; tests/test_edge_headers.py compares them with Django's own."""
+    return list(_static_headers(is_secure(environ)))
+
+
+def redirects_to_https(environ: dict[str, Any]) -> bool:
+    """Whether Django's SecurityMiddleware would answer this request with a redirect to HTTPS
+    (an edge then leaves the request to Django)."""
+    return bool(settings.SECURE_SSL_REDIRECT) and not is_secure(environ)
 
 
 class SecurityHeadersMiddleware:

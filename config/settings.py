@@ -367,6 +367,9 @@ COMMERCE_WAITING_ROOM_TICK_SECONDS = env.float("COMMERCE_WAITING_ROOM_TICK_SECON
 COMMERCE_WAITING_ROOM_CACHE_SECONDS = env.float("COMMERCE_WAITING_ROOM_CACHE_SECONDS", default=2.0)
 # How often the ws process pushes `queue` frames (position, estimated wait) to waiting sockets.
 COMMERCE_WAITING_ROOM_PUSH_SECONDS = env.float("COMMERCE_WAITING_ROOM_PUSH_SECONDS", default=1.0)
+# Joins and polls of a waiting room answered in front of Django (commerce/waiting_room/edge.py): the
+# same answers without DRF's dispatch and the middleware chain; off = every one goes through Django.
+COMMERCE_WAITING_ROOM_EDGE = env.bool("COMMERCE_WAITING_ROOM_EDGE", default=True)
 COMMERCE_WAITING_ROOM_REDIS_URL = env.str("COMMERCE_WAITING_ROOM_REDIS_URL", default=REDIS_URL)
 COMMERCE_WAITING_ROOM_PREFIX = env.str("COMMERCE_WAITING_ROOM_PREFIX", default="mintdrop:wr:")
 CELERY_BEAT_SCHEDULE["commerce-expire-reservations"] = {

@@ -15,16 +15,12 @@ configure_tracing("web")  # before the middleware is loaded: it is only installe
 django_application = get_wsgi_application()
 
 from commerce.api.edge import ReserveEdge  # noqa: E402 (needs the apps loaded)
+from commerce.waiting_room.edge import RECEIVED_AT, QueueEdge  # noqa: E402
 
-# The moment a request entered this process (wall clock, seconds), before Django's request handling:
-# a waiting room's join reports it (`arrived_at_us`), so arrival order can be told apart from the order
-# in which the server's threads got round to the requests.
-RECEIVED_AT = "mintdrop.received_at"
-
-
-# Reserve refusals this process already knows (throttled callers, sold-out SKUs) end in front of Django
-# (commerce/api/edge.py).
-edge_application = ReserveEdge(django_application)
+# Reserve refusals this process already knows (throttled callers, sold-out SKUs), and waiting-room joins
+# and polls with a valid API token, are answered in front of Django (commerce/api/edge.py,
+# commerce/waiting_room/edge.py).
+edge_application = QueueEdge(ReserveEdge(django_application))
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

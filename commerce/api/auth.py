@@ -31,7 +31,7 @@ from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
 from knox.models import AuthToken
-from knox.settings import CONSTANTS
+from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
 
 _MAX_ENTRIES = 20_000  # bounded: cleared when full (tokens are cheap to look up again)
@@ -80,6 +80,23 @@ class CachedTokenAuthentication(KnoxTokenAuthentication):
         return user, row
 
 
+def user_for_header(header: str | bytes | None) -> Any | None:
+    """The active user behind an `Authorization: Token <key>` header, as CachedTokenAuthentication
+    decides it (cache, then one query), or None: another scheme, a malformed header, or a token it
+    refuses (Django then answers, with its 401). For answers given in front of Django
+    (commerce/waiting_room/edge.py). Database errors propagate."""
+    if not header:
+        return None
+    parts = (header.encode("latin-1") if isinstance(header, str) else header).split()
+    if len(parts) != 2 or parts[0].lower() != knox_settings.AUTH_HEADER_PREFIX.encode().lower():
+        return None
+    try:
+        user, _ = _AUTHENTICATION.authenticate_credentials(parts[1])
+    except exceptions.AuthenticationFailed:
+        return None
+    return user
+
+
 def _expired(expiry: datetime | None) -> bool:
     return expiry is not None and expiry <= timezone.now()
 
@@ -120,6 +137,8 @@ def _lookup(key: str, digest: str) -> tuple[Any, AuthToken]:
 def _on_token_deleted(sender: type, instance: AuthToken, **kwargs: Any) -> None:
     forget(instance.digest)
 
+
+_AUTHENTICATION = CachedTokenAuthentication()
 
 post_delete.connect(_on_token_deleted, sender=AuthToken, dispatch_uid="commerce.api.auth.token_deleted")
 

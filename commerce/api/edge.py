@@ -26,7 +26,6 @@ Per process (each web worker learns from its own answers), bounded (cleared past
 429s are off with the throttles (ABUSE_THROTTLE_ENABLED), the 409s with the memo.
 """
 
-import functools
 import hashlib
 import io
 import json
@@ -36,16 +35,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.urls import resolve
 from rest_framework.exceptions import Throttled
 
 from commerce.abuse.client_ip import client_ip_of
+from commerce.api.edge_answer import answer, route_label
 from commerce.errors import SoldOut
 from commerce.services import soldout_memo
 from config.api_errors import error_body
 from monitoring import metrics
 
 RESERVE_PATH = "/api/v1/reservations/"
+ALLOW = "GET, POST, HEAD, OPTIONS"  # ReservationListCreateView's methods, as DRF lists them
 MAX_BOXED = 50_000
 MAX_PLAIN_BODY = 256  # bytes: a plain reserve body is ~50; anything longer goes to Django
 _boxed: dict[str, float] = {}  # "ip:<address>" / "auth:<digest of Authorization>" -> window end (time.time())
@@ -89,19 +89,6 @@ def boxed_for(meta: dict[str, Any], now: float | None = None) -> int | None:
 def forget_all() -> None:
     """Tests: start from an empty box."""
     _boxed.clear()
-
-
-@functools.cache
-def _route_label() -> str:
-    """The route label the metrics middleware gives this view."""
-    return "/" + (resolve(RESERVE_PATH).route or RESERVE_PATH)
-
-
-def _count(status: int, outcome: str) -> None:
-    if not metrics.ENABLED:
-        return
-    metrics.HTTP_RESPONSES.labels("POST", _route_label(), str(status)).inc()
-    metrics.count_reservation(outcome)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:
@@ -155,24 +142,28 @@ class ReserveEdge:
         if settings.ABUSE_THROTTLE_ENABLED and (wait := boxed_for(environ)) is not None:
             detail = str(Throttled(wait=wait).detail)
             body = error_body("throttled", detail, {"retry_after": wait})
-            return _answer(start_response, 429, "throttled", body, [("Retry-After", str(wait))])
+            return _answer(environ, start_response, 429, "throttled", body, [("Retry-After", str(wait))])
         if (sold_out := sold_out_body(environ)) is not None:
-            return _answer(start_response, 409, "sold_out", sold_out, [])
+            return _answer(environ, start_response, 409, "sold_out", sold_out, [])
         return self.app(environ, start_response)
 
 
-_REASONS = {409: "409 Conflict", 429: "429 Too Many Requests"}
-
-
 def _answer(
+    environ: dict[str, Any],
     start_response: Callable[..., Any],
     status: int,
     outcome: str,
     body: dict[str, Any],
     extra: list[tuple[str, str]],
 ) -> list[bytes]:
-    raw = json.dumps(body).encode()
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(raw))), ("Vary", "Accept")]
-    start_response(_REASONS[status], headers + extra)
-    _count(status, outcome)
-    return [raw]
+    if metrics.ENABLED:
+        metrics.count_reservation(outcome)
+    return answer(
+        environ,
+        start_response,
+        status=status,
+        body=body,
+        route=route_label(RESERVE_PATH),
+        allow=ALLOW,
+        extra=extra,
+    )

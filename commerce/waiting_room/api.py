@@ -17,6 +17,7 @@ from commerce.api.serializers import ErrorSerializer
 from commerce.api.views_merchant import MerchantView
 from commerce.errors import NotFound
 from commerce.waiting_room import services as rooms
+from commerce.waiting_room.edge import RECEIVED_AT
 from commerce.waiting_room.errors import WaitingRoomUnavailable
 from commerce.waiting_room.models import RoomMode, WaitingRoom
 
@@ -89,7 +90,7 @@ class QueueView(_PausedAware):
     )
     def post(self, request: Request, pk: int) -> Response:
         # Stamped by the WSGI entry (config/wsgi.py) before Django's handling; the view's own clock otherwise.
-        arrived = request.META.get("mintdrop.received_at") or time.time()
+        arrived = request.META.get(RECEIVED_AT) or time.time()
         body = rooms.join(drop_id=pk, buyer_id=request.user.pk)  # type: ignore[arg-type]
         return Response(body | {"arrived_at_us": int(arrived * 1_000_000)})
 

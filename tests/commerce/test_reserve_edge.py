@@ -94,6 +94,11 @@ def test_an_address_the_throttle_refused_is_refused_at_the_edge_until_its_window
         }
     }
     assert expected["error"]["code"] == "throttled" and expected["error"]["details"] == {"retry_after": wait}
+    # And the same headers as the full stack's (security headers, Allow), bar the per-answer ones.
+    per_answer = {"Content-Length", "Retry-After"}
+    assert {k: v for k, v in headers.items() if k not in per_answer} == {
+        k: v for k, v in full_stack.headers.items() if k not in per_answer
+    }
     # Nothing reserved by the refused requests.
     assert counters(drop, shop["tee"]) == (50, 2, 0)
 
@@ -162,6 +167,12 @@ def test_the_web_process_serves_through_the_edge(throttles, monkeypatch) -> None
         sys.modules.pop("config.wsgi", None)
         if before is not None:
             sys.modules["config.wsgi"] = before
+    from commerce.waiting_room.edge import QueueEdge
+
+    # Waiting-room joins and polls first (tests/commerce/waiting_room/test_edge.py), then the reserve edge.
+    assert isinstance(wsgi.edge_application, QueueEdge) and isinstance(
+        wsgi.edge_application.app, edge.ReserveEdge
+    )
     ip = an_ip()
     edge.box({"REMOTE_ADDR": ip}, scopes=["reserve.ip"], retry_after=30)
     status, headers, body = call(wsgi.application, ip=ip)
