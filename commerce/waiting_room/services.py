@@ -307,12 +307,18 @@ def join(*, drop_id: int, buyer_id: int) -> dict[str, Any]:
     """Enter the drop's waiting room (idempotent: a buyer who is in keeps their place)."""
     config = _config_for_buyer(drop_id)
     with _redis_or_paused(drop_id):
-        for _ in range(2):  # "absent": Redis lost the room between ensure and join
-            meta = ensure_room(config)
-            place = store.join(drop_id=drop_id, buyer_id=buyer_id)
-            if place.status != "absent":
+        # One Redis call when the room needs nothing done (a join's usual case); otherwise the room
+        # is created, rebuilt or drawn first (`due`: the drop started, its lottery is not drawn yet,
+        # so this buyer is a late arrival) and the buyer joins again.
+        due_at_ms = _now_ms() if config.started(timezone.now()) else None
+        place, meta = store.join(drop_id=drop_id, buyer_id=buyer_id, due_at_ms=due_at_ms)
+        for _ in range(2):  # "absent" again: Redis lost the room between ensure and join
+            if place.status not in ("absent", "due"):
                 break
-            config = _config_for_buyer(drop_id)
+            ensure_room(config)
+            place, meta = store.join(drop_id=drop_id, buyer_id=buyer_id)
+            if place.status == "absent":
+                config = _config_for_buyer(drop_id)
         return describe(config=config, meta=meta, buyer_id=buyer_id, place=place)
 
 

@@ -32,11 +32,18 @@ _EXPIRE_ALL = """
 for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, ARGV[#ARGV]) end
 """
 
-# KEYS meta early late q adm; ARGV user ttl -> {status, position, ticket}
+# KEYS meta early late q adm; ARGV user due_ms ttl -> {status, position, ticket, state, epoch, rebuild_until}
+#   due_ms: now (ms) when the drop has started, '' otherwise; a room still waiting for its lottery past
+#   its rebuild window answers 'due' and changes nothing (the caller draws first, then joins again).
 _JOIN = (
     """
-local st = redis.call('HGET', KEYS[1], 'state')
+local m = redis.call('HMGET', KEYS[1], 'state', 'epoch', 'rebuild_until')
+local st = m[1]
 if not st then return {'absent', 0, 0} end
+local e, rb = m[2] or '0', m[3] or '0'
+if ARGV[2] ~= '' and (st == 'pre' or st == 'drawing') and tonumber(ARGV[2]) >= tonumber(rb) then
+  return {'due', 0, 0, st, e, rb}
+end
 local u = ARGV[1]
 local out
 if redis.call('ZSCORE', KEYS[5], u) then
@@ -59,6 +66,7 @@ else
   end
   out = {'queued', redis.call('ZRANK', KEYS[4], u) + 1, tonumber(t)}
 end
+out[4] = st; out[5] = e; out[6] = rb
 """
     + _EXPIRE_ALL
     + "return out"
@@ -243,11 +251,18 @@ def meta(*, drop_id: int) -> dict[str, str]:
     return client().hgetall(_keys(drop_id, "meta")[0])  # type: ignore[return-value]
 
 
-def join(*, drop_id: int, buyer_id: int) -> Place:
-    """Put the buyer in the room (idempotent: a buyer already in keeps their place)."""
+def join(*, drop_id: int, buyer_id: int, due_at_ms: int | None = None) -> tuple[Place, dict[str, str]]:
+    """Put the buyer in the room (idempotent: a buyer already in keeps their place); returns the
+    place and the room's meta as `meta()` would (read in the same call). Status `absent`: no room.
+    `due_at_ms` (now, when the drop has started): a room still waiting for its lottery answers
+    status `due` and the buyer is not put in (draw it, then join again)."""
     keys = _keys(drop_id, "meta", "early", "late", "q", "adm")
-    status, position, ticket = _script(_JOIN)(keys=keys, args=[buyer_id, KEY_TTL_SECONDS])
-    return Place(status=status, position=int(position), ticket=int(ticket))
+    args = [buyer_id, "" if due_at_ms is None else due_at_ms, KEY_TTL_SECONDS]
+    raw = _script(_JOIN)(keys=keys, args=args)
+    place = Place(status=raw[0], position=int(raw[1]), ticket=int(raw[2]))
+    if raw[0] == "absent":
+        return place, {}
+    return place, {"state": raw[3], "epoch": str(raw[4]), "rebuild_until": str(raw[5])}
 
 
 def status(*, drop_id: int, buyer_ids: list[int]) -> RoomStatus:

@@ -136,7 +136,7 @@ def test_pre_start_lottery_is_uniform(private_redis):
         drop_id = base + run
         store.create(drop_id=drop_id, state="pre", epoch=0)
         for joiner in range(K):  # they join in order 0..K-1
-            assert store.join(drop_id=drop_id, buyer_id=joiner + 1).status == "lottery"
+            assert store.join(drop_id=drop_id, buyer_id=joiner + 1)[0].status == "lottery"
         assert rooms.draw_lottery(drop_id=drop_id) == K
         places = store.status(drop_id=drop_id, buyer_ids=list(range(1, K + 1))).places
         for joiner in range(K):
@@ -161,8 +161,29 @@ def test_places_are_kept_across_rejoins_and_ordered_by_arrival(private_redis):
     drop_id = 20_000_000
     store.create(drop_id=drop_id, state="pre", epoch=0)
     assert rooms.draw_lottery(drop_id=drop_id) == 0  # nobody came early
-    tickets = [store.join(drop_id=drop_id, buyer_id=b).ticket for b in range(1, 51)]
+    tickets = [store.join(drop_id=drop_id, buyer_id=b)[0].ticket for b in range(1, 51)]
     assert tickets == list(range(1, 51))
-    assert [store.join(drop_id=drop_id, buyer_id=b).ticket for b in (7, 3, 50)] == [7, 3, 50]
-    counts = Counter(store.join(drop_id=drop_id, buyer_id=b).position for b in range(1, 51))
+    assert [store.join(drop_id=drop_id, buyer_id=b)[0].ticket for b in (7, 3, 50)] == [7, 3, 50]
+    counts = Counter(store.join(drop_id=drop_id, buyer_id=b)[0].position for b in range(1, 51))
     assert counts == Counter(range(1, 51))
+
+
+def test_a_join_after_the_start_waits_for_the_lottery_instead_of_entering_it(private_redis):
+    """Store level: once the drop has started, a join finding the room undrawn changes nothing and
+    answers `due` (the caller draws, then joins again as a late arrival); within a rebuild window
+    the lottery is still open to it."""
+    drop_id = 30_000_000
+    store.create(drop_id=drop_id, state="pre", epoch=0)
+    assert store.join(drop_id=drop_id, buyer_id=1)[0].status == "lottery"  # before the start
+    now_ms = int(time.time() * 1000)
+    place, meta = store.join(drop_id=drop_id, buyer_id=2, due_at_ms=now_ms)
+    assert (place.status, meta["state"]) == ("due", "pre")
+    assert store.early_members(drop_id=drop_id) == [1]  # buyer 2 was not put in the lottery
+    assert rooms.draw_lottery(drop_id=drop_id) == 1
+    place, meta = store.join(drop_id=drop_id, buyer_id=2, due_at_ms=now_ms)
+    assert (place.status, place.ticket, meta["state"]) == ("queued", 2, "open")
+    # A rebuilt room's rejoin window: joins after the start still enter its lottery until it ends.
+    rebuilt = drop_id + 1
+    store.create(drop_id=rebuilt, state="pre", epoch=1, rebuild_until_ms=now_ms + 60_000)
+    place, meta = store.join(drop_id=rebuilt, buyer_id=3, due_at_ms=now_ms)
+    assert (place.status, meta["epoch"], meta["rebuild_until"]) == ("lottery", "1", str(now_ms + 60_000))
