@@ -2,7 +2,10 @@
 
 It carries what the full stack's answer carries: DRF's compact JSON (`JSONRenderer`: no spaces,
 UTF-8), the headers the middleware chain adds (config/security_headers.py), the view's `Allow` (the
-views are JSON-only, so DRF adds no `Vary: Accept`), and the route's HTTP metrics as HttpMetricsMiddleware counts them (monitoring/http.py).
+views are JSON-only, so DRF adds no `Vary: Accept`), and the route's HTTP metrics as
+HttpMetricsMiddleware counts them (monitoring/http.py). Django's request signals are not sent:
+nothing here listens to them but its database connection handling, which the next request that
+goes through Django in the same thread does (the edges leave database errors to Django).
 """
 
 import functools
