@@ -256,6 +256,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sockets", type=int, default=2000)
     parser.add_argument("--reservations", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=4, help="reservation threads")
+    parser.add_argument(
+        "--reserve-rate", type=float, default=0.0,
+        help="drop mode: reservations per second in all, open loop (each at its scheduled time); "
+        "0 = as fast as the threads go (closed loop, the default)",
+    )  # fmt: skip
     parser.add_argument("--client-workers", type=int, default=2)
     parser.add_argument("--client-impl", choices=("go", "python"), default="go" if shutil.which("go") else "python",
                         help="client pool: Go (bench/wsclient, light on CPU) or the Python websockets pool")  # fmt: skip
@@ -375,7 +380,8 @@ def main() -> None:
 
     report: dict[str, Any] = {"mode": args.mode, "sockets": args.sockets, "reservations": args.reservations,
                               "ws_processes": args.ws_processes, "client_workers": args.client_workers,
-                              "client_impl": args.client_impl, "load_average_start": load_average()}  # fmt: skip
+                              "client_impl": args.client_impl, "load_average_start": load_average(),
+                              "reserve_rate_target": args.reserve_rate or "closed loop"}  # fmt: skip
     children: list[subprocess.Popen[bytes]] = []
     try:
         # Raw floor first: same clients, frames of the same size, one per 100 ms.
@@ -422,8 +428,11 @@ def main() -> None:
         else:
 
             def reserve_all() -> None:
-                def run(buyer_id: int, count: int) -> None:
-                    for _ in range(count):
+                def run(buyer_id: int, count: int, lane: int) -> None:
+                    for k in range(count):
+                        if args.reserve_rate > 0:  # open loop: the k-th of this lane leaves at its time
+                            due = marks["t0"] + (k * args.threads + lane) / args.reserve_rate
+                            time.sleep(max(0.0, due - time.monotonic()))
                         reserve_stock(drop_id=drop.pk, sku_id=sku.pk, buyer_id=buyer_id, quantity=1)
 
                 per = args.reservations // args.threads
@@ -432,7 +441,8 @@ def main() -> None:
                     for i in range(args.threads)
                 ]
                 threads = [
-                    threading.Thread(target=run, args=(b, n)) for b, n in zip(buyers, counts, strict=True)
+                    threading.Thread(target=run, args=(b, n, lane))
+                    for lane, (b, n) in enumerate(zip(buyers, counts, strict=True))
                 ]
                 marks["cpu_ws"], marks["cpu_proj"], marks["t0"] = (
                     total_cpu(ws),
