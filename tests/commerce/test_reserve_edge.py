@@ -152,7 +152,8 @@ def test_the_box_stays_bounded() -> None:
     assert len(edge._boxed) <= edge.MAX_BOXED
 
 
-def test_the_web_process_serves_through_the_edge(throttles, monkeypatch) -> None:
+def web_process_entry(monkeypatch: Any) -> Any:
+    """A fresh import of config.wsgi (the web process's entry), without turning tracing on here."""
     import importlib
     import sys
 
@@ -162,11 +163,15 @@ def test_the_web_process_serves_through_the_edge(throttles, monkeypatch) -> None
     monkeypatch.setattr(config.tracing, "configure_tracing", lambda *args, **kwargs: None)
     before = sys.modules.pop("config.wsgi", None)
     try:
-        wsgi = importlib.import_module("config.wsgi")
+        return importlib.import_module("config.wsgi")
     finally:  # leave the module table as it was
         sys.modules.pop("config.wsgi", None)
         if before is not None:
             sys.modules["config.wsgi"] = before
+
+
+def test_the_web_process_serves_through_the_edge(throttles, monkeypatch) -> None:
+    wsgi = web_process_entry(monkeypatch)
     from commerce.waiting_room.edge import QueueEdge
 
     # Waiting-room joins and polls first (tests/commerce/waiting_room/test_edge.py), then the reserve edge.

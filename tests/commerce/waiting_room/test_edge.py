@@ -18,6 +18,7 @@ from commerce.waiting_room import edge, tokens
 from commerce.waiting_room import services as rooms
 from tests.commerce.conftest import client_for
 from tests.commerce.test_reserve_edge import Downstream as Django  # answers 201: "Django was reached"
+from tests.commerce.test_reserve_edge import web_process_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +181,18 @@ def test_a_database_error_or_a_bug_leaves_the_request_to_django(
     django = Django()
     assert through_edge(edge.QueueEdge(django), f"/api/v1/drops/{drop.pk}/queue/", auth=auth)[0] == 201
     assert django.reached == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the real chain: Django's request signals manage connections
+def test_the_web_process_entry_answers_joins_at_the_edge_and_the_rest_through_django(
+    private_redis, queued_drop, buyer, monkeypatch
+):
+    wsgi = web_process_entry(monkeypatch)
+    drop = queued_drop(offered=5, limit=1)
+    path = f"/api/v1/drops/{drop.pk}/queue/"
+    _, _, auth = buyer
+    status, _, body = through_edge(wsgi.application, path, method="POST", auth=auth)
+    assert (status, body["status"], body["ticket"]) == (200, "queued", 1) and body["arrived_at_us"] > 0
+    status, headers, body = through_edge(wsgi.application, path)  # no credentials: Django's 401
+    assert status == 401 and body["error"]["code"] == "not_authenticated"
+    assert headers["WWW-Authenticate"] == "Token"
