@@ -77,7 +77,7 @@ class QueueView(_PausedAware):
     @extend_schema(
         tags=["waiting room"],
         summary="My place in the drop's waiting room (position, estimated wait, admission token)",
-        responses={200: QueuePlaceSerializer, **errors(401, 404, 409), **_PAUSED},
+        responses={200: QueuePlaceSerializer, **errors(401, 403, 404, 409), **_PAUSED},
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(rooms.queue_status(drop_id=pk, buyer_id=request.user.pk))  # type: ignore[arg-type]
@@ -86,7 +86,7 @@ class QueueView(_PausedAware):
         tags=["waiting room"],
         summary="Join the drop's waiting room (idempotent: rejoining keeps the place)",
         request=None,
-        responses={200: QueuePlaceSerializer, **errors(401, 404, 409), **_PAUSED},
+        responses={200: QueuePlaceSerializer, **errors(401, 403, 404, 409), **_PAUSED},
     )
     def post(self, request: Request, pk: int) -> Response:
         # Stamped by the WSGI entry (config/wsgi.py) before Django's handling; the view's own clock otherwise.

@@ -6,8 +6,8 @@ server CPU (bench/reserve_layers.py: the middleware chain, DRF's dispatch and co
 around one Redis call), as much as the bots' refused reserves and the admitted buyers' reserves
 together. Here the same answer is built from the same functions: the token is checked by the API's
 own authentication (commerce/api/auth.py: cache, then one query), the place comes from
-`services.join` / `services.queue_status`, and a refusal they raise (404, 409, 503 paused with
-`Retry-After`) is rendered in the API's error shape with its status.
+`services.join` / `services.queue_status`, and a refusal they raise (404, 409, 403 for a buyer the
+merchant blocked, 503 paused with `Retry-After`) is rendered in the API's error shape with its status.
 
 Left to Django (which gives its own answer): another path or method, no `Authorization: Token`
 header or one the authentication refuses (Django's 401 with `WWW-Authenticate`), a request Django
@@ -28,10 +28,10 @@ from django.db import DatabaseError
 
 from commerce.api.auth import user_for_header
 from commerce.api.edge_answer import answer, route_label
-from commerce.errors import CommerceError
 from commerce.waiting_room import services as rooms
 from commerce.waiting_room.errors import WaitingRoomUnavailable
 from config.api_errors import error_body
+from config.errors import ApplicationError
 from config.security_headers import redirects_to_https
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def place_answer(
             }
         else:
             body = rooms.queue_status(drop_id=drop_id, buyer_id=buyer_id)
-    except CommerceError as exc:
+    except ApplicationError as exc:  # the API's refusals (404, 409, 403 blocked, 503 paused)
         extra = []
         if isinstance(exc, WaitingRoomUnavailable):
             extra.append(("Retry-After", str(exc.details.get("retry_after", rooms.RETRY_AFTER_SECONDS))))

@@ -26,6 +26,7 @@ from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from commerce.abuse.blocklist import blocked_buyers, check_not_blocked
 from commerce.errors import DropNotLive, InvalidCatalogData, NotFound
 from commerce.models import Drop, DropState, StockShard
 from commerce.waiting_room import store, tokens
@@ -255,7 +256,7 @@ def room_places(config: RoomConfig, buyer_ids: list[int]) -> tuple[dict[str, str
     return room.meta(), room
 
 
-def _config_for_buyer(drop_id: int) -> RoomConfig:
+def _config_for_buyer(drop_id: int, buyer_id: int) -> RoomConfig:
     config = cached_config(drop_id=drop_id)
     if config is None:
         raise NotFound("Drop not found.", details={"resource": "drop", "id": drop_id})
@@ -263,6 +264,9 @@ def _config_for_buyer(drop_id: int) -> RoomConfig:
         raise NoWaitingRoom("This drop has no waiting room: reserve directly.", details={"drop_id": drop_id})
     if config.state == DropState.ENDED:
         raise DropNotLive("The drop is ended.", details={"state": config.state})
+    # A buyer the merchant blocked could never reserve: no place in line, no admission (403, from
+    # the process's cached block list, as the reserve path asks it).
+    check_not_blocked(drop_id=drop_id, buyer_id=buyer_id)
     return config
 
 
@@ -305,7 +309,7 @@ def describe(
 
 def join(*, drop_id: int, buyer_id: int) -> dict[str, Any]:
     """Enter the drop's waiting room (idempotent: a buyer who is in keeps their place)."""
-    config = _config_for_buyer(drop_id)
+    config = _config_for_buyer(drop_id, buyer_id)
     with _redis_or_paused(drop_id):
         # One Redis call when the room needs nothing done (a join's usual case); otherwise the room
         # is created, rebuilt or drawn first (`due`: the drop started, its lottery is not drawn yet,
@@ -318,13 +322,13 @@ def join(*, drop_id: int, buyer_id: int) -> dict[str, Any]:
             ensure_room(config)
             place, meta = store.join(drop_id=drop_id, buyer_id=buyer_id)
             if place.status == "absent":
-                config = _config_for_buyer(drop_id)
+                config = _config_for_buyer(drop_id, buyer_id)
         return describe(config=config, meta=meta, buyer_id=buyer_id, place=place)
 
 
 def queue_status(*, drop_id: int, buyer_id: int) -> dict[str, Any]:
     """Where the buyer stands: lottery / pending / queued (position, eta) / admitted (token) / none."""
-    config = _config_for_buyer(drop_id)
+    config = _config_for_buyer(drop_id, buyer_id)
     with _redis_or_paused(drop_id):
         meta, room = room_places(config, [buyer_id])
         place = room.places.get(buyer_id, store.Place("none"))
@@ -357,7 +361,12 @@ def tick(*, drop_id: int, now_ms: int | None = None) -> TickResult:
         ttl_ms=int(settings.COMMERCE_WAITING_ROOM_ADMISSION_TTL_SECONDS * 1000),
         released_seen=released_seen,
     )
-    return TickResult(drop_id, expired, admitted)
+    # Buyers blocked after they joined reach the head of the line too: their slot goes straight back
+    # (counted as a release, so the next tick hands it on) instead of being held for the admission TTL.
+    blocked = blocked_buyers(drop_id) if admitted else frozenset()
+    for buyer_id in (b for b in admitted if b in blocked):
+        store.release(drop_id=drop_id, buyer_id=buyer_id)
+    return TickResult(drop_id, expired, [b for b in admitted if b not in blocked])
 
 
 def queued_drop_ids(*, now: datetime | None = None) -> list[int]:
