@@ -5,7 +5,7 @@ frames over the drop's socket; scripts and apps poll). Through Django each of th
 server CPU (bench/reserve_layers.py: the middleware chain, DRF's dispatch and content negotiation
 around one Redis call), as much as the bots' refused reserves and the admitted buyers' reserves
 together. Here the same answer is built from the same functions: the token is checked by the API's
-own authentication (commerce/api/auth.py: cache, then one query), the place comes from
+own authentication (commerce/api/auth.py `user_id_for_header`: cache, then one query), the place comes from
 `services.join` / `services.queue_status`, and a refusal they raise (404, 409, 403 for a buyer the
 merchant blocked, 503 paused with `Retry-After`) is rendered in the API's error shape with its status.
 
@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
-from commerce.api.auth import user_for_header
+from commerce.api.auth import user_id_for_header
 from commerce.api.edge_answer import answer, route_label
 from commerce.waiting_room import services as rooms
 from commerce.waiting_room.errors import WaitingRoomUnavailable
@@ -82,10 +82,10 @@ class QueueEdge:
         ):
             return self.app(environ, start_response)
         try:
-            user = user_for_header(environ.get("HTTP_AUTHORIZATION"))
-            if user is None:
+            buyer_id = user_id_for_header(environ.get("HTTP_AUTHORIZATION"))
+            if buyer_id is None:
                 return self.app(environ, start_response)
-            status, body, extra = place_answer(environ, drop_id=int(match[1]), buyer_id=user.pk)
+            status, body, extra = place_answer(environ, drop_id=int(match[1]), buyer_id=buyer_id)
         except DatabaseError:
             return self.app(environ, start_response)  # Django answers 503 and resets the connection
         except Exception:  # a bug here: Django gives the request its own answer (and its 500 shape)
