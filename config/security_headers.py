@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
 
@@ -52,10 +53,12 @@ def content_security_policy() -> str:
 
 
 def is_secure(environ: dict[str, Any]) -> bool:
-    """Django's `request.is_secure()` for a raw WSGI environ (SECURE_PROXY_SSL_HEADER, else the scheme)."""
+    """Django's `request.is_secure()` for a raw WSGI environ: the SECURE_PROXY_SSL_HEADER when the
+    request carries it, else the scheme."""
     if settings.SECURE_PROXY_SSL_HEADER:
         header, secure_value = settings.SECURE_PROXY_SSL_HEADER
-        return str(environ.get(header, "")).split(",")[0].strip() == secure_value
+        if (value := environ.get(header)) is not None:
+            return bool(str(value).split(",", 1)[0].strip() == secure_value)
     return environ.get("wsgi.url_scheme") == "https"
 
 
@@ -83,8 +86,12 @@ def static_response_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
     """The headers the middleware chain (Django's SecurityMiddleware and XFrameOptionsMiddleware, and
     SecurityHeadersMiddleware below) puts on an API answer, for answers given in front of Django
     (commerce/api/edge.py, commerce/waiting_room/edge.py). Built from the same settings, once per
-    process; tests/test_edge_headers.py compares them with Django's own."""
+    process (again after a settings change in tests); tests/commerce/waiting_room/test_edge.py and
+    tests/commerce/test_reserve_edge.py compare them with Django's own."""
     return list(_static_headers(is_secure(environ)))
+
+
+setting_changed.connect(lambda **kwargs: _static_headers.cache_clear(), weak=False)
 
 
 def redirects_to_https(environ: dict[str, Any]) -> bool:

@@ -196,3 +196,20 @@ def test_the_web_process_entry_answers_joins_at_the_edge_and_the_rest_through_dj
     status, headers, body = through_edge(wsgi.application, path)  # no credentials: Django's 401
     assert status == 401 and body["error"]["code"] == "not_authenticated"
     assert headers["WWW-Authenticate"] == "Token"
+
+
+def test_behind_a_tls_proxy_the_edge_sends_hsts_as_django_does(private_redis, queued_drop, buyer, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    drop = queued_drop(offered=5, limit=1)
+    path = f"/api/v1/drops/{drop.pk}/queue/"
+    _, client, auth = buyer
+    app = edge.QueueEdge(Django())
+    secure = through_edge(app, path, method="POST", auth=auth, HTTP_X_FORWARDED_PROTO="https")
+    assert secure[1]["Strict-Transport-Security"] == "max-age=3600"
+    response = client.post(path, HTTP_X_FORWARDED_PROTO="https")
+    assert_same_answer(secure, (response.status_code, dict(response.headers), response.json()))
+    # Without the proxy's header the request is plain HTTP: no HSTS, on either side.
+    plain = through_edge(app, path, auth=auth)
+    assert "Strict-Transport-Security" not in plain[1]
+    assert_same_answer(plain, through_django(client, path))
