@@ -11,6 +11,10 @@ a few seconds (`API_TOKEN_CACHE_SECONDS`, default 10; 0 turns the cache off), ne
 expiry. A revoked token is forgotten at once in the process that revoked it and within that TTL
 everywhere else; a deactivated user is refused within the TTL too. Expired rows are deleted by
 `commerce.tasks.purge_expired_tokens`.
+
+Answers given in front of Django (the waiting room's joins and polls) need only the user's id:
+`user_id_for_header` makes the same checks with a leaner query and keeps its answers in a second
+cache with the same window and the same revocation.
 """
 
 import binascii
@@ -37,6 +41,9 @@ from rest_framework import exceptions
 _MAX_ENTRIES = 20_000  # bounded: cleared when full (tokens are cheap to look up again)
 # digest -> (cache deadline on the monotonic clock, user, token row)
 _cache: dict[str, tuple[float, Any, AuthToken]] = {}
+# digest -> (cache deadline, user id, token expiry): all the edges need (user_id_for_header), filled by
+# a leaner query than the full user's (~140 instead of ~215 µs of CPU per look-up), same window.
+_ids: dict[str, tuple[float, int, datetime | None]] = {}
 _lock = threading.Lock()
 _PRINTABLE = re.compile(r"[\x21-\x7e]{1,256}")
 
@@ -50,8 +57,17 @@ def forget(digest: str | None = None) -> None:
     with _lock:
         if digest is None:
             _cache.clear()
+            _ids.clear()
         else:
             _cache.pop(digest, None)
+            _ids.pop(digest, None)
+
+
+def _remember(cache: dict[str, Any], digest: str, entry: tuple[Any, ...]) -> None:
+    with _lock:
+        if len(cache) >= _MAX_ENTRIES:
+            cache.clear()
+        cache[digest] = entry
 
 
 class CachedTokenAuthentication(KnoxTokenAuthentication):
@@ -64,45 +80,55 @@ class CachedTokenAuthentication(KnoxTokenAuthentication):
         return (copy.copy(user) if cached else user), row
 
 
-def _resolve(token: bytes) -> tuple[Any, AuthToken, bool]:
-    """(user, token row, whether both came from the cache) for a key; raises AuthenticationFailed."""
+def _key_and_digest(token: bytes) -> tuple[str, str]:
     key = token.decode("utf-8", errors="replace")
     if not _PRINTABLE.fullmatch(key):  # NUL bytes and the like never reach PostgreSQL
         raise exceptions.AuthenticationFailed("Invalid token.")
     try:
-        digest = hash_token(key)
+        return key, hash_token(key)
     except (TypeError, binascii.Error, ValueError):
         raise exceptions.AuthenticationFailed("Invalid token.") from None
+
+
+def _resolve(token: bytes) -> tuple[Any, AuthToken, bool]:
+    """(user, token row, whether both came from the cache) for a key; raises AuthenticationFailed."""
+    key, digest = _key_and_digest(token)
     now = time.monotonic()
     hit = _cache.get(digest)
     if hit is not None and hit[0] > now and not _expired(hit[2].expiry):
         return hit[1], hit[2], True
     user, row = _lookup(key, digest)  # raises AuthenticationFailed
-    ttl = _ttl()
-    if ttl > 0:
-        with _lock:
-            if len(_cache) >= _MAX_ENTRIES:
-                _cache.clear()
-            _cache[digest] = (now + ttl, user, row)
+    if (ttl := _ttl()) > 0:
+        _remember(_cache, digest, (now + ttl, user, row))
     return user, row, False
 
 
 def user_id_for_header(header: str | bytes | None) -> int | None:
-    """The id of the active user behind an `Authorization: Token <key>` header, as
-    CachedTokenAuthentication decides it (cache, then one query), or None: another scheme, a
-    malformed header, or a token it refuses (Django then answers, with its 401). For answers given
-    in front of Django (commerce/waiting_room/edge.py), which need the id only (no copy of the
-    cached user: ~40 µs of a poll). Database errors propagate."""
+    """The id of the active user behind an `Authorization: Token <key>` header, decided as
+    CachedTokenAuthentication decides it (the same checks, cache window and revocation), or None:
+    another scheme, a malformed header, or a token it refuses (Django then answers, with its 401).
+    For answers given in front of Django (commerce/waiting_room/edge.py), which need the id only: no
+    user object is built or copied. Database errors propagate."""
     if not header:
         return None
     parts = (header.encode("latin-1") if isinstance(header, str) else header).split()
     if len(parts) != 2 or parts[0].lower() != knox_settings.AUTH_HEADER_PREFIX.encode().lower():
         return None
     try:
-        user, _, _ = _resolve(parts[1])
+        key, digest = _key_and_digest(parts[1])
+        now = time.monotonic()
+        hit = _cache.get(digest)
+        if hit is not None and hit[0] > now and not _expired(hit[2].expiry):
+            return int(hit[1].pk)
+        seen = _ids.get(digest)
+        if seen is not None and seen[0] > now and not _expired(seen[2]):
+            return seen[1]
+        user_id, expiry = _lookup_id(key, digest)
     except exceptions.AuthenticationFailed:
         return None
-    return int(user.pk)
+    if (ttl := _ttl()) > 0:
+        _remember(_ids, digest, (now + ttl, user_id, expiry))
+    return user_id
 
 
 def _expired(expiry: datetime | None) -> bool:
@@ -139,6 +165,28 @@ def _lookup(key: str, digest: str) -> tuple[Any, AuthToken]:
         )
         token.user = user
         return user, token
+    raise exceptions.AuthenticationFailed("Invalid token.")
+
+
+_ID_LOOKUP_SQL = (
+    f"SELECT t.digest, t.expiry, u.id, u.is_active FROM {_TOKEN_TABLE} t "  # noqa: S608
+    f"JOIN {_USER._meta.db_table} u ON u.id = t.user_id WHERE t.token_key = %s"
+)
+
+
+def _lookup_id(key: str, digest: str) -> tuple[int, datetime | None]:
+    """`_lookup`'s checks (digest, expiry, active user) for the user's id only."""
+    with connection.cursor() as cur:
+        cur.execute(_ID_LOOKUP_SQL, [key[: CONSTANTS.TOKEN_KEY_LENGTH]])
+        rows = cur.fetchall()
+    for row_digest, expiry, user_id, active in rows:
+        if not compare_digest(row_digest, digest):
+            continue
+        if _expired(expiry):
+            raise exceptions.AuthenticationFailed("Token expired.")
+        if not active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        return int(user_id), expiry
     raise exceptions.AuthenticationFailed("Invalid token.")
 
 

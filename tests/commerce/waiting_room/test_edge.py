@@ -213,3 +213,37 @@ def test_behind_a_tls_proxy_the_edge_sends_hsts_as_django_does(private_redis, qu
     plain = through_edge(app, path, auth=auth)
     assert "Strict-Transport-Security" not in plain[1]
     assert_same_answer(plain, through_django(client, path))
+
+
+def test_the_edge_refuses_what_the_api_refuses_revoked_expired_inactive(
+    private_redis, queued_drop, make_user
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from knox.models import AuthToken
+
+    from commerce.api import auth as api_auth
+
+    drop = queued_drop(offered=5, limit=1)
+    path = f"/api/v1/drops/{drop.pk}/queue/"
+    revoked, expired, inactive = make_user(), make_user(), make_user()
+    headers = {u.pk: auth_of(client_for(u)) for u in (revoked, expired, inactive)}
+    app = edge.QueueEdge(Django())
+    for user in (revoked, expired, inactive):  # seen once: in the edge's cache now
+        assert through_edge(app, path, method="POST", auth=headers[user.pk])[0] == 200
+        assert api_auth.user_id_for_header(headers[user.pk]) == user.pk
+    AuthToken.objects.filter(user=revoked).delete()  # revoked here: forgotten in this process at once
+    assert api_auth.user_id_for_header(headers[revoked.pk]) is None
+    # Expiry and deactivation are seen on the next look-up (within the cache window elsewhere).
+    AuthToken.objects.filter(user=expired).update(expiry=timezone.now() - timedelta(seconds=1))
+    inactive.is_active = False
+    inactive.save(update_fields=["is_active"])
+    api_auth.forget()
+    for user in (revoked, expired, inactive):
+        assert api_auth.user_id_for_header(headers[user.pk]) is None
+        django = Django()
+        assert (
+            through_edge(edge.QueueEdge(django), path, auth=headers[user.pk])[0] == 201
+        )  # Django's to answer
+        assert django.reached == 1
