@@ -1,6 +1,5 @@
 """Waiting-room endpoints: a buyer joins / reads their place; a merchant configures the room."""
 
-import time
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,7 +16,7 @@ from commerce.api.serializers import ErrorSerializer
 from commerce.api.views_merchant import MerchantView
 from commerce.errors import NotFound
 from commerce.waiting_room import services as rooms
-from commerce.waiting_room.edge import RECEIVED_AT
+from commerce.waiting_room.edge import join_body, retry_after
 from commerce.waiting_room.errors import WaitingRoomUnavailable
 from commerce.waiting_room.models import RoomMode, WaitingRoom
 
@@ -63,7 +62,7 @@ class _PausedAware(APIView):
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         if isinstance(exc, WaitingRoomUnavailable):
-            response["Retry-After"] = str(exc.details.get("retry_after", rooms.RETRY_AFTER_SECONDS))
+            response["Retry-After"] = retry_after(exc)
         return response
 
 
@@ -89,10 +88,8 @@ class QueueView(_PausedAware):
         responses={200: QueuePlaceSerializer, **errors(401, 403, 404, 409), **_PAUSED},
     )
     def post(self, request: Request, pk: int) -> Response:
-        # Stamped by the WSGI entry (config/wsgi.py) before Django's handling; the view's own clock otherwise.
-        arrived = request.META.get(RECEIVED_AT) or time.time()
-        body = rooms.join(drop_id=pk, buyer_id=request.user.pk)  # type: ignore[arg-type]
-        return Response(body | {"arrived_at_us": int(arrived * 1_000_000)})
+        # Arrival as stamped by the WSGI entry (config/wsgi.py) before Django's handling.
+        return Response(join_body(request.META, drop_id=pk, buyer_id=request.user.pk))  # type: ignore[arg-type]
 
 
 class RoomInput(serializers.Serializer):

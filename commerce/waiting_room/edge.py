@@ -45,22 +45,31 @@ _ANY_QUEUE_PATH = "/api/v1/drops/1/queue/"  # for the route label (one per route
 RECEIVED_AT = "mintdrop.received_at"
 
 
+def join_body(meta: dict[str, Any], *, drop_id: int, buyer_id: int) -> dict[str, Any]:
+    """`services.join`'s answer plus when the request reached the server (`meta`: the WSGI environ,
+    or a Django request's META, which is the same dict); the view and the edge both answer with it."""
+    arrived = meta.get(RECEIVED_AT) or time.time()
+    return rooms.join(drop_id=drop_id, buyer_id=buyer_id) | {"arrived_at_us": int(arrived * 1_000_000)}
+
+
+def retry_after(exc: WaitingRoomUnavailable) -> str:
+    """The `Retry-After` of a paused room's 503 (the view and the edge both send it)."""
+    return str(exc.details.get("retry_after", rooms.RETRY_AFTER_SECONDS))
+
+
 def place_answer(
     environ: dict[str, Any], *, drop_id: int, buyer_id: int
 ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
     """(status, body, extra headers) for this buyer's join (POST) or poll (GET), as QueueView answers."""
     try:
         if environ["REQUEST_METHOD"] == "POST":
-            arrived = environ.get(RECEIVED_AT) or time.time()
-            body = rooms.join(drop_id=drop_id, buyer_id=buyer_id) | {
-                "arrived_at_us": int(arrived * 1_000_000)
-            }
+            body = join_body(environ, drop_id=drop_id, buyer_id=buyer_id)
         else:
             body = rooms.queue_status(drop_id=drop_id, buyer_id=buyer_id)
     except ApplicationError as exc:  # the API's refusals (404, 409, 403 blocked, 503 paused)
         extra = []
         if isinstance(exc, WaitingRoomUnavailable):
-            extra.append(("Retry-After", str(exc.details.get("retry_after", rooms.RETRY_AFTER_SECONDS))))
+            extra.append(("Retry-After", retry_after(exc)))
         return exc.http_status, error_body(exc.code, exc.message, exc.details), extra
     return 200, body, []
 
