@@ -24,10 +24,12 @@ reach the server's threads in another order, which that figure counts against th
 import asyncio
 import json
 import multiprocessing
+import os
 import random
 import statistics
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -278,6 +280,9 @@ def run(
     seed: int,
 ) -> dict[str, Any]:
     """Run the phase from `clients` processes; returns the merged raw figures."""
+    if phase_file := os.environ.get("BENCH_PHASE_FILE"):
+        # For a profiler started beside the bench: only this phase, not the baseline.
+        Path(phase_file).write_text("stampede\n")
     rng = random.Random(seed)
     at = [rng.uniform(0, arrival_window) for _ in honest]
     ctx = multiprocessing.get_context("fork")

@@ -108,6 +108,14 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and not env.bool("DATAB
     # past jit_above_cost; the relay's window query then spent 17 ms compiling for 0.7 ms of work.
     _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
     DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Prepared statements for the hot paths' own cursors (config/db/prepared.py); Django's ORM
+    # cursors bind on the client and are never prepared. Off for a transaction-mode pooler.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+        env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+        if env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+        else None
+    )
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_mintdrop")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -28,7 +28,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models.signals import post_delete
 from django.utils import timezone
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
@@ -37,6 +36,8 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
+
+from config.db.prepared import prepared_cursor
 
 _MAX_ENTRIES = 20_000  # bounded: cleared when full (tokens are cheap to look up again)
 # digest -> (cache deadline on the monotonic clock, user, token row)
@@ -147,7 +148,7 @@ _LOOKUP_SQL = (
 
 
 def _lookup(key: str, digest: str) -> tuple[Any, AuthToken]:
-    with connection.cursor() as cur:
+    with prepared_cursor() as cur:  # planned once per connection: planning was 3/4 of its cost
         cur.execute(_LOOKUP_SQL, [key[: CONSTANTS.TOKEN_KEY_LENGTH]])
         rows = cur.fetchall()
     for row in rows:
@@ -176,7 +177,7 @@ _ID_LOOKUP_SQL = (
 
 def _lookup_id(key: str, digest: str) -> tuple[int, datetime | None]:
     """`_lookup`'s checks (digest, expiry, active user) for the user's id only."""
-    with connection.cursor() as cur:
+    with prepared_cursor() as cur:
         cur.execute(_ID_LOOKUP_SQL, [key[: CONSTANTS.TOKEN_KEY_LENGTH]])
         rows = cur.fetchall()
     for row_digest, expiry, user_id, active in rows:

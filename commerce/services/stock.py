@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.backends.postgresql.base import ServerBindingCursor
 
 from commerce.models import DropBuyer, DropItem, DropState, Reservation, StockShard
+from config.db.prepared import prepared_cursor
 from realtime.events import Event
 from realtime.outbox import insert_cte as outbox_insert_cte
 from realtime.outbox import insert_cte_params as outbox_params
@@ -252,16 +252,6 @@ FROM (SELECT 1) one LEFT JOIN d ON true LEFT JOIN t0 ON true LEFT JOIN c ON true
 """  # noqa: S608 (table names are ours; values are bound parameters)
 
 
-def _prepared_cursor() -> Any:
-    """A server-side-binding cursor on Django's connection: psycopg prepares a statement it has
-    run `prepare_threshold` (5) times on this connection, so the reserve statement's parse and
-    plan happen once per (persistent) connection instead of once per request. Wrapped like any
-    Django cursor, so query logging and CaptureQueriesContext still see it."""
-    connection.ensure_connection()
-    raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
-    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
-
-
 @dataclass(frozen=True)
 class ReserveOutcome:
     """What the one-statement reserve did, and (when refused) what it saw."""
@@ -309,7 +299,7 @@ def reserve_in_one_statement(
         "rid": reservation_id, "expires": expires_at,
         **outbox_params(event, aggregate, computed=RESERVED_COUNTERS),
     }  # fmt: skip
-    with _prepared_cursor() as cur:
+    with prepared_cursor() as cur:  # planned once per connection (config/db/prepared.py)
         cur.execute(_RESERVE_SQL, params)
         row = cur.fetchone()
     (units, attempted, item_id, offered, reserved, sold, d_id, state, starts_at, ends_at, limit,

@@ -17,6 +17,7 @@ from commerce.waiting_room import services as rooms
 from commerce.waiting_room import tokens
 from commerce.waiting_room.errors import AdmissionRequired, AdmissionUsed
 from commerce.waiting_room.models import AdmissionUse
+from config.db.prepared import prepared_cursor
 
 _USES = AdmissionUse._meta.db_table
 
@@ -27,7 +28,7 @@ def _spend(admission: tokens.Admission) -> None:
     A concurrent use of the same token waits here on the first one's row until it commits (then
     refused) or rolls back (then it goes ahead).
     """
-    with connection.cursor() as cur:
+    with prepared_cursor() as cur:  # one per admitted reserve: planned once per connection
         cur.execute(
             f"INSERT INTO {_USES} (jti, drop_id, buyer_id, used_at) VALUES (%s, %s, %s, %s) "  # noqa: S608
             "ON CONFLICT (jti) DO NOTHING RETURNING 1",
