@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from commerce.api import auth as api_auth
 from config.db.prepared import prepared_cursor
 from tests.commerce.conftest import client_for
+from tests.commerce.waiting_room.test_edge import auth_of
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def prepared_statements_like(fragment: str) -> list[str]:
 def test_a_token_look_up_run_repeatedly_is_prepared_once_and_still_answers(make_user, settings):
     settings.API_TOKEN_CACHE_SECONDS = 0  # every call is a look-up
     user = make_user()
-    header = str(client_for(user)._credentials["HTTP_AUTHORIZATION"])
+    header = auth_of(client_for(user))
     threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
     assert threshold == 5
     for _ in range(threshold + 2):
