@@ -7,8 +7,7 @@ effect that crash tests count and `bench/pipeline.py` times. It has no business 
 import json
 from datetime import datetime
 
-from django.db import connection
-
+from config.db.prepared import prepared_cursor
 from realtime.events import Event
 from realtime.models import DiagnosticsPing
 from realtime.projections import sales  # noqa: F401  (registers the live `sales` projection)
@@ -49,5 +48,5 @@ def record_pings(events: list[Event]) -> None:
         }
         for e in events
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_INSERT_PINGS, [json.dumps(rows)])

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import connection
 
+from config.db.prepared import prepared_cursor
 from realtime.relay import POSITION_HEADER
 
 Position = tuple[str, int]  # (topic, partition)
@@ -75,7 +76,7 @@ def _keys(positions: list[Position]) -> str:
 
 
 def _read(group: str, positions: list[Position], *, lock: bool) -> dict[Position, PartitionState]:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # every batch: planned once per connection
         cursor.execute(_LOCK_SQL if lock else _READ_SQL, [_keys(positions), group])
         rows = cursor.fetchall()
     states = {}
@@ -158,5 +159,5 @@ def save(group: str, states: dict[Position, PartitionState]) -> None:
         if s.changed
     ]
     if rows:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_SAVE_SQL, [json.dumps(rows), group])

@@ -6,8 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, transaction
+from django.db import transaction
 
+from config.db.prepared import prepared_cursor
 from realtime.contracts import validate_payload
 from realtime.errors import InvalidEvent, OutsideTransaction
 from realtime.events import Event
@@ -63,7 +64,7 @@ def _insert(prepared: list[tuple[Event, str]], using: str) -> None:
         }
         for event, aggregate in prepared
     ]
-    with connections[using].cursor() as cursor:
+    with prepared_cursor(using) as cursor:  # every emit: planned once per connection
         cursor.execute(_INSERT_SQL, [json.dumps(rows)])
 
 

@@ -52,6 +52,7 @@ from django.db import connection
 from django.db.utils import InterfaceError, OperationalError
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from config.db.prepared import prepared_cursor
 from monitoring.metrics import count_relay
 from realtime import tracing
 from realtime.kafka_config import producer_config
@@ -552,7 +553,7 @@ class Relay:
         return total
 
     def _open_windows(self) -> dict[int, _Window]:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:  # every round: planned once per connection
             cursor.execute(_OPEN_SQL, [sorted(self.owned)])
             return {row[0]: _Window(*row) for row in cursor.fetchall()}
 
@@ -563,7 +564,7 @@ class Relay:
             {"partition": w.partition, "lo": w.lo, "hi": w.hi, "after": w.after_sequence}
             for w in windows.values()
         ]
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_WINDOW_SQL, [json.dumps(spec), self.batch_size])
             for partition, *row in cursor.fetchall():
                 windows[partition].rows.append(tuple(row))
@@ -641,7 +642,7 @@ class Relay:
                     {"partition": w.partition, "drained": True, "after_sequence": 0, "after_index": 0}
                 )
         if moves:
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(_ADVANCE_SQL, [json.dumps(moves)])
                 if cursor.rowcount < len(moves):
                     # A lock is gone (the session was replaced): own nothing until re-balanced.
