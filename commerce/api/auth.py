@@ -95,13 +95,20 @@ def _resolve(token: bytes) -> tuple[Any, AuthToken, bool]:
     """(user, token row, whether both came from the cache) for a key; raises AuthenticationFailed."""
     key, digest = _key_and_digest(token)
     now = time.monotonic()
-    hit = _cache.get(digest)
-    if hit is not None and hit[0] > now and not _expired(hit[2].expiry):
-        return hit[1], hit[2], True
+    if (hit := _cached_user(digest, now)) is not None:
+        return hit[0], hit[1], True
     user, row = _lookup(key, digest)  # raises AuthenticationFailed
     if (ttl := _ttl()) > 0:
         _remember(_cache, digest, (now + ttl, user, row))
     return user, row, False
+
+
+def _cached_user(digest: str, now: float) -> tuple[Any, AuthToken] | None:
+    """(user, token row) from this process's cache while its window and the token both last."""
+    hit = _cache.get(digest)
+    if hit is not None and hit[0] > now and not _expired(hit[2].expiry):
+        return hit[1], hit[2]
+    return None
 
 
 def user_id_for_header(header: str | bytes | None) -> int | None:
@@ -118,9 +125,8 @@ def user_id_for_header(header: str | bytes | None) -> int | None:
     try:
         key, digest = _key_and_digest(parts[1])
         now = time.monotonic()
-        hit = _cache.get(digest)
-        if hit is not None and hit[0] > now and not _expired(hit[2].expiry):
-            return int(hit[1].pk)
+        if (hit := _cached_user(digest, now)) is not None:
+            return int(hit[0].pk)
         seen = _ids.get(digest)
         if seen is not None and seen[0] > now and not _expired(seen[2]):
             return seen[1]
@@ -147,6 +153,14 @@ _LOOKUP_SQL = (
 )
 
 
+def _check_usable(expiry: datetime | None, *, active: bool) -> None:
+    """The refusals both look-ups make for a matching token: expired, or its user inactive."""
+    if _expired(expiry):
+        raise exceptions.AuthenticationFailed("Token expired.")
+    if not active:
+        raise exceptions.AuthenticationFailed("User inactive or deleted.")
+
+
 def _lookup(key: str, digest: str) -> tuple[Any, AuthToken]:
     with prepared_cursor() as cur:  # planned once per connection: planning was 3/4 of its cost
         cur.execute(_LOOKUP_SQL, [key[: CONSTANTS.TOKEN_KEY_LENGTH]])
@@ -154,11 +168,8 @@ def _lookup(key: str, digest: str) -> tuple[Any, AuthToken]:
     for row in rows:
         if not compare_digest(row[0], digest):
             continue
-        if _expired(row[2]):
-            raise exceptions.AuthenticationFailed("Token expired.")
         user = _USER.from_db("default", _USER_ATTNAMES, row[3:])
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        _check_usable(row[2], active=user.is_active)
         token = AuthToken.from_db(
             "default",
             ["digest", "token_key", "user_id", "created", "expiry"],
@@ -183,10 +194,7 @@ def _lookup_id(key: str, digest: str) -> tuple[int, datetime | None]:
     for row_digest, expiry, user_id, active in rows:
         if not compare_digest(row_digest, digest):
             continue
-        if _expired(expiry):
-            raise exceptions.AuthenticationFailed("Token expired.")
-        if not active:
-            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        _check_usable(expiry, active=active)
         return int(user_id), expiry
     raise exceptions.AuthenticationFailed("Invalid token.")
 
