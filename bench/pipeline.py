@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["KAFKA_TOPIC_PREFIX"] = f"bench.{uuid.uuid4().hex[:8]}."
+# As in production: with DEBUG on, Django's debug cursor also records every statement it runs.
+os.environ["DJANGO_DEBUG"] = "false"
 PHASE_TIMEOUT_S = 600.0
 DESIGNS: dict[str, dict[str, str]] = {
     "old": {"RELAY_MODE": "mark", "CONSUMER_INBOX_GROUPS": "*"},
@@ -217,6 +219,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def broker_cpu_seconds() -> float:
+    """CPU seconds of the local Kafka broker JVMs so far (found by their main class on /proc)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if b"kafka.Kafka" in (entry / "cmdline").read_bytes():
+                total += cpu_seconds(int(entry.name))
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+    return total
+
+
+def own_backend_cpu_seconds() -> float:
+    """CPU seconds of this thread's PostgreSQL backend: the writer's INSERTs and commits."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return cpu_seconds(pid)
+
+
 def backend_cpu_seconds() -> float:
     """CPU seconds of the other PostgreSQL backends of this database (same host: their /proc)."""
     from django.db import connection
@@ -272,7 +298,8 @@ def run_design(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
         sent: dict[int, float] = {}
         cpu_before = [cpu_seconds(c.pid) for c in children]
-        pg_before = backend_cpu_seconds()
+        pg_before, writer_pg_before = backend_cpu_seconds(), own_backend_cpu_seconds()
+        broker_before, own_before = broker_cpu_seconds(), time.process_time()
         start, start_wall = time.monotonic(), time.time()
         for first in range(0, args.events, args.per_tx):
             emit_batch(first, min(args.per_tx, args.events - first), sent)
@@ -282,6 +309,9 @@ def run_design(name: str, args: argparse.Namespace) -> dict[str, Any]:
         latencies = [observer.seen[s] - sent[s] for s in sent]
         cpu = [cpu_seconds(c.pid) - b for c, b in zip(children, cpu_before, strict=True)]
         pg_cpu = backend_cpu_seconds() - pg_before
+        writer_pg_cpu = own_backend_cpu_seconds() - writer_pg_before
+        broker_cpu = broker_cpu_seconds() - broker_before
+        own_cpu = time.process_time() - own_before
         result["pipeline"] = {
             "events": args.events,
             "events_per_tx": args.per_tx,
@@ -295,7 +325,15 @@ def run_design(name: str, args: argparse.Namespace) -> dict[str, Any]:
                 "consumer": round(cpu[1] * 1e6 / args.events, 1),
                 # relay + consumer + observer backends (the observer's polling is the same in both designs)
                 "postgres_backends": round(pg_cpu * 1e6 / args.events, 1),
+                # the local broker(s), and this process: the writer (emit_many) and the observer thread
+                "kafka_broker": round(broker_cpu * 1e6 / args.events, 1),
+                "bench_writer_and_observer": round(own_cpu * 1e6 / args.events, 1),
+                "postgres_writer_backend": round(writer_pg_cpu * 1e6 / args.events, 1),
             },
+            # Everything above: with the box's two cores busy, events/s <= 2e6 / this.
+            "cpu_us_per_event_all": round(
+                (sum(cpu) + pg_cpu + writer_pg_cpu + broker_cpu + own_cpu) * 1e6 / args.events, 1
+            ),
         }
 
         watcher = KafkaWatcher()
@@ -393,6 +431,8 @@ def main() -> None:
         "benchmark": "pipeline",
         "database": bench_db,
         "message_bytes": size,
+        "django_debug": False,
+        "cpu_cores": os.cpu_count(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
     raw = raw_kafka(args.events, size)
