@@ -214,7 +214,10 @@ def wait_for_topics(
     while True:
         try:
             return ensure_topics()
-        except (KafkaException, RuntimeError) as exc:
+        # TimeoutError: an admin request's future not answered in time. The chaos suite found it:
+        # a consumer restarted while a partition leader was down got its metadata, then no answer
+        # to describe_configs, and exited (which would take a honcho stack down with it).
+        except (KafkaException, RuntimeError, TimeoutError) as exc:
             log.warning(
                 "kafka: not ready at %s (%s); waiting for Kafka, next try in %.1fs",
                 settings.KAFKA_BOOTSTRAP_SERVERS,

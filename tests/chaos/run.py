@@ -23,7 +23,7 @@ from tests.chaos import checks
 from tests.chaos.cluster import Cluster
 from tests.chaos.pgserver import PrivatePostgres
 from tests.chaos.schedule import Fault, schedule
-from tests.chaos.stack import ChaosStack, wait_until
+from tests.chaos.stack import LOG_DIR, ChaosStack, wait_until
 from tests.chaos.traffic import BuyerStats, Viewers, run_buyer
 from tests.tokens import issue_token
 
@@ -178,6 +178,13 @@ class FaultRunner:
         self.note(fault="consumer_cut ended", target=name)
 
 
+def _log_tail(name: str, lines: int = 25) -> list[str]:
+    """The last lines of process `name`'s log (its traceback, when it crashed)."""
+    path = LOG_DIR / f"{name}.log"
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return text.splitlines()[-lines:]
+
+
 def run_chaos(
     *, seed: int, stack: ChaosStack, with_faults: bool = True, window: float = 150.0, buyers: int = 12,
     viewers: int = 20, nft_units: int = 250, tee_units: int = 100, after_traffic: Any = None,
@@ -240,9 +247,11 @@ def run_chaos(
         after_traffic()
     traffic_s = time.monotonic() - t0
     dead = stack.dead()
-    for name in dead:  # a process that died on its own (not by a fault) is restarted, and reported
-        if name != "anvil":
-            stack.restart(name)
+    # A process that died on its own (not by a fault) is a crash: its log's tail goes into the
+    # result before the restart (a later seed's run deletes the logs), then it is restarted.
+    crash_logs = {name: _log_tail(name) for name in dead if name != "anvil"}
+    for name in crash_logs:
+        stack.restart(name)
 
     # Settle: every paid order moved on, every outbox row published (bounded).
     def settled() -> bool:
@@ -277,7 +286,8 @@ def run_chaos(
         "seconds": round(time.monotonic() - t0, 1),
         "traffic_seconds": round(traffic_s, 1),
         "settled_in_time": settled_in_time,
-        "died_on_their_own": [d for d in dead if d != "anvil"],
+        "died_on_their_own": sorted(crash_logs),
+        "crash_logs": crash_logs,
         "buyers": {k: v for k, v in vars(stats).items() if k != "errors"} | {"errors": stats.errors[:5]},
         "viewers": {
             "count": viewers,
