@@ -102,6 +102,8 @@ class FaultRunner:
         self.injected: Counter[str] = Counter()
         self.log: list[dict[str, Any]] = []
         self.errors: list[str] = []
+        # Processes found dead (not by a fault) when a fault came for them: name -> their log's tail.
+        self.crashes: dict[str, list[str]] = {}
 
     def note(self, **entry: Any) -> None:
         self.log.append({"t": round(time.monotonic() - self.t0, 1), **entry})
@@ -150,7 +152,8 @@ class FaultRunner:
                     pid = self.stack.kill_web_worker()
                     self.note(fault="kill9", target="web-worker", pid=pid)
                 else:
-                    if fault.target in self.stack.dead():
+                    if fault.target in self.stack.dead():  # it crashed before its kill: say so
+                        self.crashes[fault.target] = _log_tail(fault.target)
                         self.stack.restart(fault.target)
                     self.stack.kill9(fault.target)
                     self.note(fault="kill9", target=fault.target)
@@ -249,9 +252,10 @@ def run_chaos(
     dead = stack.dead()
     # A process that died on its own (not by a fault) is a crash: its log's tail goes into the
     # result before the restart (a later seed's run deletes the logs), then it is restarted.
-    crash_logs = {name: _log_tail(name) for name in dead if name != "anvil"}
-    for name in crash_logs:
+    ended = {name: _log_tail(name) for name in dead if name != "anvil"}
+    for name in ended:
         stack.restart(name)
+    crash_logs = {**runner.crashes, **ended}
 
     # Settle: every paid order moved on, every outbox row published (bounded).
     def settled() -> bool:
