@@ -482,13 +482,27 @@ class ConsumerRunner:
         self.stats.processed += len(fresh)
 
     def _record_finished(self, messages: list[Message]) -> None:
-        """Move the offsets past messages that finished without an effect (own transaction)."""
-        with transaction.atomic():
-            states = offsets.lock(self.group, [_position(m)[:2] for m in messages])
-            for msg in messages:
-                topic, partition, offset = _position(msg)
-                offsets.advance(states[(topic, partition)], offset)
-            offsets.save(self.group, states)
+        """Move the offsets past messages that finished without an effect (own transaction).
+
+        Waits out a database that does not answer, as the effects do: make chaos found a consumer
+        exiting here when PostgreSQL restarted just after a batch had failed.
+        """
+        attempt = 0
+        while True:
+            try:
+                with transaction.atomic():
+                    states = offsets.lock(self.group, [_position(m)[:2] for m in messages])
+                    for msg in messages:
+                        topic, partition, offset = _position(msg)
+                        offsets.advance(states[(topic, partition)], offset)
+                    offsets.save(self.group, states)
+                return
+            except (OperationalError, InterfaceError):
+                connection.close()
+                attempt += 1
+                # A server that answers but still fails the write is not waited out forever.
+                if not self._wait_for_database() and attempt >= self.max_attempts:
+                    raise
 
     def _apply_one(self, decoded: Decoded) -> None:
         """One message, one transaction, with backoff for retriable errors; dead-letter otherwise."""

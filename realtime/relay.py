@@ -704,9 +704,11 @@ class Relay:
 
     def run(self, *, stop: threading.Event) -> RelayStats:
         """Publish until `stop` is set: own a fair share of partitions, publish, wait, re-balance."""
-        connection.ensure_connection()
         while not stop.is_set():
             try:
+                # Inside the try: a relay (re)started while PostgreSQL is still starting up waits for
+                # it like any lost connection (make chaos found it exiting here).
+                connection.ensure_connection()
                 if time.monotonic() - self._last_rebalance >= REBALANCE_EVERY_S:
                     self.rebalance()
                 if not self.owned:

@@ -6,15 +6,22 @@ outage is real but local to this test: its own database refuses new sessions (AL
 false) while the consumer starts, for as long as the consumer keeps retrying, then accepts them again.
 """
 
+import threading
+import time
+from typing import Any, cast
+
 import psycopg
 import psycopg.sql
 import pytest
+from confluent_kafka import Message
 from django.db import connection
 
+from realtime import offsets
+from realtime.consumer import ConsumerRunner, topics_for_group
 from realtime.models import DeadLetter, DiagnosticsPing
 from realtime.relay import Relay
 from tests.realtime.conftest import wait_for
-from tests.realtime.helpers import ConsumerThread, emit_pings, read_topic
+from tests.realtime.helpers import ConsumerThread, emit_pings, envelope, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -55,3 +62,77 @@ def test_messages_wait_for_a_database_that_refuses_sessions_and_none_is_dead_let
     assert sorted(map(str, DiagnosticsPing.objects.values_list("event_id", flat=True))) == sorted(ids)
     assert stats.dead_lettered == 0 and not DeadLetter.objects.exists()
     assert read_topic("deadletter") == []
+
+
+# --- processes (re)started or finishing a batch while PostgreSQL restarts (found by make chaos) ----
+
+
+class _Msg:
+    """The three fields `_record_finished` reads from a Kafka message."""
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self._where = (topic, partition, offset)
+
+    def topic(self) -> str:
+        return self._where[0]
+
+    def partition(self) -> int:
+        return self._where[1]
+
+    def offset(self) -> int:
+        return self._where[2]
+
+
+def _in_thread(target: Any) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def test_a_relay_started_while_the_database_refuses_sessions_waits_then_publishes(kafka_prefix: str) -> None:
+    ids = emit_pings(5, keys=2)
+    stop = threading.Event()
+    relay = Relay(batch_size=500, idle_poll_s=0.1)
+    _allow_connections(False)
+    try:
+        thread, errors = _in_thread(lambda: relay.run(stop=stop))
+        time.sleep(2.5)  # several of its 1 s retries
+        assert thread.is_alive() and not errors, errors  # the old code raised at its first connect
+    finally:
+        _allow_connections(True)
+    try:
+        wait_for(lambda: relay.stats.published >= len(ids), what="the relay to publish once admitted")
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not errors, errors
+    published = {envelope(m)["id"] for m in read_topic("diagnostics")}
+    assert set(ids) <= published
+
+
+def test_offsets_of_messages_without_an_effect_wait_for_a_refusing_database(kafka_prefix: str) -> None:
+    runner = ConsumerRunner("diagnostics", backoff_s=0.01, max_attempts=2)
+    topic = topics_for_group("diagnostics")[0]
+    _allow_connections(False)
+    try:
+        connection.close()
+        thread, errors = _in_thread(lambda: runner._record_finished([cast(Message, _Msg(topic, 0, 41))]))
+        wait_for(lambda: runner.stats.retries >= 5, what="the offsets write to keep waiting")
+        assert thread.is_alive() and not errors, errors  # the old code raised OperationalError
+    finally:
+        _allow_connections(True)
+    thread.join(30)
+    runner.consumer.close()
+    assert not thread.is_alive() and not errors, errors
+    state = offsets.stored("diagnostics", [(topic, 0)])[(topic, 0)]
+    assert state.next_offset == 42
