@@ -499,9 +499,11 @@ class ConsumerRunner:
                 return
             except (OperationalError, InterfaceError):
                 connection.close()
-                attempt += 1
+                if self._wait_for_database():
+                    continue  # the server did not answer: not a failed attempt (as in _apply_one)
                 # A server that answers but still fails the write is not waited out forever.
-                if not self._wait_for_database() and attempt >= self.max_attempts:
+                attempt += 1
+                if attempt >= self.max_attempts:
                     raise
 
     def _apply_one(self, decoded: Decoded) -> None:
